@@ -1,0 +1,333 @@
+"""The asgi-matrix probe: a raw ASGI 3 app that writes down how it is being run.
+
+No framework: a framework would hide exactly what we measure. One JSON object per
+line is appended to the file named by ``ASGI_MATRIX_OBS`` for every lifespan event,
+request and WebSocket, with the process, thread, interpreter, event loop and task
+that ran it, and whether what the lifespan set up is visible there.
+
+The seed scenario of asgiref PR #277 is built in: the lifespan opens an anyio task
+group and keeps it open until shutdown; every request starts a small job in it and
+waits for it, bounded. The task group is kept per event loop (the RunVar pattern of
+that thread), so the job only runs when the request's own loop ran a lifespan.
+
+Environment (set by the runner):
+  ASGI_MATRIX_OBS              observation file (JSON lines, appended)
+  ASGI_MATRIX_MODE             normal | startup-fail | reject-lifespan
+  ASGI_MATRIX_STARTUP_DELAY_S  time the startup takes (default 0.1): catches servers
+                               that serve before startup completes
+  ASGI_MATRIX_SLOW_S           duration of /slow (default 1.0)
+
+Endpoints: ``/fast``, ``/slow``, WebSocket ``/ws`` (echoes one message); the query
+string's ``tag`` names the request in the observations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from typing import Any
+from urllib.parse import parse_qs
+
+import anyio
+import anyio.abc
+import anyio.lowlevel
+
+#: Set during lifespan startup; a request that sees it shares the lifespan's context.
+STARTUP_TOKEN: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "asgi_matrix_startup_token", default=None
+)
+
+#: Per event loop (asyncio loop or trio run): its identity and the lifespan's task group.
+_LOOP: anyio.lowlevel.RunVar[dict[str, Any]] = anyio.lowlevel.RunVar("asgi_matrix_loop")
+
+#: The naive module-level pattern: the last task group any lifespan opened.
+_NAIVE: dict[str, Any] = {}
+
+_lock = threading.Lock()
+_inflight = 0
+_seq = 0
+_fd: int | None = None
+_fd_pid: int | None = None
+
+
+def _mode() -> str:
+    return os.environ.get("ASGI_MATRIX_MODE", "normal")
+
+
+def _interpreter_id() -> int:
+    for name in ("concurrent.interpreters", "_interpreters", "_xxsubinterpreters"):
+        try:
+            mod = __import__(name, fromlist=["get_current"])
+            current = mod.get_current()
+        except Exception:
+            continue
+        got = getattr(current, "id", current)
+        if isinstance(got, tuple):  # _interpreters.get_current() -> (id, whence)
+            got = got[0]
+        try:
+            return int(got)
+        except (TypeError, ValueError):
+            continue
+    return 0
+
+
+def _write(record: dict[str, Any]) -> None:
+    """Append one line with a single write(2), so processes and threads never interleave."""
+    global _fd, _fd_pid, _seq
+    path = os.environ.get("ASGI_MATRIX_OBS")
+    if not path:
+        return
+    with _lock:
+        if _fd is None or _fd_pid != os.getpid():  # a forked child opens its own
+            _fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            _fd_pid = os.getpid()
+        _seq += 1
+        record["seq"] = _seq
+        os.write(_fd, (json.dumps(record, default=repr) + "\n").encode())
+
+
+def _async_library() -> str:
+    """asyncio or trio, found without sniffio (anyio no longer needs it installed)."""
+    try:
+        asyncio.get_running_loop()
+        return "asyncio"
+    except RuntimeError:
+        pass
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            trio.lowlevel.current_task()
+            return "trio"
+        except RuntimeError:
+            pass
+    return "unknown"
+
+
+def _loop_info() -> dict[str, Any]:
+    """The identity of the running event loop, made once per loop."""
+    try:
+        return _LOOP.get()
+    except LookupError:
+        pass
+    library = _async_library()
+    if library == "asyncio":
+        loop = asyncio.get_running_loop()
+        cls = type(loop)
+        loop_class = f"{cls.__module__}.{cls.__qualname__}"
+        kind = "uvloop" if cls.__module__.startswith("uvloop") else "asyncio"
+    else:
+        loop_class, kind = library, library
+    info = {
+        "loop_id": uuid.uuid4().hex[:12],
+        "loop_kind": kind,
+        "loop_class": loop_class,
+        "task_group": None,
+        "lifespan_token": None,
+        "inflight": 0,
+    }
+    _LOOP.set(info)
+    return info
+
+
+def _current_task() -> str:
+    library = _async_library()
+    try:
+        if library == "trio":
+            import trio
+
+            task = trio.lowlevel.current_task()
+            return f"{task.name}@{id(task):x}"
+        task = asyncio.current_task()
+        if task is not None:
+            return f"{task.get_name()}@{id(task):x}"
+    except Exception:
+        pass
+    return "unknown"
+
+
+def _where() -> dict[str, Any]:
+    loop = _loop_info()
+    thread = threading.current_thread()
+    return {
+        "pid": os.getpid(),
+        "ppid": os.getppid(),
+        "thread_id": threading.get_ident(),
+        "thread_name": thread.name,
+        "interpreter": _interpreter_id(),
+        "python": sys.version.split()[0],
+        "loop_id": loop["loop_id"],
+        "loop_kind": loop["loop_kind"],
+        "loop_class": loop["loop_class"],
+        "async_library": _async_library(),
+        "task": _current_task(),
+        "t": time.monotonic(),
+        "wall": time.time(),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    kind = scope.get("type")
+    if kind == "lifespan":
+        await _lifespan(scope, receive, send)
+    elif kind == "http":
+        await _http(scope, receive, send)
+    elif kind == "websocket":
+        await _websocket(scope, receive, send)
+    else:  # a server's own lifecycle scope: record it as evidence, then do nothing
+        _write({"event": "scope", "scope_type": str(kind), "asgi": _jsonable(scope.get("asgi")),
+                **_where()})
+
+
+async def _lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    where = _where()
+    if _mode() == "reject-lifespan":
+        _write({"event": "lifespan.rejected", "asgi": _jsonable(scope.get("asgi")), **where})
+        raise RuntimeError("asgi-matrix probe: this app does not support lifespan")
+    message = await receive()
+    t_received = time.monotonic()
+    if message["type"] != "lifespan.startup":
+        _write({"event": "lifespan.unexpected", "message_type": message["type"], **where})
+        return
+    token = uuid.uuid4().hex[:12]
+    state = scope.get("state")
+    has_state = isinstance(state, dict)
+    if has_state:
+        state["token"] = token
+    STARTUP_TOKEN.set(token)
+    await anyio.sleep(float(os.environ.get("ASGI_MATRIX_STARTUP_DELAY_S", "0.1")))
+    if _mode() == "startup-fail":
+        _write({"event": "lifespan.startup", "outcome": "failed", "token": token,
+                "t_received": t_received, "asgi": _jsonable(scope.get("asgi")),
+                "state_present": has_state, **_where()})
+        await send({"type": "lifespan.startup.failed",
+                    "message": "asgi-matrix probe: startup failure requested"})
+        return
+    loop = _loop_info()
+    try:
+        async with anyio.create_task_group() as task_group:
+            loop["task_group"], loop["lifespan_token"] = task_group, token
+            _NAIVE["task_group"], _NAIVE["loop_id"] = task_group, loop["loop_id"]
+            _write({"event": "lifespan.startup", "outcome": "complete", "token": token,
+                    "t_received": t_received, "asgi": _jsonable(scope.get("asgi")),
+                    "state_present": has_state, **_where()})
+            await send({"type": "lifespan.startup.complete"})
+            message = await receive()
+            _write({"event": "lifespan.shutdown", "message_type": message["type"],
+                    "token": token, "inflight_process": _inflight,
+                    "inflight_loop": loop["inflight"], **_where()})
+            loop["task_group"] = None
+    except BaseException:
+        _write({"event": "lifespan.error", "error": traceback.format_exc(limit=3), **_where()})
+        await send({"type": "lifespan.shutdown.failed", "message": traceback.format_exc()})
+        raise
+    await send({"type": "lifespan.shutdown.complete"})
+
+
+async def _job_in_lifespan_task_group() -> dict[str, Any]:
+    """The seed scenario: run a small job in this loop's lifespan task group and wait."""
+    loop = _loop_info()
+    task_group = loop["task_group"]
+    result: dict[str, Any] = {"ran": False, "error": None, "job_loop_id": None,
+                              "naive_same_loop": _NAIVE.get("loop_id") == loop["loop_id"]}
+    if task_group is None:
+        result["error"] = "no lifespan task group is open on this event loop"
+        return result
+    done = anyio.Event()
+
+    async def job() -> None:
+        result["job_loop_id"] = _loop_info()["loop_id"]
+        await anyio.sleep(0)
+        done.set()
+
+    try:
+        task_group.start_soon(job)
+        with anyio.fail_after(1):
+            await done.wait()
+        result["ran"] = True
+    except TimeoutError:
+        result["error"] = "the job did not run within 1 s"
+    except Exception as exc:
+        result["error"] = f"{type(exc).__name__}: {exc}"
+    return result
+
+
+def _request_facts(scope: dict[str, Any]) -> dict[str, Any]:
+    """What a handler can see of the lifespan: contextvar, state, and the seed's state copy test."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    tag = query.get("tag", [""])[0]
+    state = scope.get("state")
+    facts: dict[str, Any] = {
+        "path": scope.get("path"),
+        "tag": tag,
+        "asgi": _jsonable(scope.get("asgi")),
+        "http_version": scope.get("http_version"),
+        "ctx_token": STARTUP_TOKEN.get(),
+        "state_present": isinstance(state, dict),
+        "state_token": None,
+        "state_foreign_keys": [],
+    }
+    if isinstance(state, dict):
+        facts["state_token"] = state.get("token")
+        own = f"req:{uuid.uuid4().hex[:8]}"
+        facts["state_foreign_keys"] = sorted(k for k in state if str(k).startswith("req:"))
+        state[own] = True  # a shallow copy per request keeps this from the next request
+    return facts
+
+
+async def _http(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    global _inflight
+    facts = _request_facts(scope)
+    start = _where()
+    loop = _loop_info()
+    slow = scope.get("path") == "/slow"
+    with _lock:
+        _inflight += 1
+    loop["inflight"] += 1
+    try:
+        if slow:
+            _write({"event": "http.start", **facts, **start})
+            await anyio.sleep(float(os.environ.get("ASGI_MATRIX_SLOW_S", "1.0")))
+        job = await _job_in_lifespan_task_group()
+        record = {"event": "http", **facts, **start, "t_end": time.monotonic(), "job": job}
+        _write(record)
+        body = json.dumps(record, default=repr).encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+    finally:
+        with _lock:
+            _inflight -= 1
+        loop["inflight"] -= 1
+
+
+async def _websocket(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    facts = _request_facts(scope)
+    start = _where()
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    message = await receive()
+    job = await _job_in_lifespan_task_group()
+    record = {"event": "websocket", **facts, **start, "t_end": time.monotonic(), "job": job,
+              "received": message.get("text")}
+    _write(record)
+    if message["type"] == "websocket.receive":
+        await send({"type": "websocket.send", "text": json.dumps(record, default=repr)})
+        await send({"type": "websocket.close", "code": 1000})

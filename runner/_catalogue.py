@@ -1,0 +1,174 @@
+"""The catalogue: server configurations as data, loaded into frozen records.
+
+Adding a configuration is a new ``[[config]]`` table in a TOML file, never code.
+Unknown keys, duplicate ids and templates without ``{port}`` are rejected with the
+file and entry named, so a typo never silently measures the wrong thing.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from .exceptions import CatalogueError, UnknownConfig
+
+DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.toml")
+KINDS = ("server", "harness", "control")
+_ID = re.compile(r"^[a-z0-9][a-z0-9.+_-]*$")
+_PLACEHOLDERS = {"python", "host", "port", "app", "controls", "harnesses"}
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """One configuration of one server: how to start it and what it claims to do."""
+
+    id: str
+    server: str
+    argv: tuple[str, ...]
+    requires: tuple[str, ...] = ()
+    kind: str = "server"
+    loop: str = "asyncio"
+    workers: int = 1  #: worker processes
+    threads: int = 1  #: event loop threads per process
+    websocket: bool = True
+    lifespan: bool = True  #: documented expectation only; verdicts come from evidence
+    python: str = ""  #: PEP 440 specifier of the interpreters it runs on; "" = any
+    default: bool = True  #: False keeps it out of the default matrix (fault controls)
+    description: str = ""
+    source: str = ""  #: "file:entry" it came from, for error messages
+
+    @property
+    def signals(self) -> bool:
+        """Whether the configuration is a process we can stop with signals."""
+        return self.kind != "harness"
+
+    def axes(self) -> dict[str, Any]:
+        """The coordinates of this configuration in the matrix (open to more axes)."""
+        return {"server": self.server, "loop": self.loop, "workers": self.workers,
+                "threads": self.threads, "pattern": "runvar"}
+
+
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "id": str, "server": str, "argv": list, "requires": list, "kind": str, "loop": str,
+    "workers": int, "threads": int, "websocket": bool, "lifespan": bool, "python": str,
+    "default": bool, "description": str,
+}
+_REQUIRED = ("id", "server", "argv")
+
+
+def _entry(raw: Any, where: str) -> ServerConfig:
+    if not isinstance(raw, dict):
+        raise CatalogueError(f"{where}: each [[config]] must be a table")
+    name = raw.get("id", "?")
+    here = f"{where} (id {name!r})"
+    unknown = sorted(set(raw) - set(_FIELDS))
+    if unknown:
+        raise CatalogueError(f"{here}: unknown key {unknown[0]!r}; known keys: "
+                             + ", ".join(sorted(_FIELDS)))
+    for key in _REQUIRED:
+        if key not in raw:
+            raise CatalogueError(f"{here}: missing required key {key!r}")
+    for key, value in raw.items():
+        want = _FIELDS[key]
+        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+            raise CatalogueError(f"{here}: {key!r} must be {getattr(want, '__name__', want)}, "
+                                 f"got {value!r}")
+    if not _ID.match(raw["id"]):
+        raise CatalogueError(f"{here}: id must be lowercase letters, digits and .+_- ")
+    if raw.get("kind", "server") not in KINDS:
+        raise CatalogueError(f"{here}: kind must be one of {', '.join(KINDS)}")
+    argv = raw["argv"]
+    if not argv or not all(isinstance(a, str) for a in argv):
+        raise CatalogueError(f"{here}: argv must be a non-empty list of strings")
+    used = {m for a in argv for m in re.findall(r"{(\w+)}", a)}
+    if bad := sorted(used - _PLACEHOLDERS):
+        raise CatalogueError(f"{here}: argv uses unknown placeholder {{{bad[0]}}}; "
+                             f"known: {', '.join(sorted(_PLACEHOLDERS))}")
+    if "{port}" not in "".join(argv) and raw.get("kind", "server") != "harness":
+        raise CatalogueError(f"{here}: argv has no {{port}}: the runner could not reach it")
+    if not all(isinstance(r, str) for r in raw.get("requires", [])):
+        raise CatalogueError(f"{here}: requires must be a list of strings")
+    try:
+        SpecifierSet(raw.get("python", ""))
+    except InvalidSpecifier as err:
+        raise CatalogueError(f"{here}: python is not a version specifier: {err}") from err
+    for key in ("workers", "threads"):
+        if raw.get(key, 1) < 1:
+            raise CatalogueError(f"{here}: {key} must be at least 1")
+    values = {**raw, "argv": tuple(argv), "requires": tuple(raw.get("requires", ()))}
+    return ServerConfig(**values, source=here)
+
+
+def _line_of(text: str, index: int) -> int:
+    """1-based line where the index-th [[config]] table starts, for error messages."""
+    starts = [m.start() for m in re.finditer(r"^\s*\[\[config\]\]", text, re.MULTILINE)]
+    return text.count("\n", 0, starts[index]) + 1 if index < len(starts) else 0
+
+
+def load_file(path: Path) -> list[ServerConfig]:
+    """Read one catalogue file; every problem names the file and the entry's line."""
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise CatalogueError(f"{path}: cannot read catalogue: {err.strerror or err}") from err
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise CatalogueError(f"{path}: not valid TOML: {err}") from err
+    if unknown := sorted(set(data) - {"config"}):
+        raise CatalogueError(f"{path}: unknown top-level key {unknown[0]!r} "
+                             "(configurations go in [[config]] tables)")
+    entries = data.get("config", [])
+    if not isinstance(entries, list):
+        raise CatalogueError(f"{path}: 'config' must be an array of tables ([[config]])")
+    return [_entry(raw, f"{path}:{_line_of(text, i)}") for i, raw in enumerate(entries)]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """All known configurations, in catalogue order, with unique ids."""
+
+    configs: tuple[ServerConfig, ...]
+    files: tuple[Path, ...] = field(default=())
+
+    @classmethod
+    def load(cls, paths: Iterable[Path] = ()) -> Catalogue:
+        files = [DEFAULT_CATALOGUE, *paths]
+        configs: list[ServerConfig] = []
+        seen: dict[str, str] = {}
+        for path in files:
+            for config in load_file(Path(path)):
+                if config.id in seen:
+                    raise CatalogueError(f"{config.source}: duplicate id {config.id!r} "
+                                         f"(first defined at {seen[config.id]})")
+                seen[config.id] = config.source
+                configs.append(config)
+        return cls(tuple(configs), tuple(Path(p) for p in files))
+
+    def ids(self) -> list[str]:
+        return [c.id for c in self.configs]
+
+    def get(self, config_id: str) -> ServerConfig:
+        for config in self.configs:
+            if config.id == config_id:
+                return config
+        raise UnknownConfig(f"unknown configuration {config_id!r}; known: {', '.join(self.ids())}")
+
+    def select(self, ids: Sequence[str] = (), servers: Sequence[str] = ()) -> list[ServerConfig]:
+        """The configurations named by id or server; none named means the default matrix."""
+        known_servers = {c.server for c in self.configs}
+        for server in servers:
+            if server not in known_servers:
+                raise UnknownConfig(f"unknown server {server!r}; known: "
+                                    + ", ".join(sorted(known_servers)))
+        chosen = [self.get(i) for i in ids]
+        chosen += [c for c in self.configs if c.server in servers and c not in chosen]
+        if not ids and not servers:
+            chosen = [c for c in self.configs if c.default]
+        return chosen

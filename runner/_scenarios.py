@@ -1,0 +1,156 @@
+"""What is done to each configuration: the scenarios, each one start of the server.
+
+    main             normal app; sequential, concurrent and WebSocket traffic; a slow
+                     request in flight when SIGTERM goes to the main process
+    group            normal app; a slow request in flight when SIGTERM goes to the
+                     whole process group (systemd's default, a terminal's Ctrl-C)
+    startup-fail     the app fails its lifespan startup: does the server exit?
+    reject-lifespan  the app raises on the lifespan scope: does the server still serve?
+
+Each returns a plain dict of observations (the probe's records plus what the client
+saw); verdicts are computed from those later, by pure functions.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from dataclasses import asdict
+from typing import Any
+
+from . import _traffic
+from ._backends import Backend, Prepared, RunningServer, StopScope
+from ._observations import read_events
+
+READY_TIMEOUT_S = 20.0  #: the slowest server here is ready in under 1 s; cold imports vary
+STOP_GRACE_S = 8.0  #: the slow request takes 1 s; a server still running after this is killed
+STARTUP_FAIL_WAIT_S = 6.0  #: how long a server may keep running after a failed startup
+HARNESS_TIMEOUT_S = 60.0
+IN_FLIGHT_TIMEOUT_S = 5.0
+
+#: scenario -> (probe mode, stop scope)
+SCENARIOS: dict[str, tuple[str, StopScope]] = {
+    "main": ("normal", "main"),
+    "group": ("normal", "group"),
+    "startup-fail": ("startup-fail", "group"),
+    "reject-lifespan": ("reject-lifespan", "group"),
+}
+
+
+def _collect(server: RunningServer, record: dict[str, Any]) -> dict[str, Any]:
+    record["events"], record["bad_lines"] = read_events(server.observations)
+    record["log_tail"] = server.log_tail()
+    return record
+
+
+def _wait_in_flight(server: RunningServer, timeout_s: float) -> bool:
+    """Until the probe has written that the slow request started: then it is in flight."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        events, _ = read_events(server.observations)
+        if any(e.get("event") == "http.start" and e.get("tag") == "slow" for e in events):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _stop_with_request_in_flight(server: RunningServer, scope: StopScope,
+                                 record: dict[str, Any]) -> None:
+    slow = _traffic.InFlight(server.base_url)
+    record["slow_in_flight"] = _wait_in_flight(server, IN_FLIGHT_TIMEOUT_S)
+    record["stop"] = asdict(server.stop(scope, STOP_GRACE_S))
+    record["stop"]["t_signal"] = time.monotonic() - record["stop"]["seconds"]
+    record["slow"] = slow.join(STOP_GRACE_S)
+
+
+def serving(server: RunningServer, prepared: Prepared, scenario: str) -> dict[str, Any]:
+    """The main and group scenarios."""
+    mode, scope = SCENARIOS[scenario]
+    record: dict[str, Any] = {"scenario": scenario, "mode": mode, "stop_scope": scope}
+    record["ready"] = _traffic.wait_ready(server.base_url, server.is_alive, READY_TIMEOUT_S)
+    if record["ready"]["ok"]:
+        if scenario == "main":
+            record["requests"] = (_traffic.sequential(server.base_url)
+                                  + _traffic.concurrent(server.base_url))
+            if prepared.config.websocket:
+                record["websocket"] = _traffic.websocket(server.base_url)
+        else:
+            record["requests"] = _traffic.sequential(server.base_url, 2)
+        _stop_with_request_in_flight(server, scope, record)
+    else:
+        record["stop"] = asdict(server.stop(scope, STOP_GRACE_S))
+    return _collect(server, record)
+
+
+def startup_fail(server: RunningServer, prepared: Prepared, scenario: str) -> dict[str, Any]:
+    """Wait for the server to exit after the failed startup; note anything it serves."""
+    record: dict[str, Any] = {"scenario": scenario, "mode": "startup-fail"}
+    start = time.monotonic()
+    served: list[dict[str, Any]] = []
+    while server.is_alive() and time.monotonic() - start < STARTUP_FAIL_WAIT_S:
+        got = _traffic.get(server.base_url, "/fast", "after-failure",
+                           _traffic.httpx.Timeout(1.0, connect=0.3))
+        if got["status"] is not None:
+            served.append(got)
+            break  # it serves: that is the finding, no need to wait longer
+        time.sleep(0.05)
+    record["served"] = served
+    record["exited_by_itself"] = not server.is_alive()
+    record["exit_code"] = server.exit_code()
+    record["seconds"] = round(time.monotonic() - start, 3)
+    if server.is_alive():
+        record["stop"] = asdict(server.stop("group", STOP_GRACE_S))
+    return _collect(server, record)
+
+
+def reject_lifespan(server: RunningServer, prepared: Prepared, scenario: str) -> dict[str, Any]:
+    record: dict[str, Any] = {"scenario": scenario, "mode": "reject-lifespan"}
+    record["ready"] = _traffic.wait_ready(server.base_url, server.is_alive, READY_TIMEOUT_S)
+    if record["ready"]["ok"]:
+        record["requests"] = _traffic.sequential(server.base_url, 2)
+    record["exit_code"] = server.exit_code()
+    record["stop"] = asdict(server.stop("group", STOP_GRACE_S))
+    return _collect(server, record)
+
+
+RUNNERS = {"main": serving, "group": serving, "startup-fail": startup_fail,
+           "reject-lifespan": reject_lifespan}
+
+
+def harness(server: RunningServer, prepared: Prepared, scenario: str) -> dict[str, Any]:
+    """An in-process test client drives the traffic itself and writes what it saw."""
+    mode = SCENARIOS[scenario][0]
+    record: dict[str, Any] = {"scenario": scenario, "mode": mode}
+    proc: subprocess.Popen[bytes] | None = getattr(server, "proc", None)
+    deadline = time.monotonic() + HARNESS_TIMEOUT_S
+    while server.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if server.is_alive():
+        record["stop"] = asdict(server.stop("group", 2.0))
+        record["timed_out"] = True
+    record["exit_code"] = server.exit_code() if proc is None else proc.returncode
+    client = server.observations.with_name("client.json")
+    try:
+        record["client"] = json.loads(client.read_text())
+    except (OSError, ValueError) as err:
+        record["client"] = None
+        record["client_error"] = f"{type(err).__name__}: {err}"
+    return _collect(server, record)
+
+
+def run_scenario(backend: Backend, prepared: Prepared, scenario: str,
+                 cancelled: threading.Event | None = None) -> dict[str, Any]:
+    """One start of the server, driven through one scenario; observations only."""
+    mode = SCENARIOS[scenario][0]
+    with backend.start(prepared, scenario, {"ASGI_MATRIX_MODE": mode}) as server:
+        if prepared.config.kind == "harness":
+            return harness(server, prepared, scenario)
+        return RUNNERS[scenario](server, prepared, scenario)
+
+
+def scenarios_for(prepared: Prepared) -> list[str]:
+    if prepared.config.kind == "harness":
+        return ["main", "startup-fail", "reject-lifespan"]
+    return list(SCENARIOS)

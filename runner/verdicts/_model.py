@@ -1,0 +1,132 @@
+"""What a verdict is, what a property is, and the observations verdicts are made from."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Status = Literal["pass", "fail", "unsupported", "error", "n/a", "flaky"]
+STATUSES: tuple[Status, ...] = ("pass", "fail", "unsupported", "error", "n/a", "flaky")
+
+LIFESPAN_SPEC = "https://asgi.readthedocs.io/en/latest/specs/lifespan.html"
+ASGIREF_338 = "https://github.com/django/asgiref/pull/338"
+ASGIREF_322 = "https://github.com/django/asgiref/issues/322"
+ASGIREF_277 = "https://github.com/django/asgiref/pull/277"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one property for one configuration, with the evidence behind it."""
+
+    status: Status
+    explanation: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "explanation": self.explanation,
+                "evidence": self.evidence}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The spec text or issue a property checks."""
+
+    title: str
+    url: str
+    quote: str = ""
+
+
+@dataclass(frozen=True)
+class Property:
+    """A behaviour of a server that a user's app depends on, and how to judge it."""
+
+    id: str
+    group: str  #: lifespan, context, state, shutdown, failure
+    title: str
+    description: str
+    reference: Reference
+    check: Callable[[Observations], Verdict]
+    expected: str = ""  #: what a correct server does, in plain words
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "group": self.group, "title": self.title,
+                "description": self.description, "expected": self.expected,
+                "reference": {"title": self.reference.title, "url": self.reference.url,
+                              "quote": self.reference.quote}}
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Everything recorded for one attempt at one configuration, scenario by scenario."""
+
+    config_id: str
+    kind: str  #: server, harness or control
+    websocket: bool
+    scenarios: dict[str, dict[str, Any]]
+
+    def scenario(self, name: str) -> dict[str, Any] | None:
+        return self.scenarios.get(name)
+
+    def events(self, name: str, *kinds: str) -> list[dict[str, Any]]:
+        record = self.scenarios.get(name) or {}
+        return [e for e in record.get("events", []) if e.get("event") in kinds]
+
+    def startups(self, name: str = "main") -> list[dict[str, Any]]:
+        return [e for e in self.events(name, "lifespan.startup") if e.get("outcome") == "complete"]
+
+    def served(self, name: str = "main", *kinds: str) -> list[dict[str, Any]]:
+        return self.events(name, *(kinds or ("http", "websocket")))
+
+
+def measured(obs: Observations, name: str) -> Verdict | None:
+    """An "error" verdict when the scenario could not be measured, else None."""
+    record = obs.scenario(name)
+    if record is None:
+        return Verdict("error", f"the {name!r} scenario was not run")
+    if record.get("error"):
+        return Verdict("error", record["error"], {"log_tail": record.get("log_tail", "")})
+    ready = record.get("ready") or {}
+    if not ready.get("ok"):
+        if ready.get("exited"):
+            why = "the server exited before it answered a request"
+        else:
+            why = f"the server did not answer within {ready.get('seconds', '?')} s"
+        return Verdict("error", f"{why} ({name} scenario); see the log tail",
+                       {"ready": ready, "log_tail": record.get("log_tail", "")})
+    if name == "main" and not obs.served(name):
+        return Verdict("error", "the server answered but the probe recorded no request: "
+                       "is the observation file being written?",
+                       {"bad_lines": record.get("bad_lines"),
+                        "log_tail": record.get("log_tail", "")})
+    return None
+
+
+def lifespan_ran(obs: Observations, name: str = "main") -> Verdict | None:
+    """An "unsupported" verdict when the server never completed a lifespan startup."""
+    if obs.startups(name):
+        return None
+    others = sorted({e.get("scope_type", "?") for e in obs.events(name, "scope")})
+    extra = f"; it sent scope types of its own: {', '.join(others)}" if others else ""
+    return Verdict("unsupported", "the server never ran the lifespan protocol "
+                   f"(no lifespan.startup reached the app){extra}")
+
+
+def where(event: dict[str, Any]) -> str:
+    """A short place name for explanations: process, thread and loop."""
+    return (f"pid {event.get('pid')} thread {event.get('thread_name')!s} "
+            f"loop {event.get('loop_id')}")
+
+
+def count(things: Iterable[str]) -> str:
+    return ", ".join(f"{k} x{n}" if n > 1 else k for k, n in Counter(things).items())
+
+
+def combine(attempts: list[Verdict]) -> Verdict:
+    """One verdict from several attempts: "flaky" when they disagree, every attempt kept."""
+    statuses = [v.status for v in attempts]
+    if len(set(statuses)) <= 1:
+        return attempts[0]
+    return Verdict("flaky", f"differed across {len(attempts)} attempts: {count(statuses)}",
+                   {"attempts": [v.to_json() for v in attempts]})

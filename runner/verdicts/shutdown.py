@@ -1,0 +1,74 @@
+"""Shutdown: after SIGTERM, does the app get lifespan.shutdown, and only after in-flight
+requests finished? Judged once per stop scenario (main process only, whole group)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ._model import Observations, Verdict, lifespan_ran, measured
+
+#: stop scenario -> how the signal was sent, in words
+STOPS = {"main": "SIGTERM to the main process", "group": "SIGTERM to the process group"}
+
+
+def _harness(obs: Observations) -> Verdict | None:
+    if obs.kind == "harness":
+        return Verdict("n/a", "an in-process test client: there is no server process to signal")
+    return None
+
+
+def _stopped(obs: Observations, name: str) -> str:
+    stop = (obs.scenario(name) or {}).get("stop") or {}
+    if stop.get("killed"):
+        return f"; it ignored SIGTERM and was killed after {stop.get('seconds')} s"
+    return f"; it exited {stop.get('seconds')} s after the signal"
+
+
+def delivered(name: str) -> Callable[[Observations], Verdict]:
+    def check(obs: Observations) -> Verdict:
+        if problem := _harness(obs) or measured(obs, name) or lifespan_ran(obs, name):
+            return problem
+        started = {e["loop_id"]: e for e in obs.startups(name)}
+        shut = {e["loop_id"] for e in obs.events(name, "lifespan.shutdown")}
+        missing = [loop for loop in started if loop not in shut]
+        if missing:
+            return Verdict("fail", f"{len(missing)} of {len(started)} loop(s) that ran a "
+                           f"lifespan startup never got lifespan.shutdown after "
+                           f"{STOPS[name]}{_stopped(obs, name)}",
+                           {"missing": missing, "stop": obs.scenario(name).get("stop")})
+        return Verdict("pass", f"every one of {len(started)} loop(s) that ran a startup got "
+                       f"lifespan.shutdown after {STOPS[name]}",
+                       {"stop": obs.scenario(name).get("stop")})
+
+    check.__name__ = f"delivered_{name}"
+    return check
+
+
+def after_drain(name: str) -> Callable[[Observations], Verdict]:
+    def check(obs: Observations) -> Verdict:
+        if problem := _harness(obs) or measured(obs, name):
+            return problem
+        record = obs.scenario(name) or {}
+        if not record.get("slow_in_flight"):
+            return Verdict("error", "the slow request never reached the app before the stop "
+                           "signal, so draining could not be measured",
+                           {"log_tail": record.get("log_tail", "")})
+        slow = record.get("slow") or {}
+        evidence = {"slow": {k: slow.get(k) for k in ("status", "error")},
+                    "stop": record.get("stop")}
+        if slow.get("status") != 200:
+            return Verdict("fail", f"the request in flight at {STOPS[name]} was cut: "
+                           f"{slow.get('error') or slow.get('status')}{_stopped(obs, name)}",
+                           evidence)
+        finished = [e["t_end"] for e in obs.events(name, "http") if e.get("tag") == "slow"]
+        early = [e for e in obs.events(name, "lifespan.shutdown")
+                 if finished and e["t"] < finished[0]]
+        if early:
+            lead = finished[0] - early[0]["t"]
+            return Verdict("fail", f"lifespan.shutdown reached the app {lead:.3f} s before the "
+                           "request in flight had finished", evidence)
+        return Verdict("pass", f"the request in flight at {STOPS[name]} completed"
+                       + (" before lifespan.shutdown" if obs.startups(name) else ""), evidence)
+
+    check.__name__ = f"after_drain_{name}"
+    return check

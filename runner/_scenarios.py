@@ -134,9 +134,10 @@ def harness(server: RunningServer, prepared: Prepared, scenario: str) -> dict[st
     client = server.observations.with_name("client.json")
     try:
         record["client"] = json.loads(client.read_text())
+        record.update({k: record["client"].get(k) for k in ("ready", "requests", "websocket")})
     except (OSError, ValueError) as err:
         record["client"] = None
-        record["client_error"] = f"{type(err).__name__}: {err}"
+        record["error"] = f"the harness wrote no results ({type(err).__name__}: {err})"
     return _collect(server, record)
 
 

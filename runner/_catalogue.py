@@ -107,7 +107,7 @@ def _entry(raw: Any, where: str) -> ServerConfig:
 
 def _line_of(text: str, index: int) -> int:
     """1-based line where the index-th [[config]] table starts, for error messages."""
-    starts = [m.start() for m in re.finditer(r"^\s*\[\[config\]\]", text, re.MULTILINE)]
+    starts = [m.start() for m in re.finditer(r"^[ \t]*\[\[config\]\]", text, re.MULTILINE)]
     return text.count("\n", 0, starts[index]) + 1 if index < len(starts) else 0
 
 

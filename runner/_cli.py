@@ -35,6 +35,25 @@ def _catalogue(paths: tuple[Path, ...]) -> Catalogue:
         raise click.UsageError(str(err)) from None
 
 
+class ShardParam(click.ParamType):
+    """``I/N``: the I-th of N slices, 1-based."""
+
+    name = "I/N"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> tuple[int, int]:
+        if isinstance(value, tuple):
+            return value
+        index, _, total = str(value).partition("/")
+        try:
+            i, n = int(index), int(total)
+        except ValueError:
+            self.fail(f"{value!r} is not I/N (for example 2/3)", param, ctx)
+        if not 1 <= i <= n:
+            self.fail(f"{value!r}: I must be between 1 and N", param, ctx)
+        return i, n
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="asgi-matrix")
 def cli() -> None:
@@ -68,12 +87,15 @@ def list_(catalogues: tuple[Path, ...]) -> None:
 @click.option("--catalogue", "catalogues", multiple=True, type=click.Path(path_type=Path),
               help="An extra catalogue file (TOML) to load after the built-in one.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any cell is an error.")
+@click.option("--shard", type=ShardParam(), default=None,
+              help="Run only slice I of N of the selection (I/N, 1-based), for CI fan-out.")
 @click.argument("more_ids", nargs=-1)
 def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int, repeat: int,
-        backend: str, catalogues: tuple[Path, ...], strict: bool,
+        backend: str, catalogues: tuple[Path, ...], strict: bool, shard: tuple[int, int] | None,
         more_ids: tuple[str, ...]) -> None:
     """Start each configuration with the probe app, drive traffic, stop it, judge it."""
     from ._backends import get_backend
+    from ._results import check_writable
     from ._run import Interrupted, run_matrix
 
     catalogue = _catalogue(catalogues)
@@ -81,13 +103,23 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
         configs = catalogue.select([*ids, *more_ids], servers)
     except UnknownConfig as err:
         raise click.BadParameter(str(err), param_hint="--config/--server") from None
+    extra_run: dict[str, Any] = {}
+    if shard is not None:
+        index, total = shard
+        extra_run["shard"] = {"index": index, "total": total,
+                              "of": [c.id for c in configs]}
+        configs = configs[index - 1::total]  # round-robin: deterministic and balanced
     if not configs:
         raise click.UsageError("no configuration selected")
+    try:
+        check_writable(out_dir)
+    except AsgiMatrixError as err:
+        raise click.BadParameter(str(err), param_hint="--out") from None
     _say(f"asgi-matrix {__version__}: {len(configs)} configuration(s), backend {backend}, "
          f"{jobs} at a time")
     try:
         path, document = run_matrix(configs, get_backend(backend), out_dir, jobs=jobs,
-                                    repeat=repeat, progress=_say)
+                                    repeat=repeat, progress=_say, extra_run=extra_run)
     except Interrupted as err:
         _fail(str(err), EX_INTERRUPTED)
     except AsgiMatrixError as err:
@@ -123,4 +155,14 @@ def show(results: Path, config_id: str | None) -> None:
 
 
 def main() -> None:
-    cli(prog_name="asgi-matrix")
+    """Entry point: usage errors become one line (``asgi-matrix: ...``), exit 2."""
+    try:
+        cli.main(prog_name="asgi-matrix", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.Abort:
+        _fail("aborted", EX_INTERRUPTED)
+    except click.ClickException as err:
+        _fail(err.format_message().replace("\n", " "), err.exit_code)
+    except AsgiMatrixError as err:
+        _fail(str(err))

@@ -28,6 +28,7 @@ def delivered(name: str) -> Callable[[Observations], Verdict]:
     def check(obs: Observations) -> Verdict:
         if problem := _harness(obs) or measured(obs, name) or lifespan_ran(obs, name):
             return problem
+        stop = (obs.scenario(name) or {}).get("stop")
         started = {e["loop_id"]: e for e in obs.startups(name)}
         shut = {e["loop_id"] for e in obs.events(name, "lifespan.shutdown")}
         missing = [loop for loop in started if loop not in shut]
@@ -35,10 +36,10 @@ def delivered(name: str) -> Callable[[Observations], Verdict]:
             return Verdict("fail", f"{len(missing)} of {len(started)} loop(s) that ran a "
                            f"lifespan startup never got lifespan.shutdown after "
                            f"{STOPS[name]}{_stopped(obs, name)}",
-                           {"missing": missing, "stop": obs.scenario(name).get("stop")})
+                           {"missing": missing, "stop": stop})
         return Verdict("pass", f"every one of {len(started)} loop(s) that ran a startup got "
                        f"lifespan.shutdown after {STOPS[name]}",
-                       {"stop": obs.scenario(name).get("stop")})
+                       {"stop": stop})
 
     check.__name__ = f"delivered_{name}"
     return check

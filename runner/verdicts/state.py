@@ -36,7 +36,7 @@ def shallow_copy(obs: Observations) -> Verdict:
     if leaked:
         return Verdict("fail", f"{len(leaked)} of {len(with_state)} requests saw keys another "
                        "request added to scope['state']: the state is shared, not copied",
-                       {"example": leaked[0].get("state_foreign_keys")[:3]})
+                       {"example": (leaked[0].get("state_foreign_keys") or [])[:3]})
     if len(with_state) < 2:
         return Verdict("error", "fewer than two requests carried state: nothing to compare")
     return Verdict("pass", f"none of {len(with_state)} requests saw a key another request "

@@ -1,0 +1,47 @@
+# The two set-up commands of the README: `make matrix` and `make test`.
+# Everything installs into .venv from PyPI; nothing is assumed to be on the machine
+# but python3 (>= 3.11).
+
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+AM     := $(VENV)/bin/asgi-matrix
+OUT    ?= out
+JOBS   ?= 2
+PYTEST ?= $(PY) -m pytest
+
+.PHONY: matrix test lint typecheck test-fast test-servers soak bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check uv
+	UV_PYTHON_DOWNLOADS=never $(VENV)/bin/uv pip install -q --python $(PY) -e '.[test]'
+	touch $@
+
+## Run the default matrix on the local backend and build the dashboard into out/site.
+matrix: $(VENV)/.installed
+	$(AM) run --out $(OUT) --jobs $(JOBS)
+	$(AM) site $(OUT)/results.json --out $(OUT)/site
+	@echo "dashboard: $(OUT)/site/index.html (preview: $(AM) serve $(OUT)/site)"
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+## Every test: unit, real servers, containers, browser, soak. What cannot run says why.
+test: lint typecheck
+	$(PYTEST) -m "" -rs
+
+## Quick loop while developing: no soak, no cold image builds.
+test-fast: $(VENV)/.installed
+	$(PYTEST) -m "not soak and not cold" -rs
+
+soak: $(VENV)/.installed
+	$(PYTEST) -m soak -rs
+
+bench: $(VENV)/.installed
+	$(PY) bench/bench_matrix.py --jobs $(JOBS)
+
+clean:
+	rm -rf $(VENV) $(OUT) artifacts

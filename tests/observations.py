@@ -1,0 +1,62 @@
+"""Hand-written probe records for verdict tests: small builders, one fact each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runner.verdicts import Observations
+
+
+def startup(loop: str = "L1", pid: int = 1, thread: int = 10, t: float = 1.0,
+            token: str = "tok1", state: bool = True) -> dict[str, Any]:
+    return {"event": "lifespan.startup", "outcome": "complete", "pid": pid, "thread_id": thread,
+            "thread_name": f"t{thread}", "loop_id": loop, "t": t, "token": token,
+            "state_present": state, "asgi": {"version": "3.0", "spec_version": "2.0"}}
+
+
+def request(tag: str = "seq-0", loop: str = "L1", pid: int = 1, thread: int = 10,
+            t: float = 2.0, ctx: str | None = "tok1", state_token: str | None = "tok1",
+            foreign: list[str] | None = None, job_ran: bool = True,
+            event: str = "http", t_end: float | None = None) -> dict[str, Any]:
+    return {"event": event, "tag": tag, "pid": pid, "thread_id": thread,
+            "thread_name": f"t{thread}", "loop_id": loop, "t": t,
+            "t_end": t if t_end is None else t_end, "ctx_token": ctx,
+            "state_present": state_token is not None, "state_token": state_token,
+            "state_foreign_keys": foreign or [],
+            "job": {"ran": job_ran, "error": None if job_ran else "no task group"},
+            "asgi": {"version": "3.0", "spec_version": "2.4"}}
+
+
+def shutdown(loop: str = "L1", pid: int = 1, t: float = 9.0) -> dict[str, Any]:
+    return {"event": "lifespan.shutdown", "pid": pid, "loop_id": loop, "thread_id": 10, "t": t}
+
+
+def served(events: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"ready": {"ok": True}, "events": events, **extra}
+
+
+def good_main() -> list[dict[str, Any]]:
+    return [startup(), request("seq-0", t=2.0), request("seq-1", t=2.1),
+            request("ws", event="websocket", t=2.2)]
+
+
+def stop_scenario(events: list[dict[str, Any]] | None = None, slow_status: int | None = 200,
+                  in_flight: bool = True, killed: bool = False) -> dict[str, Any]:
+    events = events if events is not None else [
+        startup(), request("slow", t=3.0, t_end=4.0), shutdown(t=4.5)]
+    return served(events, slow_in_flight=in_flight,
+                  slow={"status": slow_status, "error": None if slow_status else "cut"},
+                  stop={"scope": "main", "killed": killed, "seconds": 1.2, "exit_code": 0})
+
+
+def obs(kind: str = "server", websocket: bool = True, **scenarios: dict[str, Any]) -> Observations:
+    defaults: dict[str, dict[str, Any]] = {
+        "main": stop_scenario(good_main() + [request("slow", t=3.0, t_end=4.0), shutdown(t=4.5)]),
+        "group": stop_scenario(),
+        "startup-fail": {"events": [{**startup(), "outcome": "failed"}], "served": [],
+                         "exited_by_itself": True, "exit_code": 3, "seconds": 0.4},
+        "reject-lifespan": served([{"event": "lifespan.rejected", "pid": 1}],
+                                  requests=[{"status": 200}, {"status": 200}], exit_code=None),
+    }
+    defaults.update({k.replace("_", "-"): v for k, v in scenarios.items()})
+    return Observations("test", kind, websocket, defaults)

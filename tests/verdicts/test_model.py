@@ -1,0 +1,30 @@
+"""Combining attempts, and a crashing check never loses the other cells."""
+
+from __future__ import annotations
+
+from observations import obs
+
+from runner.verdicts import PROPERTIES, Verdict, combine, evaluate
+
+
+def test_agreeing_attempts_keep_their_status():
+    assert combine([Verdict("pass", "a"), Verdict("pass", "b")]).status == "pass"
+
+
+def test_disagreeing_attempts_are_flaky_and_keep_every_attempt():
+    verdict = combine([Verdict("pass", "a"), Verdict("fail", "b"), Verdict("pass", "c")])
+    assert verdict.status == "flaky"
+    assert [a["status"] for a in verdict.evidence["attempts"]] == ["pass", "fail", "pass"]
+
+
+def test_every_property_is_judged_on_good_observations():
+    verdicts = evaluate(obs())
+    assert set(verdicts) == {p.id for p in PROPERTIES}
+    assert {v.status for v in verdicts.values()} == {"pass"}, {
+        k: v.explanation for k, v in verdicts.items() if v.status != "pass"}
+
+
+def test_malformed_records_become_error_cells_not_crashes():
+    verdicts = evaluate(obs(main={"ready": {"ok": True}, "events": [{"event": "http"}]}))
+    assert verdicts["lifespan.per-loop"].status in {"error", "unsupported"}
+    assert len(verdicts) == len(PROPERTIES)

@@ -1,0 +1,41 @@
+"""Shutdown verdicts, per stop scenario, on hand-written observations."""
+
+from __future__ import annotations
+
+import pytest
+from observations import obs, request, shutdown, startup, stop_scenario
+
+from runner.verdicts import shutdown as checks
+
+
+@pytest.mark.parametrize("name", ["main", "group"])
+@pytest.mark.parametrize(("scenario", "status"), [
+    pytest.param(stop_scenario(), "pass", id="delivered"),
+    pytest.param(stop_scenario([startup(), request("slow", t=3.0, t_end=4.0)]), "fail",
+                 id="never-delivered"),
+    pytest.param(stop_scenario([startup("A"), startup("B"), request("slow", "A"), shutdown("A")]),
+                 "fail", id="one-loop-missed"),
+    pytest.param(stop_scenario([request("slow")]), "unsupported", id="no-lifespan"),
+])
+def test_delivered(name, scenario, status):
+    assert checks.delivered(name)(obs(**{name: scenario})).status == status
+
+
+@pytest.mark.parametrize("name", ["main", "group"])
+@pytest.mark.parametrize(("scenario", "status"), [
+    pytest.param(stop_scenario(), "pass", id="drained-then-shutdown"),
+    pytest.param(stop_scenario(slow_status=None), "fail", id="in-flight-request-cut"),
+    pytest.param(stop_scenario([startup(), request("slow", t=3.0, t_end=4.0), shutdown(t=3.5)]),
+                 "fail", id="shutdown-before-request-finished"),
+    pytest.param(stop_scenario([startup("A"), startup("B"), request("slow", "A", t_end=4.0),
+                                shutdown("B", t=3.5), shutdown("A", t=4.5)]),
+                 "pass", id="another-loop-may-shut-down-first"),
+    pytest.param(stop_scenario(in_flight=False), "error", id="slow-request-never-in-flight"),
+])
+def test_after_drain(name, scenario, status):
+    assert checks.after_drain(name)(obs(**{name: scenario})).status == status
+
+
+def test_harnesses_have_no_process_to_signal():
+    verdict = checks.delivered("main")(obs(kind="harness"))
+    assert verdict.status == "n/a"

@@ -51,7 +51,7 @@ def stop_scenario(events: list[dict[str, Any]] | None = None, slow_status: int |
 
 def obs(kind: str = "server", websocket: bool = True, **scenarios: dict[str, Any]) -> Observations:
     defaults: dict[str, dict[str, Any]] = {
-        "main": stop_scenario(good_main() + [request("slow", t=3.0, t_end=4.0), shutdown(t=4.5)]),
+        "main": stop_scenario([*good_main(), request("slow", t=3.0, t_end=4.0), shutdown(t=4.5)]),
         "group": stop_scenario(),
         "startup-fail": {"events": [{**startup(), "outcome": "failed"}], "served": [],
                          "exited_by_itself": True, "exit_code": 3, "seconds": 0.4},

@@ -87,16 +87,21 @@ def list_(catalogues: tuple[Path, ...]) -> None:
 @click.option("--catalogue", "catalogues", multiple=True, type=click.Path(path_type=Path),
               help="An extra catalogue file (TOML) to load after the built-in one.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any cell is an error.")
+@click.option("--ready-timeout", type=click.FloatRange(0.1, 600), default=20.0,
+              show_default=True, help="Seconds a server may take to answer its first request.")
+@click.option("--stop-timeout", type=click.FloatRange(0.1, 600), default=8.0,
+              show_default=True, help="Seconds after SIGTERM before a server is killed.")
 @click.option("--shard", type=ShardParam(), default=None,
               help="Run only slice I of N of the selection (I/N, 1-based), for CI fan-out.")
 @click.argument("more_ids", nargs=-1)
 def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int, repeat: int,
-        backend: str, catalogues: tuple[Path, ...], strict: bool, shard: tuple[int, int] | None,
-        more_ids: tuple[str, ...]) -> None:
+        backend: str, catalogues: tuple[Path, ...], strict: bool, ready_timeout: float,
+        stop_timeout: float, shard: tuple[int, int] | None, more_ids: tuple[str, ...]) -> None:
     """Start each configuration with the probe app, drive traffic, stop it, judge it."""
     from ._backends import get_backend
     from ._results import check_writable
     from ._run import Interrupted, run_matrix
+    from ._scenarios import Limits
 
     catalogue = _catalogue(catalogues)
     try:
@@ -119,7 +124,8 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
          f"{jobs} at a time")
     try:
         path, document = run_matrix(configs, get_backend(backend), out_dir, jobs=jobs,
-                                    repeat=repeat, progress=_say, extra_run=extra_run)
+                                    repeat=repeat, progress=_say, extra_run=extra_run,
+                                    limits=Limits(ready_s=ready_timeout, stop_s=stop_timeout))
     except Interrupted as err:
         _fail(str(err), EX_INTERRUPTED)
     except AsgiMatrixError as err:
@@ -152,6 +158,103 @@ def show(results: Path, config_id: str | None) -> None:
         raise click.BadParameter(f"{config_id!r} is not in {results}; it has: "
                                  + ", ".join(configs), param_hint="CONFIG_ID")
     click.echo(render_config(document, config_id))
+
+
+@cli.command()
+@click.argument("shards", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path),
+              help="The merged results file to write.")
+def merge(shards: tuple[Path, ...], out_file: Path) -> None:
+    """Combine the results files of a sharded run into one results file."""
+    from . import _results
+    from ._merge import merge as merge_documents
+
+    try:
+        merged = merge_documents([(str(p), _results.load(p)) for p in shards])
+        _results.write_atomic(out_file, merged)
+    except AsgiMatrixError as err:
+        _fail(str(err))
+    except OSError as err:
+        _fail(f"cannot write {out_file}: {err.strerror or err}")
+    _say(f"merged {len(shards)} file(s), {len(merged['configurations'])} configuration(s)")
+    click.echo(str(out_file))
+
+
+EX_DIFF_UNREADABLE = 2  # not 1: in CI, 1 must mean "regressed" and nothing else
+
+
+@cli.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
+              default="text", show_default=True)
+@click.option("--fail-on-regression", is_flag=True,
+              help="Exit 1 when any cell got worse (errors are not regressions).")
+def diff(old: Path, new: Path, fmt: str, fail_on_regression: bool) -> None:
+    """What changed from results OLD to results NEW, cell by cell.
+
+    Exits 0, or 1 with --fail-on-regression when a cell regressed; 2 when a file
+    cannot be read as results.
+    """
+    import json
+
+    from . import _results
+    from ._diff import diff as diff_documents
+    from ._diff import render_markdown, render_text
+
+    try:
+        result = diff_documents(_results.load(old), _results.load(new))
+    except AsgiMatrixError as err:
+        _fail(str(err), EX_DIFF_UNREADABLE)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), indent=1))
+    else:
+        click.echo(render_markdown(result) if fmt == "markdown" else render_text(result))
+    if fail_on_regression and result.regressions:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder for the site (new, empty, or a site built here before).")
+@click.option("--stale-after-days", type=click.IntRange(min=0), default=7, show_default=True,
+              help="Show an 'old data' banner when the run is older than this.")
+@click.option("--base-url", default="", help="Where the site will be published "
+              "(https://...), for absolute badge URLs in the snippets.")
+def site(results: Path, out_dir: Path, stale_after_days: int, base_url: str) -> None:
+    """Build the static dashboard from a results file (open DIR/index.html, or host it)."""
+    from . import _results, _site
+
+    if base_url and not base_url.startswith(("https://", "http://")):
+        raise click.BadParameter("must start with https:// or http://", param_hint="--base-url")
+    try:
+        document = _results.load(results)
+        count = _site.build(document, out_dir, _site.Options(stale_after_days, None, base_url))
+    except AsgiMatrixError as err:
+        _fail(str(err))
+    _say(f"{count} files written")
+    click.echo(str(out_dir / "index.html"))
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port on 127.0.0.1 (0: any free one).")
+def serve(directory: Path, port: int) -> None:
+    """Preview a built site on 127.0.0.1 until Ctrl-C."""
+    from . import _site
+
+    try:
+        server = _site.make_server(directory, port)
+    except AsgiMatrixError as err:
+        _fail(str(err))
+    click.echo(_site.url_of(server))
+    with server:
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from . import _results
 from ._backends import Backend, Prepared
 from ._catalogue import ServerConfig
-from ._scenarios import run_scenario, scenarios_for
+from ._scenarios import LIMITS, Limits, run_scenario, scenarios_for
 from .exceptions import AsgiMatrixError
 from .verdicts import PROPERTIES, Observations, Verdict, combine, evaluate, facts, summary
 
@@ -38,7 +38,7 @@ def _identity(config: ServerConfig) -> dict[str, Any]:
 
 
 def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
-            cancelled: threading.Event | None = None) -> dict[str, Any]:
+            cancelled: threading.Event | None = None, limits: Limits = LIMITS) -> dict[str, Any]:
     """All scenarios of one configuration, ``repeat`` times; verdicts with evidence."""
     started = time.monotonic()
     try:
@@ -54,8 +54,15 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
             if cancelled is not None and cancelled.is_set():
                 scenarios[scenario] = {"scenario": scenario, "error": "the run was interrupted"}
                 continue
+            if _never_ready(scenarios.get("main")):
+                # One bounded wait is enough to know; don't pay it four times.
+                scenarios[scenario] = {"scenario": scenario, "error": "not run: the server did "
+                                       "not become ready in the main scenario"}
+                continue
             try:
-                scenarios[scenario] = run_scenario(backend, prepared, scenario)
+                main_events = scenarios.get("main", {}).get("events", [])
+                expected = sum(e.get("event") == "lifespan.startup" for e in main_events)
+                scenarios[scenario] = run_scenario(backend, prepared, scenario, limits, expected)
             except AsgiMatrixError as err:
                 scenarios[scenario] = {"scenario": scenario, "error": str(err),
                                        "log_tail": getattr(err, "log_tail", "")}
@@ -82,13 +89,18 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
     }
 
 
+def _never_ready(main: dict[str, Any] | None) -> bool:
+    return main is not None and not (main.get("ready") or {}).get("ok", True)
+
+
 class Interrupted(AsgiMatrixError):
     """asgi-matrix itself got SIGINT or SIGTERM."""
 
 
 def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
                jobs: int = 1, repeat: int = 1, progress: Progress = lambda line: None,
-               extra_run: dict[str, Any] | None = None) -> tuple[Path, dict[str, Any]]:
+               extra_run: dict[str, Any] | None = None,
+               limits: Limits = LIMITS) -> tuple[Path, dict[str, Any]]:
     """Measure ``configs`` and write ``out_dir/results.json``; returns its path and contents."""
     _results.check_writable(out_dir)
     path = out_dir / _results.RESULTS_NAME
@@ -114,7 +126,8 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
     done = 0
     try:
         with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="asgi-matrix") as pool:
-            futures = {pool.submit(_guarded, c, backend, repeat, cancelled): c for c in configs}
+            futures = {pool.submit(_guarded, c, backend, repeat, cancelled, limits): c
+                       for c in configs}
             for future in as_completed(futures):
                 config = futures[future]
                 cell = future.result()
@@ -147,11 +160,11 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
 
 
 def _guarded(config: ServerConfig, backend: Backend, repeat: int,
-             cancelled: threading.Event) -> dict[str, Any]:
+             cancelled: threading.Event, limits: Limits) -> dict[str, Any]:
     if cancelled.is_set():
         return {**_identity(config), "status": "not-run", "interrupted": True}
     try:
-        cell = measure(config, backend, repeat, cancelled)
+        cell = measure(config, backend, repeat, cancelled, limits)
     except Exception as err:  # a bug of ours in one cell must not lose the others
         cell = _error_cell(config, f"internal error: {type(err).__name__}: {err}")
     if cancelled.is_set():

@@ -15,20 +15,29 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from . import _traffic
 from ._backends import Backend, Prepared, RunningServer, StopScope
 from ._observations import read_events
 
-READY_TIMEOUT_S = 20.0  #: the slowest server here is ready in under 1 s; cold imports vary
-STOP_GRACE_S = 8.0  #: the slow request takes 1 s; a server still running after this is killed
-STARTUP_FAIL_WAIT_S = 6.0  #: how long a server may keep running after a failed startup
-HARNESS_TIMEOUT_S = 60.0
 IN_FLIGHT_TIMEOUT_S = 5.0
+STARTUPS_TIMEOUT_S = 3.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Every wait is bounded: a server that hangs costs at most these, never the run."""
+
+    ready_s: float = 20.0  #: the slowest server here is ready in under 1 s; cold imports vary
+    stop_s: float = 8.0  #: the slow request takes 1 s; a server still running is then killed
+    startup_fail_s: float = 6.0  #: how long a server may run on after a failed startup
+    harness_s: float = 10.0  #: an in-process test client's whole run takes about 1 s
+
+
+LIMITS = Limits()
 
 #: scenario -> (probe mode, stop scope)
 SCENARIOS: dict[str, tuple[str, StopScope]] = {
@@ -56,62 +65,84 @@ def _wait_in_flight(server: RunningServer, timeout_s: float) -> bool:
     return False
 
 
+def _wait_startups(server: RunningServer, expected: int, timeout_s: float) -> None:
+    """Until as many lifespans started as in the main scenario, so a stop never races them."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        events, _ = read_events(server.observations)
+        if sum(e.get("event") == "lifespan.startup" for e in events) >= expected:
+            return
+        time.sleep(0.01)
+
+
 def _stop_with_request_in_flight(server: RunningServer, scope: StopScope,
-                                 record: dict[str, Any]) -> None:
+                                 record: dict[str, Any], limits: Limits,
+                                 expected_startups: int) -> None:
+    _wait_startups(server, expected_startups, STARTUPS_TIMEOUT_S)
     slow = _traffic.InFlight(server.base_url)
     record["slow_in_flight"] = _wait_in_flight(server, IN_FLIGHT_TIMEOUT_S)
-    record["stop"] = asdict(server.stop(scope, STOP_GRACE_S))
-    record["stop"]["t_signal"] = time.monotonic() - record["stop"]["seconds"]
-    record["slow"] = slow.join(STOP_GRACE_S)
+    record["stop"] = asdict(server.stop(scope, limits.stop_s))
+    record["slow"] = slow.join(limits.stop_s)
 
 
-def serving(server: RunningServer, prepared: Prepared, scenario: str) -> dict[str, Any]:
+def serving(server: RunningServer, prepared: Prepared, scenario: str,
+            limits: Limits, expected_startups: int = 0) -> dict[str, Any]:
     """The main and group scenarios."""
     mode, scope = SCENARIOS[scenario]
     record: dict[str, Any] = {"scenario": scenario, "mode": mode, "stop_scope": scope}
-    record["ready"] = _traffic.wait_ready(server.base_url, server.is_alive, READY_TIMEOUT_S)
+    record["ready"] = _traffic.wait_ready(server.base_url, server.is_alive, limits.ready_s)
     if record["ready"]["ok"]:
         if scenario == "main":
-            record["requests"] = (_traffic.sequential(server.base_url)
-                                  + _traffic.concurrent(server.base_url))
+            record["requests"] = [*_traffic.sequential(server.base_url),
+                                  *_traffic.concurrent(server.base_url)]
             if prepared.config.websocket:
                 record["websocket"] = _traffic.websocket(server.base_url)
         else:
             record["requests"] = _traffic.sequential(server.base_url, 2)
-        _stop_with_request_in_flight(server, scope, record)
-    else:
-        record["stop"] = asdict(server.stop(scope, STOP_GRACE_S))
+        if not server.is_alive():
+            record["error"] = ("the server exited during the traffic, with status "
+                               f"{server.exit_code()}; see the log tail")
+        else:
+            _stop_with_request_in_flight(server, scope, record, limits, expected_startups)
+    if "stop" not in record:
+        record["stop"] = asdict(server.stop(scope, limits.stop_s))
     return _collect(server, record)
 
 
-def startup_fail(server: RunningServer, prepared: Prepared, scenario: str) -> dict[str, Any]:
+def startup_fail(server: RunningServer, prepared: Prepared, scenario: str,
+                 limits: Limits, expected_startups: int = 0) -> dict[str, Any]:
     """Wait for the server to exit after the failed startup; note anything it serves."""
     record: dict[str, Any] = {"scenario": scenario, "mode": "startup-fail"}
     start = time.monotonic()
     served: list[dict[str, Any]] = []
-    while server.is_alive() and time.monotonic() - start < STARTUP_FAIL_WAIT_S:
-        got = _traffic.get(server.base_url, "/fast", "after-failure",
-                           _traffic.httpx.Timeout(1.0, connect=0.3))
-        if got["status"] is not None:
-            served.append(got)
-            break  # it serves: that is the finding, no need to wait longer
+    while server.is_alive() and time.monotonic() - start < limits.startup_fail_s:
+        if not served:
+            got = _traffic.get(server.base_url, "/fast", "after-failure",
+                               _traffic.httpx.Timeout(1.0, connect=0.3))
+            if got["status"] is not None:
+                served.append(got)
+        # Once it served, wait only until the failed startup is on record: that is the finding.
+        if served and any(e.get("event") == "lifespan.startup"
+                          for e in read_events(server.observations)[0]):
+            break
         time.sleep(0.05)
     record["served"] = served
     record["exited_by_itself"] = not server.is_alive()
     record["exit_code"] = server.exit_code()
     record["seconds"] = round(time.monotonic() - start, 3)
     if server.is_alive():
-        record["stop"] = asdict(server.stop("group", STOP_GRACE_S))
+        record["stop"] = asdict(server.stop("group", limits.stop_s))
     return _collect(server, record)
 
 
-def reject_lifespan(server: RunningServer, prepared: Prepared, scenario: str) -> dict[str, Any]:
+def reject_lifespan(server: RunningServer, prepared: Prepared, scenario: str,
+                    limits: Limits, expected_startups: int = 0) -> dict[str, Any]:
     record: dict[str, Any] = {"scenario": scenario, "mode": "reject-lifespan"}
-    record["ready"] = _traffic.wait_ready(server.base_url, server.is_alive, READY_TIMEOUT_S)
+    record["ready"] = _traffic.wait_ready(server.base_url, server.is_alive, limits.ready_s)
     if record["ready"]["ok"]:
         record["requests"] = _traffic.sequential(server.base_url, 2)
     record["exit_code"] = server.exit_code()
-    record["stop"] = asdict(server.stop("group", STOP_GRACE_S))
+    record["stop"] = asdict(server.stop("group", limits.stop_s))
     return _collect(server, record)
 
 
@@ -119,12 +150,13 @@ RUNNERS = {"main": serving, "group": serving, "startup-fail": startup_fail,
            "reject-lifespan": reject_lifespan}
 
 
-def harness(server: RunningServer, prepared: Prepared, scenario: str) -> dict[str, Any]:
+def harness(server: RunningServer, prepared: Prepared, scenario: str,
+            limits: Limits) -> dict[str, Any]:
     """An in-process test client drives the traffic itself and writes what it saw."""
     mode = SCENARIOS[scenario][0]
     record: dict[str, Any] = {"scenario": scenario, "mode": mode}
     proc: subprocess.Popen[bytes] | None = getattr(server, "proc", None)
-    deadline = time.monotonic() + HARNESS_TIMEOUT_S
+    deadline = time.monotonic() + limits.harness_s
     while server.is_alive() and time.monotonic() < deadline:
         time.sleep(0.02)
     if server.is_alive():
@@ -142,13 +174,17 @@ def harness(server: RunningServer, prepared: Prepared, scenario: str) -> dict[st
 
 
 def run_scenario(backend: Backend, prepared: Prepared, scenario: str,
-                 cancelled: threading.Event | None = None) -> dict[str, Any]:
-    """One start of the server, driven through one scenario; observations only."""
+                 limits: Limits = LIMITS, expected_startups: int = 0) -> dict[str, Any]:
+    """One start of the server, driven through one scenario; observations only.
+
+    ``expected_startups`` is how many lifespans the main scenario saw start: later stops
+    wait for as many, so a stop signal never races a startup still in progress.
+    """
     mode = SCENARIOS[scenario][0]
     with backend.start(prepared, scenario, {"ASGI_MATRIX_MODE": mode}) as server:
         if prepared.config.kind == "harness":
-            return harness(server, prepared, scenario)
-        return RUNNERS[scenario](server, prepared, scenario)
+            return harness(server, prepared, scenario, limits)
+        return RUNNERS[scenario](server, prepared, scenario, limits, expected_startups)
 
 
 def scenarios_for(prepared: Prepared) -> list[str]:

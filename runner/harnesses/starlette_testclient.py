@@ -30,6 +30,7 @@ def main() -> int:
         with client if args.context_manager else contextlib.nullcontext(client):
             first = get(client, "ready")
             record["ready"] = {"ok": first["status"] is not None, "status": first["status"]}
+            write(record)  # what was seen so far survives a hang further on
             record["requests"] = [get(client, f"seq-{i}") for i in range(SEQUENTIAL)]
             with ThreadPoolExecutor(CONCURRENT) as pool:
                 record["requests"] += list(pool.map(lambda i: get(client, f"conc-{i}"),
@@ -42,6 +43,7 @@ def main() -> int:
             except Exception as err:
                 record["websocket"] = {"attempted": True, "ok": False,
                                        "error": f"{type(err).__name__}: {err}"}
+            write(record)
     except Exception as err:
         return failed(record, err)
     write(record)

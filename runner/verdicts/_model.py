@@ -95,6 +95,12 @@ def measured(obs: Observations, name: str) -> Verdict | None:
             why = f"the server did not answer within {ready.get('seconds', '?')} s"
         return Verdict("error", f"{why} ({name} scenario); see the log tail",
                        {"ready": ready, "log_tail": record.get("log_tail", "")})
+    bad = record.get("bad_lines") or {}
+    if bad.get("count"):
+        return Verdict("error", f"the observation file had {bad['count']} line(s) that are not "
+                       "probe records, so what it says cannot be trusted; e.g. "
+                       f"{(bad.get('samples') or ['?'])[0]}",
+                       {"bad_lines": bad, "log_tail": record.get("log_tail", "")})
     if name == "main" and not obs.served(name):
         return Verdict("error", "the server answered but the probe recorded no request: "
                        "is the observation file being written?",

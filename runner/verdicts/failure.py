@@ -7,19 +7,25 @@ from ._model import Observations, Verdict
 
 def startup_failure_exits(obs: Observations) -> Verdict:
     record = obs.scenario("startup-fail")
-    if record is None:
-        return Verdict("error", "the startup-fail scenario was not run")
+    if record is None or record.get("error"):
+        return Verdict("error", (record or {}).get("error") or "the startup-fail scenario was "
+                       "not run", {"log_tail": (record or {}).get("log_tail", "")})
     if not obs.events("startup-fail", "lifespan.startup"):
         return Verdict("unsupported", "the server never ran the lifespan startup, so the app "
                        "could not fail it", {"log_tail": record.get("log_tail", "")})
     code = record.get("exit_code")
     if obs.kind == "harness":
-        client = record.get("client") or {}
-        served = client.get("requests") or []
-        if code not in (0, None) and not served:
-            return Verdict("pass", f"the failed startup raised in the test ({client.get('error')})")
-        return Verdict("fail", "the test client carried on after the app's startup failed",
-                       {"client": client})
+        served = obs.served("startup-fail")
+        hung = " and then hung until it was stopped" if record.get("timed_out") else ""
+        if served:
+            return Verdict("fail", f"the test client served {len(served)} request(s) after the "
+                           f"app's startup failed{hung}", {"log_tail": record.get("log_tail")})
+        if hung:
+            return Verdict("fail", "the test client hung after the app's startup failed")
+        if code not in (0, None):
+            error = (record.get("client") or {}).get("error")
+            return Verdict("pass", f"the failed startup raised in the test ({error})")
+        return Verdict("fail", "the test client carried on after the app's startup failed")
     served = record.get("served") or []
     evidence = {"exit_code": code, "seconds": record.get("seconds"),
                 "log_tail": record.get("log_tail", "")}
@@ -38,8 +44,9 @@ def startup_failure_exits(obs: Observations) -> Verdict:
 
 def rejected_keeps_serving(obs: Observations) -> Verdict:
     record = obs.scenario("reject-lifespan")
-    if record is None:
-        return Verdict("error", "the reject-lifespan scenario was not run")
+    if record is None or record.get("error"):
+        return Verdict("error", (record or {}).get("error") or "the reject-lifespan scenario "
+                       "was not run", {"log_tail": (record or {}).get("log_tail", "")})
     if not obs.events("reject-lifespan", "lifespan.rejected"):
         return Verdict("n/a", "the server never sent a lifespan scope, so there was nothing "
                        "for the app to reject")

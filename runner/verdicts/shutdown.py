@@ -17,6 +17,17 @@ def _harness(obs: Observations) -> Verdict | None:
     return None
 
 
+def _ignored_sigterm(obs: Observations, name: str) -> Verdict | None:
+    """A server that had to be killed could not show how it shuts down: an error cell."""
+    record = obs.scenario(name) or {}
+    stop = record.get("stop") or {}
+    if stop.get("killed"):
+        return Verdict("error", f"the server ignored {STOPS[name]} and was killed after "
+                       f"{stop.get('seconds')} s", {"stop": stop,
+                                                    "log_tail": record.get("log_tail", "")})
+    return None
+
+
 def _stopped(obs: Observations, name: str) -> str:
     stop = (obs.scenario(name) or {}).get("stop") or {}
     if stop.get("killed"):
@@ -26,7 +37,8 @@ def _stopped(obs: Observations, name: str) -> str:
 
 def delivered(name: str) -> Callable[[Observations], Verdict]:
     def check(obs: Observations) -> Verdict:
-        if problem := _harness(obs) or measured(obs, name) or lifespan_ran(obs, name):
+        if problem := (_harness(obs) or _ignored_sigterm(obs, name) or measured(obs, name)
+                       or lifespan_ran(obs, name)):
             return problem
         stop = (obs.scenario(name) or {}).get("stop")
         started = {e["loop_id"]: e for e in obs.startups(name)}
@@ -47,7 +59,7 @@ def delivered(name: str) -> Callable[[Observations], Verdict]:
 
 def after_drain(name: str) -> Callable[[Observations], Verdict]:
     def check(obs: Observations) -> Verdict:
-        if problem := _harness(obs) or measured(obs, name):
+        if problem := _harness(obs) or _ignored_sigterm(obs, name) or measured(obs, name):
             return problem
         record = obs.scenario(name) or {}
         if not record.get("slow_in_flight"):

@@ -35,3 +35,22 @@ def test_startup_failure_exits(scenario, status):
 ])
 def test_rejected_keeps_serving(scenario, status):
     assert failure.rejected_keeps_serving(obs(reject_lifespan=scenario)).status == status
+
+
+def test_a_scenario_that_could_not_run_is_an_error_not_unsupported():
+    skipped = {"error": "not run: the server did not become ready in the main scenario"}
+    verdict = failure.startup_failure_exits(obs(startup_fail=skipped))
+    assert (verdict.status, verdict.explanation) == ("error", skipped["error"])
+    assert failure.rejected_keeps_serving(obs(reject_lifespan=skipped)).status == "error"
+
+
+@pytest.mark.parametrize(("scenario", "status"), [
+    pytest.param({"events": [FAILED], "exit_code": 1, "client": {"error": "RuntimeError"}},
+                 "pass", id="raised-in-the-test"),
+    pytest.param({"events": [FAILED, {**FAILED, "event": "http"}], "exit_code": -15,
+                  "timed_out": True}, "fail", id="served-then-hung"),
+    pytest.param({"events": [FAILED], "exit_code": 0}, "fail", id="carried-on"),
+])
+def test_startup_failure_in_a_test_client(scenario, status):
+    verdict = failure.startup_failure_exits(obs(kind="harness", startup_fail=scenario))
+    assert verdict.status == status

@@ -39,3 +39,10 @@ def test_after_drain(name, scenario, status):
 def test_harnesses_have_no_process_to_signal():
     verdict = checks.delivered("main")(obs(kind="harness"))
     assert verdict.status == "n/a"
+
+
+@pytest.mark.parametrize("check", [checks.delivered("main"), checks.after_drain("main")])
+def test_a_server_that_ignored_sigterm_is_an_error_cell(check):
+    verdict = check(obs(main=stop_scenario(killed=True)))
+    assert verdict.status == "error"
+    assert "ignored SIGTERM" in verdict.explanation

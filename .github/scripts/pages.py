@@ -1,0 +1,130 @@
+"""The published site's run history: fetch what is published, assemble the next site.
+
+GitHub Pages deployed from an artifact replaces the whole site, so each publish
+rebuilds it: the new run, plus the kept older runs fetched back from the live site.
+
+    pages.py fetch URL DEST KEEP
+        Download runs/index.json and each kept run's results.json from the site at
+        URL into DEST/runs/<id>/results.json. No site yet (404) is a first publish;
+        any other failure stops the publish, which would otherwise drop the history.
+        Writes previous=<path of the newest published results> to $GITHUB_OUTPUT.
+
+    pages.py assemble MERGED PUBLISHED OUT KEEP [BASE_URL]
+        OUT/            the dashboard of the newest run (asgi-matrix site)
+        OUT/runs/<id>/  each kept run: its dashboard and results.json
+        OUT/latest/     a copy of the newest run (Pages serves no symlinks)
+        OUT/runs/index.json  the kept run ids, newest first
+        Runs beyond the newest KEEP are pruned by not being carried over.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # a path component, nothing more
+
+
+def _get(url: str) -> bytes | None:
+    """The body at ``url``, or None when it does not exist."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            body: bytes = response.read()
+            return body
+    except urllib.error.HTTPError as err:
+        if err.code == 404:
+            return None
+        sys.exit(f"pages: {url}: HTTP {err.code}; not publishing, the run history would be lost")
+    except (urllib.error.URLError, TimeoutError) as err:
+        sys.exit(f"pages: {url}: {err}; not publishing, the run history would be lost")
+
+
+def _ids(raw: object) -> list[str]:
+    if not isinstance(raw, list) or not all(isinstance(i, str) and _RUN_ID.match(i)
+                                            for i in raw):
+        sys.exit("pages: runs/index.json is not a list of run ids")
+    return list(raw)
+
+
+def fetch(url: str, dest: Path, keep: int) -> None:
+    base = url.rstrip("/")
+    index = _get(f"{base}/runs/index.json")
+    if index is None:
+        print(f"pages: nothing published at {base} yet")
+        return
+    fetched: list[str] = []
+    for run_id in _ids(json.loads(index))[:keep]:
+        body = _get(f"{base}/runs/{run_id}/results.json")
+        if body is None:
+            print(f"pages: run {run_id} is listed but has no results.json; dropped")
+            continue
+        path = dest / "runs" / run_id / "results.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+        fetched.append(run_id)
+    (dest / "runs").mkdir(parents=True, exist_ok=True)
+    (dest / "runs" / "index.json").write_text(json.dumps(fetched) + "\n")
+    print(f"pages: fetched {len(fetched)} published run(s)")
+    if fetched and (output := os.environ.get("GITHUB_OUTPUT")):
+        with open(output, "a") as handle:
+            handle.write(f"previous={dest / 'runs' / fetched[0] / 'results.json'}\n")
+
+
+def _site(results: Path, out: Path, base_url: str | None) -> bool:
+    where = ["--base-url", base_url] if base_url else []
+    done = subprocess.run(["asgi-matrix", "site", str(results), "--out", str(out), *where],
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        print(f"pages: no dashboard for {results}: {done.stderr.strip()}")
+    return done.returncode == 0
+
+
+def _add_run(results: Path, out: Path, run_id: str, base_url: str | None) -> None:
+    target = out / "runs" / run_id
+    target.mkdir(parents=True, exist_ok=True)
+    # An older run today's dashboard cannot read still keeps its results.json.
+    _site(results, target, base_url and f"{base_url}/runs/{run_id}")
+    shutil.copyfile(results, target / "results.json")
+
+
+def assemble(merged: Path, published: Path, out: Path, keep: int,
+             base_url: str | None = None) -> None:
+    base_url = base_url.rstrip("/") if base_url else None
+    run_id = json.loads(merged.read_text())["run"]["id"]
+    if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
+        sys.exit(f"pages: {merged}: run id {run_id!r} cannot name a folder")
+    if not _site(merged, out, base_url):
+        sys.exit("pages: the new run's dashboard could not be built")
+    _add_run(merged, out, run_id, base_url)
+    kept = [run_id]
+    index = published / "runs" / "index.json"
+    for old_id in _ids(json.loads(index.read_text())) if index.exists() else []:
+        if len(kept) >= keep:
+            break  # older runs are pruned by not being carried over
+        if old_id not in kept:
+            _add_run(published / "runs" / old_id / "results.json", out, old_id, base_url)
+            kept.append(old_id)
+    shutil.copytree(out / "runs" / run_id, out / "latest", dirs_exist_ok=True)
+    (out / "runs" / "index.json").write_text(json.dumps(kept) + "\n")
+    print(f"pages: {len(kept)} run(s) kept, newest {run_id}")
+
+
+def main(argv: list[str]) -> None:
+    match argv:
+        case ["fetch", url, dest, keep]:
+            fetch(url, Path(dest), int(keep))
+        case ["assemble", merged, published, out, keep, *base_url] if len(base_url) < 2:
+            assemble(Path(merged), Path(published), Path(out), int(keep), *base_url)
+        case _:
+            sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,55 @@
+"""Results documents for tests, derived from one recorded run (data/results-sample.json).
+
+Variants are edits of a deep copy, so every test starts from real measurements and
+changes only what it is about.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+SAMPLE = Path(__file__).parent / "data" / "results-sample.json"
+
+Document = dict[str, Any]
+
+
+@cache
+def _recorded() -> Document:
+    loaded: Document = json.loads(SAMPLE.read_text())
+    return loaded
+
+
+def sample() -> Document:
+    """A fresh copy of the recorded run, safe to edit."""
+    return copy.deepcopy(_recorded())
+
+
+def config_ids() -> list[str]:
+    return list(_recorded()["configurations"])
+
+
+def shard(ids: list[str], run_id: str, started: str | None = None,
+          finished: str | None = None) -> Document:
+    """The recorded run cut down to ``ids``, as if a shard had measured only those."""
+    document = sample()
+    document["configurations"] = {i: document["configurations"][i] for i in ids}
+    run = document["run"]
+    run.update(id=run_id, selected=list(ids))
+    if started is not None:
+        run["started"] = started
+    if finished is not None:
+        run["finished"] = finished
+    return document
+
+
+def set_status(document: Document, config_id: str, prop: str, status: str) -> None:
+    document["configurations"][config_id]["verdicts"][prop]["status"] = status
+
+
+def write(path: Path, document: Document) -> Path:
+    path.write_text(json.dumps(document))
+    return path

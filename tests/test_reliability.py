@@ -170,7 +170,8 @@ def test_a_bad_catalogue_is_named_in_one_line(tmp_path, content, message):
     path.write_text(content)
     done = asgi_matrix("list", "--catalogue", str(path), timeout=60)
     assert done.returncode == 2
-    assert f"{path}:" in done.stderr and message in done.stderr
+    assert f"{path}:" in done.stderr
+    assert message in done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
 
 

@@ -49,6 +49,7 @@ SCENARIOS: dict[str, tuple[str, StopScope]] = {
 
 
 def _collect(server: RunningServer, record: dict[str, Any]) -> dict[str, Any]:
+    record["server_pid"] = getattr(server, "pid", None)  # tells a supervisor from its workers
     record["events"], record["bad_lines"] = read_events(server.observations)
     record["log_tail"] = server.log_tail()
     return record

@@ -22,8 +22,11 @@ def facts(obs: Observations) -> dict[str, Any]:
                             for e in served})
     lifespan_spec = sorted({str((e.get("asgi") or {}).get("spec_version", "missing"))
                             for e in startups})
+    main_pid = (obs.scenario("main") or {}).get("server_pid")
     return {
         "processes": len({e["pid"] for e in served}),
+        "main_process_serves": (any(e["pid"] == main_pid for e in served)
+                                if main_pid is not None else None),
         "threads": len({(e["pid"], e["thread_id"]) for e in served}),
         "interpreters": len({(e["pid"], e.get("interpreter", 0)) for e in served}),
         "loops": len(first_served),

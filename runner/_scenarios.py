@@ -34,7 +34,7 @@ class Limits:
     ready_s: float = 20.0  #: the slowest server here is ready in under 1 s; cold imports vary
     stop_s: float = 8.0  #: the slow request takes 1 s; a server still running is then killed
     startup_fail_s: float = 6.0  #: how long a server may run on after a failed startup
-    harness_s: float = 10.0  #: an in-process test client's whole run takes about 1 s
+    harness_s: float = 5.0  #: an in-process test client's whole run takes about 1 s
 
 
 LIMITS = Limits()

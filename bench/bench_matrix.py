@@ -1,0 +1,90 @@
+"""The default matrix's wall time, next to the floor it cannot beat, measured in one run.
+
+Floor: every server start the matrix needs, each as a bare server (start, first answer,
+SIGTERM, exit; no traffic), plus the waits the properties inherently need (the slow
+request in flight at each of the two stops), summed and divided by --jobs. Environments
+are made warm first, so neither side pays for installs.
+
+    python bench/bench_matrix.py [--jobs 2] [CONFIG ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from runner import _traffic
+from runner._backends._local import LocalBackend
+from runner._catalogue import Catalogue
+from runner._run import run_matrix
+from runner._scenarios import scenarios_for
+
+SLOW_S = float(os.environ.get("ASGI_MATRIX_SLOW_S", "1.0"))
+STOPS_WITH_REQUEST_IN_FLIGHT = 2  # the main and group scenarios
+
+
+def bare_start_to_exit(backend: LocalBackend, prepared) -> float:  # type: ignore[no-untyped-def]
+    """Start, first answer, SIGTERM, exit: what one start costs with nothing else done."""
+    start = time.monotonic()
+    with backend.start(prepared, "bare", {"ASGI_MATRIX_MODE": "normal"}) as server:
+        if prepared.config.kind == "harness":  # it drives itself and exits
+            while server.is_alive() and time.monotonic() - start < 30:
+                time.sleep(0.005)
+        else:
+            ready = _traffic.wait_ready(server.base_url, server.is_alive, 20.0)
+            if not ready["ok"]:
+                raise SystemExit(f"{prepared.config.id} did not become ready: {server.log_tail()}")
+            server.stop("group", 10.0)
+    return time.monotonic() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("configs", nargs="*")
+    args = parser.parse_args()
+    configs = Catalogue.load().select(args.configs)
+    backend = LocalBackend()
+
+    t0 = time.monotonic()
+    prepared = {c.id: backend.prepare(c) for c in configs}
+    print(f"warm environments for {len(configs)} configurations: {time.monotonic() - t0:.1f} s")
+
+    floors: dict[str, tuple[int, float, float]] = {}
+    for config in configs:
+        p = prepared[config.id]
+        waits = SLOW_S * STOPS_WITH_REQUEST_IN_FLIGHT if config.kind != "harness" else 0.0
+        floors[config.id] = (len(scenarios_for(p)), bare_start_to_exit(backend, p), waits)
+    floor = sum(n * bare + waits for n, bare, waits in floors.values()) / args.jobs
+
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.monotonic()
+        _, document = run_matrix(configs, backend, Path(out), jobs=args.jobs)
+        wall = time.monotonic() - t0
+    cells = document["configurations"]
+    errors = [c for c, v in cells.items() if v["status"] == "error"]
+
+    print(f"\n{'configuration':28} {'starts':>6} {'bare start→exit':>16} {'inherent waits':>15}"
+          f" {'its floor':>10} {'measured':>9}")
+    for config_id, (starts, bare, waits) in floors.items():
+        print(f"{config_id:28} {starts:>6} {bare:>15.3f}s {waits:>14.1f}s "
+              f"{starts * bare + waits:>9.2f}s {cells[config_id]['seconds']:>8.2f}s")
+
+    ratio = wall / floor
+    print(f"\nmatrix wall time (--jobs {args.jobs}, warm): {wall:8.1f} s")
+    print(f"floor (sum of starts × bare + inherent waits, / {args.jobs}): {floor:8.1f} s")
+    print(f"ratio: {ratio:.2f}×  (target ≤ 1.5×: {'met' if ratio <= 1.5 else 'NOT met'})")
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; "
+          f"error cells: {', '.join(errors) or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

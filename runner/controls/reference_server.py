@@ -1,0 +1,792 @@
+"""A small ASGI reference server whose every behaviour is chosen by a flag.
+
+With the default flags it does everything right: each serving event loop runs its own
+lifespan before it accepts, requests see a copy of the lifespan's state and context,
+stop drains in-flight requests before the lifespan shutdown. Other flag values do each
+thing wrong on purpose, so the matrix has known positive and negative controls run
+over real sockets, real HTTP/1.1 and real WebSockets.
+
+Architecture: N threads ``loop-0``..``loop-{N-1}``, each with its own asyncio loop and
+its own listening socket bound with SO_REUSEPORT (the kernel spreads connections over
+them). With ``--lifespan single`` one more thread, ``lifespan``, runs the only lifespan
+on a loop that serves nothing. The main thread handles SIGTERM/SIGINT and runs the stop
+in two phases: every serving loop stops accepting (and drains), then every lifespan gets
+its shutdown. Standard library only (the server's virtualenv has just anyio); Python 3.11+
+(tasks created with an explicit ``context=``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import contextvars
+import importlib
+import os
+import signal
+import socket
+import sys
+import threading
+import traceback
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING or __package__:
+    from . import _wire
+else:  # run as a script (the usual way): its own directory is sys.path[0]
+    import _wire
+
+Message = dict[str, Any]
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+EXIT_ERROR = 1  # --lifespan-rejected exit, and any unexpected crash
+EXIT_USAGE = 2  # bad flags, an app that cannot be imported, a port that cannot be bound
+EXIT_STARTUP_FAILED = 3  # --startup-failure exit
+
+DRAIN_TIMEOUT_S = 10.0
+SHUTDOWN_TIMEOUT_S = 5.0
+WS_CLOSE_TIMEOUT_S = 1.0  # how long we wait for the client's answering close frame
+
+HTTP_ASGI = {"version": "3.0", "spec_version": "2.4"}
+LIFESPAN_ASGI = {"version": "3.0", "spec_version": "2.0"}
+
+
+def log(message: str) -> None:
+    """One line on stderr, tagged with the thread: the runner keeps the tail as evidence."""
+    print(f"[reference-server {threading.current_thread().name}] {message}",
+          file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Options:
+    host: str
+    port: int
+    app: str
+    loops: int
+    lifespan: str
+    state: str
+    context: str
+    drain: str
+    shutdown: str
+    startup_gate: str
+    startup_failure: str
+    lifespan_rejected: str
+
+
+def parse_args(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(
+        description="ASGI reference server; the default of every flag is the correct behaviour.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--app", required=True, help="MODULE:ATTR")
+    parser.add_argument("--loops", type=int, default=3)
+    choices: dict[str, list[str]] = {
+        "--lifespan": ["per-loop", "single", "none"],
+        "--state": ["copy", "shared", "none"],
+        "--context": ["propagate", "fresh"],
+        "--drain": ["yes", "no"],
+        "--shutdown": ["deliver", "skip"],
+        "--startup-gate": ["yes", "no"],
+        "--startup-failure": ["exit", "serve"],
+        "--lifespan-rejected": ["serve", "exit"],
+    }
+    for flag, values in choices.items():
+        parser.add_argument(flag, choices=values, default=values[0])
+    ns = parser.parse_args(argv)
+    if not 0 < ns.port < 65536:
+        parser.error("--port must be 1..65535 (every loop binds the same port, so 0 cannot work)")
+    if ns.loops < 1:
+        parser.error("--loops must be at least 1")
+    if ":" not in ns.app:
+        parser.error("--app must look like MODULE:ATTR")
+    return Options(**vars(ns))
+
+
+def load_app(reference: str) -> App:
+    module_name, _, attrs = reference.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for attr in attrs.split("."):
+        obj = getattr(obj, attr)
+    if not callable(obj):
+        raise TypeError(f"{reference} is not callable")
+    return cast("App", obj)
+
+
+class Signal:
+    """A one-shot flag set from any thread and awaited on one event loop.
+
+    It may be set before its loop exists (a SIGTERM during start-up): ``bind`` then
+    finds it already set. The lock closes the gap between the two.
+    """
+
+    def __init__(self) -> None:
+        self._flag = threading.Event()
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event: asyncio.Event | None = None
+
+    def bind(self) -> None:
+        with self._lock:
+            self._loop = asyncio.get_running_loop()
+            self._event = asyncio.Event()
+            if self._flag.is_set():
+                self._event.set()
+
+    def set(self) -> None:
+        with self._lock:
+            self._flag.set()
+            if self._loop is not None and self._event is not None:
+                with contextlib.suppress(RuntimeError):  # the loop already ended
+                    self._loop.call_soon_threadsafe(self._event.set)
+
+    def is_set(self) -> bool:
+        return self._flag.is_set()
+
+    def wait_blocking(self, timeout: float) -> bool:
+        return self._flag.wait(timeout)
+
+    async def wait(self) -> None:
+        assert self._event is not None, "bind() first, on the loop that waits"
+        await self._event.wait()
+
+
+async def first_of(*coros: Coroutine[Any, Any, Any]) -> None:
+    """Wait until any of the coroutines finishes; cancel the rest."""
+    tasks = [asyncio.ensure_future(coro) for coro in coros]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+class Lifespan:
+    """One run of the app's lifespan protocol on the current event loop."""
+
+    def __init__(self, app: App, with_state: bool) -> None:
+        self.app = app
+        self.state: dict[str, Any] | None = {} if with_state else None
+        # The app's ContextVar.set() during startup lands here, because the lifespan task
+        # runs in this very Context; handlers later get copies of it.
+        self.context = contextvars.copy_context()
+        self.outcome = "pending"  # -> complete | failed | rejected | returned
+        self.message = ""
+        self._inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self._startup_settled = asyncio.Event()
+        self._shutdown_settled = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        scope: Scope = {"type": "lifespan", "asgi": dict(LIFESPAN_ASGI)}
+        if self.state is not None:
+            scope["state"] = self.state
+        self._inbox.put_nowait({"type": "lifespan.startup"})
+        log("lifespan: sending lifespan.startup")
+        self._task = asyncio.get_running_loop().create_task(self._run(scope), context=self.context)
+
+    async def _run(self, scope: Scope) -> None:
+        try:
+            await self.app(scope, self._inbox.get, self._send)
+        except Exception as exc:
+            if self.outcome == "pending":
+                self.outcome, self.message = "rejected", f"{type(exc).__name__}: {exc}"
+            else:
+                log(f"lifespan: the app raised after startup:\n{traceback.format_exc()}")
+        else:
+            if self.outcome == "pending":
+                self.outcome = "returned"
+            log("lifespan: the app's lifespan call returned")
+        finally:
+            # Whatever happened, nobody may wait for a message that cannot come any more.
+            self._startup_settled.set()
+            self._shutdown_settled.set()
+
+    async def _send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind in ("lifespan.startup.complete", "lifespan.startup.failed"):
+            if self.outcome != "pending":
+                raise RuntimeError(f"{kind} after startup already settled")
+            self.outcome = "complete" if kind.endswith("complete") else "failed"
+            self.message = str(message.get("message", ""))
+            self._startup_settled.set()
+        elif kind in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+            detail = f": {message.get('message', '')}" if kind.endswith("failed") else ""
+            log(f"lifespan: received {kind}{detail}")
+            self._shutdown_settled.set()
+        else:
+            raise RuntimeError(f"unexpected lifespan message {kind!r}")
+
+    async def startup_settled(self) -> None:
+        await self._startup_settled.wait()
+
+    async def shutdown(self) -> None:
+        """Send lifespan.shutdown and wait (bounded) for the app's answer."""
+        if self.outcome != "complete" or self._task is None or self._task.done():
+            # Startup never completed, or the app already left: nobody would receive it.
+            done = self._task is not None and self._task.done()
+            returned = ", the app's lifespan call already returned" if done else ""
+            log(f"lifespan: no shutdown to deliver (startup {self.outcome}{returned})")
+            return
+        log("lifespan: sending lifespan.shutdown")
+        self._inbox.put_nowait({"type": "lifespan.shutdown"})
+        try:
+            await asyncio.wait_for(self._shutdown_settled.wait(), SHUTDOWN_TIMEOUT_S)
+        except TimeoutError:
+            log(f"lifespan: no answer to lifespan.shutdown within {SHUTDOWN_TIMEOUT_S:g} s")
+
+
+class Runtime:
+    """What the threads share: options, the app, exit coordination, readiness."""
+
+    def __init__(self, options: Options, app: App) -> None:
+        self.options = options
+        self.app = app
+        self.exit_code: int | None = None
+        self.wake = threading.Event()  # set by threads; the main thread polls it
+        self.stop_signal: str | None = None  # set by the signal handler (no locks there)
+        self._lock = threading.Lock()
+        self._listening = 0
+
+    def fatal(self, code: int, why: str) -> None:
+        log(f"fatal: {why}; exiting with code {code}")
+        with self._lock:
+            if self.exit_code is None:
+                self.exit_code = code
+        self.wake.set()
+
+    def mark_listening(self) -> None:
+        with self._lock:
+            self._listening += 1
+            ready = self._listening == self.options.loops
+        if ready:  # unprefixed: runners wait for exactly this line
+            host, port, loops = self.options.host, self.options.port, self.options.loops
+            print(f"reference server ready on http://{host}:{port} ({loops} loops)",
+                  file=sys.stderr, flush=True)
+
+
+class Worker:
+    """One thread with its own event loop: serves, runs a lifespan, or both."""
+
+    def __init__(self, runtime: Runtime, name: str, serves: bool, owns_lifespan: bool) -> None:
+        self.runtime = runtime
+        self.options = runtime.options
+        self.name = name
+        self.serves = serves
+        self.owns_lifespan = owns_lifespan
+        self.lifespan: Lifespan | None = None
+        # The lifespan whose state and context this loop's handlers see (own or shared).
+        self.source: Worker | None = None
+        # Workers that may start listening once this worker's lifespan startup settled.
+        self.dependents: list[Worker] = []
+        self.lifespan_ready = Signal()  # "you may listen now" (startup gate)
+        self.drain = Signal()  # phase 1 of stop: stop accepting, drain
+        self.shutdown = Signal()  # phase 2 of stop: lifespan shutdown
+        self.drained = threading.Event()
+        self.finished = threading.Event()
+        self.thread = threading.Thread(target=self._thread_main, name=name, daemon=True)
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._base_state: dict[str, Any] = {}  # what requests see when no lifespan ran
+        self._base_context = contextvars.Context()
+        self._inflight = 0
+        self._idle: asyncio.Event | None = None
+
+    def _thread_main(self) -> None:
+        try:
+            asyncio.run(self._run())
+        except BaseException:
+            self.runtime.fatal(EXIT_ERROR, f"thread crashed:\n{traceback.format_exc()}")
+        finally:
+            self.drained.set()  # never leave the main thread waiting on a dead thread
+            self.finished.set()
+
+    async def _run(self) -> None:
+        for flag in (self.lifespan_ready, self.drain, self.shutdown):
+            flag.bind()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._base_context = contextvars.copy_context()
+        gate = self.options.startup_gate == "yes"
+        if self.serves and not gate:
+            await self._listen()  # listen first, the lifespan runs concurrently
+        if self.owns_lifespan:
+            self.lifespan = Lifespan(self.runtime.app, self.options.state != "none")
+            self.lifespan.start()
+            self._spawn(self._settle_lifespan())
+        if self.serves and gate:
+            await first_of(self.lifespan_ready.wait(), self.drain.wait())
+            if self.lifespan_ready.is_set() and not self.drain.is_set():
+                await self._listen()
+        if self.serves:
+            await self.drain.wait()
+            await self._stop_serving()
+        self.drained.set()
+        await self.shutdown.wait()
+        if self.lifespan is not None:
+            if self.options.shutdown == "deliver":
+                await self.lifespan.shutdown()
+            else:
+                log("lifespan: shutdown skipped (--shutdown skip)")
+        self.finished.set()
+        if self.options.drain == "no":
+            # The main thread ends the process with os._exit; returning from asyncio.run
+            # would cancel in-flight handlers politely, which is not what "no" means.
+            await asyncio.Event().wait()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], context: contextvars.Context | None = None
+               ) -> None:
+        task = asyncio.get_running_loop().create_task(coro, context=context)
+        self._tasks.add(task)  # keep a reference: the loop only holds weak ones
+        task.add_done_callback(self._tasks.discard)
+
+    async def _settle_lifespan(self) -> None:
+        lifespan = self.lifespan
+        assert lifespan is not None
+        await lifespan.startup_settled()
+        opts, outcome = self.options, lifespan.outcome
+        if outcome == "complete":
+            log("lifespan: startup complete")
+        elif outcome == "failed":
+            log(f"lifespan: startup failed: {lifespan.message}")
+            if opts.startup_failure == "exit":
+                self.runtime.fatal(EXIT_STARTUP_FAILED, "lifespan startup failed")
+                return
+            log("lifespan: serving anyway (--startup-failure serve)")
+        elif outcome == "rejected":
+            log(f"lifespan unsupported: the app raised {lifespan.message}")
+            if opts.lifespan_rejected == "exit":
+                self.runtime.fatal(EXIT_ERROR, "lifespan rejected")
+                return
+            log("lifespan: serving without lifespan (--lifespan-rejected serve)")
+        else:
+            log("lifespan: the app returned before startup settled; serving without lifespan")
+        for worker in self.dependents:
+            worker.lifespan_ready.set()
+
+    async def _listen(self) -> None:
+        host, port = self.options.host, self.options.port
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            # Every loop binds the same port; SO_REUSEPORT lets the kernel spread accepts.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, port))
+            sock.listen(128)
+            sock.setblocking(False)
+        except OSError as exc:
+            sock.close()
+            self.runtime.fatal(EXIT_USAGE, f"cannot listen on {host}:{port}: {exc}")
+            return
+        self._server = await asyncio.start_server(self._on_connect, sock=sock)
+        log(f"listening on {host}:{port}")
+        self.runtime.mark_listening()
+
+    async def _stop_serving(self) -> None:
+        if self._server is not None:
+            self._server.close()  # closes the listening socket only, not the connections
+            log("stopped accepting")
+        if self.options.drain == "no" or self._inflight == 0:
+            return
+        assert self._idle is not None
+        log(f"draining {self._inflight} in-flight request(s)")
+        try:
+            await asyncio.wait_for(self._idle.wait(), DRAIN_TIMEOUT_S)
+            log("drained")
+        except TimeoutError:
+            log(f"{self._inflight} request(s) still in flight after {DRAIN_TIMEOUT_S:g} s")
+
+    # -- connections ---------------------------------------------------------------
+
+    def _handler_context(self) -> contextvars.Context:
+        if self.options.context == "fresh":
+            return contextvars.Context()
+        lifespan = self.source.lifespan if self.source is not None else None
+        return (lifespan.context if lifespan is not None else self._base_context).copy()
+
+    def _request_state(self) -> dict[str, Any] | None:
+        mode = self.options.state
+        if mode == "none":
+            return None
+        lifespan = self.source.lifespan if self.source is not None else None
+        state = lifespan.state if lifespan is not None and lifespan.state is not None else None
+        if state is None:
+            state = self._base_state
+        return dict(state) if mode == "copy" else state
+
+    def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # A plain callback, so that we, not asyncio, choose the handler task's Context.
+        self._inflight += 1  # counted from accept, so a drain cannot miss a fresh request
+        assert self._idle is not None
+        self._idle.clear()
+        self._spawn(self._connection(reader, writer), context=self._handler_context())
+
+    def _release(self) -> None:
+        self._inflight -= 1
+        if self._inflight == 0 and self._idle is not None:
+            self._idle.set()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+                          ) -> None:
+        counted = True
+        try:
+            head = await _wire.read_request_head(reader)
+            if head is None:
+                return
+            scope = self._base_scope(head, writer)
+            if head.is_websocket_upgrade():
+                self._release()  # WebSockets are long-lived: drain does not wait for them
+                counted = False
+                await WebSocketSession(self.runtime.app, head, scope, reader, writer).run()
+            else:
+                body = await _wire.read_body(reader, head)
+                await HttpExchange(self.runtime.app, head, scope, body, writer).run()
+        except _wire.ProtocolError as exc:
+            with contextlib.suppress(OSError):
+                writer.write(_wire.simple_response(400, str(exc)))
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the client went away; nothing to answer
+        except Exception:
+            log(f"connection handler failed:\n{traceback.format_exc()}")
+        finally:
+            if counted:
+                self._release()
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    def _base_scope(self, head: _wire.RequestHead, writer: asyncio.StreamWriter) -> Scope:
+        peer = writer.get_extra_info("peername")
+        local = writer.get_extra_info("sockname")
+        scope: Scope = {
+            "asgi": dict(HTTP_ASGI),
+            "http_version": head.http_version if head.http_version in ("1.0", "1.1") else "1.1",
+            "path": head.path,
+            "raw_path": head.raw_path,
+            "query_string": head.query_string,
+            "root_path": "",
+            "headers": [[name, value] for name, value in head.headers],
+            "client": (peer[0], peer[1]) if peer else None,
+            "server": (local[0], local[1]) if local else None,
+        }
+        state = self._request_state()
+        if state is not None:
+            scope["state"] = state
+        return scope
+
+
+class HttpExchange:
+    """One HTTP request and its response, then the connection closes."""
+
+    def __init__(self, app: App, head: _wire.RequestHead, scope: Scope, body: bytes,
+                 writer: asyncio.StreamWriter) -> None:
+        self.app = app
+        self.scope = {**scope, "type": "http", "method": head.method, "scheme": "http"}
+        self.body = body
+        self.writer = writer
+        self.head_only = head.method == "HEAD"
+        self.started = False
+        self.complete = asyncio.Event()
+        self._request_sent = False
+        self._status = 0
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._streaming = False  # the app gave a Content-Length: write chunks as they come
+        self._buffer = bytearray()
+
+    async def run(self) -> None:
+        try:
+            await self.app(self.scope, self.receive, self.send)
+        except Exception:
+            log(f"http: the app raised:\n{traceback.format_exc()}")
+            if not self.started:
+                self.writer.write(_wire.simple_response(500))
+            return
+        if not self.started:
+            log("http: the app returned without a response")
+            self.writer.write(_wire.simple_response(500))
+        elif not self.complete.is_set():
+            log("http: the app returned mid-response; cutting the connection")
+
+    async def receive(self) -> Message:
+        if not self._request_sent:
+            self._request_sent = True
+            return {"type": "http.request", "body": self.body, "more_body": False}
+        await self.complete.wait()  # we never read more, so "disconnect" is after the response
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if self.complete.is_set():
+            raise RuntimeError(f"{kind} after the response completed")
+        if kind == "http.response.start":
+            if self.started:
+                raise RuntimeError("http.response.start sent twice")
+            self.started = True
+            self._status = int(message["status"])
+            # We own the connection's framing: drop the app's Connection/Transfer-Encoding.
+            self._headers = [
+                (bytes(name).lower(), bytes(value))
+                for name, value in message.get("headers", [])
+                if bytes(name).lower() not in (b"connection", b"transfer-encoding")
+            ]
+            self._streaming = any(name == b"content-length" for name, _ in self._headers)
+            if self._streaming:
+                self._write_head()
+        elif kind == "http.response.body":
+            if not self.started:
+                raise RuntimeError("http.response.body before http.response.start")
+            chunk = bytes(message.get("body", b""))
+            if self._streaming:
+                if not self.head_only:
+                    self.writer.write(chunk)
+            else:
+                self._buffer += chunk
+            if not message.get("more_body", False):
+                if not self._streaming:
+                    self._headers.append((b"content-length", str(len(self._buffer)).encode()))
+                    self._write_head()
+                    if not self.head_only:
+                        self.writer.write(bytes(self._buffer))
+                self.complete.set()
+            await self.writer.drain()
+        else:
+            raise RuntimeError(f"unexpected message {kind!r} on an http connection")
+
+    def _write_head(self) -> None:
+        headers = [*self._headers, (b"connection", b"close")]
+        self.writer.write(_wire.response_head(self._status, headers))
+
+
+class WebSocketSession:
+    """One WebSocket: the handshake, a reader task turning frames into ASGI events."""
+
+    def __init__(self, app: App, head: _wire.RequestHead, scope: Scope,
+                 reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        protocols = head.header(b"sec-websocket-protocol") or b""
+        self.app = app
+        self.scope = {
+            **scope,
+            "type": "websocket",
+            "scheme": "ws",
+            "subprotocols": [p.strip().decode("latin-1") for p in protocols.split(b",")
+                             if p.strip()],
+        }
+        self.key = head.header(b"sec-websocket-key") or b""
+        self.reader = reader
+        self.writer = writer
+        self.state = "connecting"  # -> open -> closed
+        self._connect_sent = False
+        self._events: asyncio.Queue[Message] = asyncio.Queue()
+        self._disconnect: Message | None = None
+        self._reader_task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        try:
+            await self.app(self.scope, self.receive, self.send)
+        except Exception:
+            log(f"websocket: the app raised:\n{traceback.format_exc()}")
+            if self.state == "connecting":
+                self.writer.write(_wire.simple_response(500))
+            elif self.state == "open":
+                await self._close(1011, "")
+        else:
+            if self.state == "connecting":  # returned without accepting: reject it
+                self.writer.write(_wire.simple_response(403))
+            elif self.state == "open":
+                await self._close(1000, "")
+        finally:
+            if self._reader_task is not None:
+                self._reader_task.cancel()
+
+    async def receive(self) -> Message:
+        if not self._connect_sent:
+            self._connect_sent = True
+            return {"type": "websocket.connect"}
+        if self._disconnect is not None and self._events.empty():
+            return self._disconnect  # keep answering "disconnect" once gone
+        return await self._events.get()
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "websocket.accept":
+            if self.state != "connecting":
+                raise RuntimeError("websocket.accept sent twice or after close")
+            headers = [(bytes(n).lower(), bytes(v)) for n, v in message.get("headers", [])]
+            self.writer.write(_wire.websocket_handshake(self.key, message.get("subprotocol"),
+                                                        headers))
+            self.state = "open"
+            self._reader_task = asyncio.get_running_loop().create_task(self._read_frames())
+        elif kind == "websocket.send":
+            if self.state != "open":
+                raise ConnectionResetError("websocket.send on a closed WebSocket")
+            if message.get("text") is not None:
+                self.writer.write(_wire.encode_frame(_wire.OP_TEXT, message["text"].encode()))
+            else:
+                self.writer.write(_wire.encode_frame(_wire.OP_BINARY,
+                                                     bytes(message.get("bytes") or b"")))
+        elif kind == "websocket.close":
+            if self.state == "connecting":
+                self.writer.write(_wire.simple_response(403))
+                self.state = "closed"
+            elif self.state == "open":
+                await self._close(int(message.get("code", 1000)),
+                                  str(message.get("reason") or ""))
+        else:
+            raise RuntimeError(f"unexpected message {kind!r} on a websocket")
+        with contextlib.suppress(ConnectionError):
+            await self.writer.drain()
+
+    async def _close(self, code: int, reason: str) -> None:
+        """Send our close frame, give the client a moment to answer, then hang up."""
+        self.state = "closed"
+        with contextlib.suppress(ConnectionError):
+            self.writer.write(_wire.encode_close(code, reason))
+            await self.writer.drain()
+        if self._reader_task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._reader_task), WS_CLOSE_TIMEOUT_S)
+        self.writer.close()
+
+    def _gone(self, code: int, reason: str = "") -> None:
+        self.state = "closed"
+        self._disconnect = {"type": "websocket.disconnect", "code": code, "reason": reason}
+        self._events.put_nowait(self._disconnect)
+
+    async def _read_frames(self) -> None:
+        opcode, parts = 0, bytearray()  # a fragmented message being reassembled
+        try:
+            while True:
+                frame = await _wire.read_frame(self.reader)
+                if frame.opcode == _wire.OP_PING:
+                    self.writer.write(_wire.encode_frame(_wire.OP_PONG, frame.payload))
+                elif frame.opcode == _wire.OP_CLOSE:
+                    code, reason = _wire.decode_close(frame.payload)
+                    if self.state == "open":  # echo the close (RFC 6455 section 5.5.1)
+                        self.writer.write(_wire.encode_close(1000 if code == 1005 else code))
+                    self._gone(code, reason)
+                    return
+                elif frame.opcode in (_wire.OP_TEXT, _wire.OP_BINARY, _wire.OP_CONTINUATION):
+                    if (frame.opcode == _wire.OP_CONTINUATION) != bool(opcode):
+                        raise _wire.ProtocolError("unexpected continuation state")
+                    opcode = opcode or frame.opcode
+                    parts += frame.payload
+                    if len(parts) > _wire.MAX_BODY:
+                        raise _wire.ProtocolError("message too large")
+                    if frame.fin:
+                        self._events.put_nowait(self._message_event(opcode, bytes(parts)))
+                        opcode, parts = 0, bytearray()
+        except _wire.ProtocolError as exc:
+            log(f"websocket: protocol error from the client: {exc}")
+            with contextlib.suppress(ConnectionError):
+                self.writer.write(_wire.encode_close(1002))
+            self._gone(1002)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self._gone(1006)  # closed without a close frame
+
+    @staticmethod
+    def _message_event(opcode: int, payload: bytes) -> Message:
+        if opcode == _wire.OP_TEXT:
+            try:
+                return {"type": "websocket.receive", "text": payload.decode()}
+            except UnicodeDecodeError as exc:
+                raise _wire.ProtocolError("text message is not UTF-8") from exc
+        return {"type": "websocket.receive", "bytes": payload}
+
+
+def build_workers(runtime: Runtime) -> list[Worker]:
+    opts = runtime.options
+    per_loop = opts.lifespan == "per-loop"
+    serving = [Worker(runtime, f"loop-{i}", serves=True, owns_lifespan=per_loop)
+               for i in range(opts.loops)]
+    workers = list(serving)
+    if opts.lifespan == "single":
+        holder = Worker(runtime, "lifespan", serves=False, owns_lifespan=True)
+        holder.dependents = serving
+        for worker in serving:
+            worker.source = holder
+        workers.append(holder)
+    for worker in serving:
+        if per_loop:
+            worker.source = worker
+            worker.dependents = [worker]
+        elif opts.lifespan == "none":
+            worker.lifespan_ready.set()  # nothing to wait for
+    return workers
+
+
+def stop(runtime: Runtime, workers: list[Worker]) -> int:
+    """Phase 1: every serving loop stops accepting and drains. Phase 2: lifespan shutdowns."""
+    opts = runtime.options
+    for worker in workers:
+        if worker.serves:
+            worker.drain.set()
+    for worker in workers:
+        worker.drained.wait(DRAIN_TIMEOUT_S + 5)
+    for worker in workers:
+        worker.shutdown.set()
+    for worker in workers:
+        worker.finished.wait(SHUTDOWN_TIMEOUT_S + 5)
+    if runtime.exit_code is not None:
+        return runtime.exit_code
+    if opts.drain == "no":
+        log("stopped without draining; exiting now")
+        hard_exit(0)
+    for worker in workers:
+        worker.thread.join(5)
+    log("stopped cleanly")
+    return 0
+
+
+def hard_exit(code: int) -> None:
+    """Leave now, whatever other threads are doing (in-flight responses are cut)."""
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+        sys.stdout.flush()
+    os._exit(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    sys.path.insert(0, os.getcwd())
+    try:
+        app = load_app(opts.app)
+    except Exception:
+        log(f"cannot load the app {opts.app!r}:\n{traceback.format_exc()}")
+        return EXIT_USAGE
+    runtime = Runtime(opts, app)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        # No printing or locking here: the main thread may be inside either.
+        if runtime.stop_signal is not None:
+            os.write(2, b"[reference-server] second signal: exiting now\n")
+            os._exit(EXIT_ERROR)
+        runtime.stop_signal = signal.Signals(signum).name
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    log(f"starting: app={opts.app} loops={opts.loops} lifespan={opts.lifespan} "
+        f"state={opts.state} context={opts.context} drain={opts.drain} "
+        f"shutdown={opts.shutdown} startup-gate={opts.startup_gate} "
+        f"startup-failure={opts.startup_failure} lifespan-rejected={opts.lifespan_rejected}")
+    workers = build_workers(runtime)
+    for worker in workers:
+        worker.thread.start()
+    while runtime.stop_signal is None and runtime.exit_code is None:
+        runtime.wake.wait(0.05)  # polled, so that the signal handler needs no lock
+    if runtime.exit_code is None:
+        log(f"received {runtime.stop_signal}: stopping")
+        code = stop(runtime, workers)
+    else:
+        code = runtime.exit_code
+    if code != 0:
+        hard_exit(code)  # threads may still be serving; do not wait for them
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

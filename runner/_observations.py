@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 MAX_BAD_SAMPLES = 5
 
 
-def read_events(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+OBSERVATIONS = "observations.jsonl"  #: the probe's file, in the server's working folder
+CLIENT = "client.json"  #: what an in-process harness saw
+
+
+def parse_events(raw: bytes | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The probe's records, and a summary of lines that were not records."""
     events: list[dict[str, Any]] = []
     bad: dict[str, Any] = {"count": 0, "samples": []}
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    if not raw:
         return events, bad
     for number, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
         if not line.strip():

@@ -21,7 +21,7 @@ from typing import Any
 
 from . import _traffic
 from ._backends import Backend, Prepared, RunningServer, StopScope
-from ._observations import read_events
+from ._observations import CLIENT, OBSERVATIONS, parse_events
 
 IN_FLIGHT_TIMEOUT_S = 5.0
 STARTUPS_TIMEOUT_S = 3.0
@@ -48,9 +48,13 @@ SCENARIOS: dict[str, tuple[str, StopScope]] = {
 }
 
 
+def _events(server: RunningServer) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    return parse_events(server.read_file(OBSERVATIONS))
+
+
 def _collect(server: RunningServer, record: dict[str, Any]) -> dict[str, Any]:
     record["server_pid"] = getattr(server, "pid", None)  # tells a supervisor from its workers
-    record["events"], record["bad_lines"] = read_events(server.observations)
+    record["events"], record["bad_lines"] = _events(server)
     record["log_tail"] = server.log_tail()
     return record
 
@@ -59,7 +63,7 @@ def _wait_in_flight(server: RunningServer, timeout_s: float) -> bool:
     """Until the probe has written that the slow request started: then it is in flight."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        events, _ = read_events(server.observations)
+        events, _ = _events(server)
         if any(e.get("event") == "http.start" and e.get("tag") == "slow" for e in events):
             return True
         time.sleep(0.01)
@@ -70,7 +74,7 @@ def _wait_startups(server: RunningServer, expected: int, timeout_s: float) -> No
     """Until as many lifespans started as in the main scenario, so a stop never races them."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        events, _ = read_events(server.observations)
+        events, _ = _events(server)
         if sum(e.get("event") == "lifespan.startup" for e in events) >= expected:
             return
         time.sleep(0.01)
@@ -124,7 +128,7 @@ def startup_fail(server: RunningServer, prepared: Prepared, scenario: str,
                 served.append(got)
         # Once it served, wait only until the failed startup is on record: that is the finding.
         if served and any(e.get("event") == "lifespan.startup"
-                          for e in read_events(server.observations)[0]):
+                          for e in _events(server)[0]):
             break
         time.sleep(0.05)
     record["served"] = served
@@ -164,9 +168,8 @@ def harness(server: RunningServer, prepared: Prepared, scenario: str,
         record["stop"] = asdict(server.stop("group", 2.0))
         record["timed_out"] = True
     record["exit_code"] = server.exit_code() if proc is None else proc.returncode
-    client = server.observations.with_name("client.json")
     try:
-        record["client"] = json.loads(client.read_text())
+        record["client"] = json.loads(server.read_file(CLIENT) or b"")
         record.update({k: record["client"].get(k) for k in ("ready", "requests", "websocket")})
     except (OSError, ValueError) as err:
         record["client"] = None

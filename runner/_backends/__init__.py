@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from .._catalogue import ServerConfig
@@ -50,7 +49,10 @@ class RunningServer(Protocol):
     """A started server: where to reach it, and how to stop it."""
 
     base_url: str
-    observations: Path
+
+    def read_file(self, name: str) -> bytes | None:
+        """A file the probe or a harness wrote in the server's working folder, if any."""
+        ...
 
     def is_alive(self) -> bool: ...
     def exit_code(self) -> int | None: ...

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .. import _envs
 from .._catalogue import ServerConfig
+from .._observations import CLIENT, OBSERVATIONS
 from .._paths import CONTROLS_DIR, HARNESSES_DIR, PROBE_APP, PROBES_DIR
 from . import Prepared, StopOutcome, StopScope
 
@@ -76,6 +77,12 @@ class LocalServer:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    def read_file(self, name: str) -> bytes | None:
+        try:
+            return (self.workdir / name).read_bytes()
+        except FileNotFoundError:
+            return None
 
     def is_alive(self) -> bool:
         return self.proc.poll() is None
@@ -168,11 +175,11 @@ class LocalBackend:
         port = free_port()
         workdir = Path(tempfile.mkdtemp(prefix=f"asgi-matrix-{prepared.config.id}-{scenario}-",
                                         dir=self.workroot))
-        observations = workdir / "observations.jsonl"
+        observations = workdir / OBSERVATIONS
         log = workdir / "server.log"
         child_env = {**os.environ, **env, "PYTHONPATH": str(PROBES_DIR),
                      "ASGI_MATRIX_OBS": str(observations),
-                     "ASGI_MATRIX_CLIENT": str(workdir / "client.json"),
+                     "ASGI_MATRIX_CLIENT": str(workdir / CLIENT),
                      "PYTHONUNBUFFERED": "1"}
         child_env.pop("VIRTUAL_ENV", None)
         argv = [a.replace("{port}", str(port)) for a in prepared.command]

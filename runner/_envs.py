@@ -13,13 +13,14 @@ import fcntl
 import hashlib
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .exceptions import EnvironmentFailed
+from .exceptions import EnvironmentFailed, NotRunnable
 
 #: What the probe itself needs in every environment.
 PROBE_REQUIREMENTS = ("anyio>=4",)
@@ -42,6 +43,28 @@ def uv_binary() -> str:
         if not found:
             raise EnvironmentFailed("uv is not installed: pip install uv") from None
         return found
+
+
+def find_interpreter(spec: str, default: str | None = None) -> str:
+    """An interpreter satisfying the PEP 440 ``spec``: ours if it does, else one uv finds.
+
+    uv may download one only where the user allows it (UV_PYTHON_DOWNLOADS); a spec
+    nothing satisfies raises NotRunnable, so the configuration is "not run", not failed.
+    """
+    from packaging.specifiers import SpecifierSet
+
+    ours = default or sys.executable
+    if not spec or SpecifierSet(spec).contains(platform.python_version()):
+        return ours
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": os.environ.get("UV_PYTHON_DOWNLOADS", "never")}
+    found = subprocess.run([uv_binary(), "python", "find", "--no-project", spec],
+                           capture_output=True, text=True, env=env, timeout=120)
+    path = found.stdout.strip().splitlines()[-1] if found.stdout.strip() else ""
+    if found.returncode != 0 or not path:
+        raise NotRunnable(f"no Python interpreter matching {spec!r} on this machine "
+                          f"(this one is {platform.python_version()})",
+                          hint="--backend docker")
+    return path
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from . import _results
 from ._backends import Backend, Prepared
 from ._catalogue import ServerConfig
 from ._scenarios import LIMITS, Limits, run_scenario, scenarios_for
-from .exceptions import AsgiMatrixError
+from .exceptions import AsgiMatrixError, NotRunnable
 from .verdicts import PROPERTIES, Observations, Verdict, combine, evaluate, facts, summary
 
 Progress = Callable[[str], None]
@@ -43,6 +43,10 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
     started = time.monotonic()
     try:
         prepared: Prepared = backend.prepare(config)
+    except NotRunnable as err:
+        command = f"asgi-matrix run --config {config.id}" + (f" {err.hint}" if err.hint else "")
+        return {**_identity(config), "status": "not-run", "reason": str(err),
+                "try": command, "verdicts": {}}
     except AsgiMatrixError as err:
         return _error_cell(config, str(err), getattr(err, "log_tail", ""))
     attempts: list[dict[str, Any]] = []

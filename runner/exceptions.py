@@ -2,7 +2,8 @@
 
     load the catalogue   -> CatalogueError        (file, entry or line, what is wrong)
     select configs       -> UnknownConfig         (the id, and the valid ones)
-    resolve environment  -> EnvironmentFailed     (requirements, installer's last lines)
+    resolve environment  -> NotRunnable           (no matching interpreter: "not run")
+                         -> EnvironmentFailed     (requirements, installer's last lines)
     start the server     -> ServerFailed          (never ready, exited early; log tail)
     drive traffic        -> ServerFailed
     stop the server      -> ServerFailed          (ignored SIGTERM; log tail)
@@ -35,6 +36,15 @@ class EnvironmentFailed(AsgiMatrixError):
     def __init__(self, message: str, log_tail: str = "") -> None:
         super().__init__(message)
         self.log_tail = log_tail
+
+
+class NotRunnable(AsgiMatrixError):
+    """The configuration cannot run on this backend here (no matching Python, no wheel):
+    recorded as "not run" with the reason, never as a failure."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 class ServerFailed(AsgiMatrixError):

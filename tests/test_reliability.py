@@ -194,3 +194,16 @@ def test_results_are_never_left_truncated(tmp_path):
     path = tmp_path / "results.json"
     _results.write_atomic(path, {"a": 1})
     assert [p.name for p in Path(tmp_path).iterdir()] == ["results.json"]
+
+
+def test_a_configuration_needing_an_absent_python_is_not_run_with_the_reason(tmp_path):
+    extra = tmp_path / "extra.toml"
+    extra.write_text('[[config]]\nid = "needs-py99"\nserver = "uvicorn"\nrequires = []\n'
+                     'python = ">=3.99"\n'
+                     'argv = ["{python}", "-m", "uvicorn", "--port", "{port}", "{app}"]\n')
+    done = asgi_matrix("run", "needs-py99", "--catalogue", str(extra), "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    config = _results.load(tmp_path)["configurations"]["needs-py99"]
+    assert config["status"] == "not-run"
+    assert "no Python interpreter matching '>=3.99'" in config["reason"]
+    assert config["try"] == "asgi-matrix run --config needs-py99 --backend docker"

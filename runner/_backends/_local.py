@@ -161,7 +161,8 @@ class LocalBackend:
             server.kill_group()
 
     def prepare(self, config: ServerConfig) -> Prepared:
-        env = _envs.ensure(config.requires, self.interpreter)
+        interpreter = _envs.find_interpreter(config.python, self.interpreter)
+        env = _envs.ensure(config.requires, interpreter)
         command = render(config.argv, python=str(env.python), host=HOST, port="{port}",
                          app=PROBE_APP, controls=str(CONTROLS_DIR),
                          harnesses=str(HARNESSES_DIR))

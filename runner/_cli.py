@@ -6,6 +6,7 @@ traceback. A server failing a property is a finding: ``run`` still exits 0.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -250,11 +251,8 @@ def serve(directory: Path, port: int) -> None:
     except AsgiMatrixError as err:
         _fail(str(err))
     click.echo(_site.url_of(server))
-    with server:
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
+    with server, contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
 
 
 def main() -> None:

@@ -149,6 +149,9 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        close = getattr(backend, "close", None)
+        if close is not None:
+            close()  # networks and the like that outlive single scenarios
     run["interrupted"] = cancelled.is_set()
     run["finished"] = _results.now()
     order = {c.id: i for i, c in enumerate(configs)}

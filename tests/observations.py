@@ -41,12 +41,18 @@ def good_main() -> list[dict[str, Any]]:
 
 
 def stop_scenario(events: list[dict[str, Any]] | None = None, slow_status: int | None = 200,
-                  in_flight: bool = True, killed: bool = False) -> dict[str, Any]:
+                  in_flight: bool = True, killed: bool = False, exit_code: int | None = 0,
+                  exit_signal: str | None = None, orphans: list[int] | None = None,
+                  requests: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     events = events if events is not None else [
         startup(), request("slow", t=3.0, t_end=4.0), shutdown(t=4.5)]
     return served(events, slow_in_flight=in_flight,
                   slow={"status": slow_status, "error": None if slow_status else "cut"},
-                  stop={"scope": "main", "killed": killed, "seconds": 1.2, "exit_code": 0})
+                  stop={"scope": "main", "killed": killed, "seconds": 1.2,
+                        "exit_code": exit_code, "exit_signal": exit_signal,
+                        "orphans": orphans or []},
+                  requests=requests if requests is not None else [{"tag": "seq-0",
+                                                                   "status": 200}])
 
 
 def obs(kind: str = "server", websocket: bool = True, **scenarios: dict[str, Any]) -> Observations:

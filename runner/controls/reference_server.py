@@ -25,6 +25,7 @@ import importlib
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import traceback
@@ -46,6 +47,7 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 EXIT_ERROR = 1  # --lifespan-rejected exit, and any unexpected crash
 EXIT_USAGE = 2  # bad flags, an app that cannot be imported, a port that cannot be bound
 EXIT_STARTUP_FAILED = 3  # --startup-failure exit
+EXIT_CRASH = 70  # --stop-exit crash (EX_SOFTWARE)
 
 DRAIN_TIMEOUT_S = 10.0
 SHUTDOWN_TIMEOUT_S = 5.0
@@ -75,6 +77,9 @@ class Options:
     startup_gate: str
     startup_failure: str
     lifespan_rejected: str
+    answer: str
+    stop_exit: str
+    children: str
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -86,13 +91,21 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--loops", type=int, default=3)
     choices: dict[str, list[str]] = {
         "--lifespan": ["per-loop", "single", "none"],
-        "--state": ["copy", "shared", "none"],
+        # detached: requests share one dict that is not the lifespan's
+        "--state": ["copy", "shared", "detached", "none"],
         "--context": ["propagate", "fresh"],
         "--drain": ["yes", "no"],
         "--shutdown": ["deliver", "skip"],
         "--startup-gate": ["yes", "no"],
         "--startup-failure": ["exit", "serve"],
         "--lifespan-rejected": ["serve", "exit"],
+        # all: answer every request; drop-concurrent: close a connection unanswered
+        # when another request is in flight on the same loop
+        "--answer": ["all", "drop-concurrent"],
+        # clean: exit 0 after the stop; crash: exit 70 (EX_SOFTWARE), as a crash would
+        "--stop-exit": ["clean", "crash"],
+        # none; orphan: start a child that outlives the server unless it is signalled too
+        "--children": ["none", "orphan"],
     }
     for flag, values in choices.items():
         parser.add_argument(flag, choices=values, default=values[0])
@@ -412,6 +425,8 @@ class Worker:
         mode = self.options.state
         if mode == "none":
             return None
+        if mode == "detached":
+            return self._base_state
         lifespan = self.source.lifespan if self.source is not None else None
         state = lifespan.state if lifespan is not None and lifespan.state is not None else None
         if state is None:
@@ -423,6 +438,11 @@ class Worker:
         self._inflight += 1  # counted from accept, so a drain cannot miss a fresh request
         assert self._idle is not None
         self._idle.clear()
+        if self.runtime.options.answer == "drop-concurrent" and self._inflight > 1:
+            log("dropping a concurrent connection unanswered (--answer drop-concurrent)")
+            writer.close()
+            self._release()
+            return
         self._spawn(self._connection(reader, writer), context=self._handler_context())
 
     def _release(self) -> None:
@@ -434,6 +454,8 @@ class Worker:
                           ) -> None:
         counted = True
         try:
+            if self.runtime.options.answer == "drop-concurrent":
+                await asyncio.sleep(0.05)  # hold it, so concurrent requests overlap for sure
             head = await _wire.read_request_head(reader)
             if head is None:
                 return
@@ -732,13 +754,14 @@ def stop(runtime: Runtime, workers: list[Worker]) -> int:
         worker.finished.wait(SHUTDOWN_TIMEOUT_S + 5)
     if runtime.exit_code is not None:
         return runtime.exit_code
+    status = EXIT_CRASH if opts.stop_exit == "crash" else 0
     if opts.drain == "no":
-        log("stopped without draining; exiting now")
-        hard_exit(0)
+        log(f"stopped without draining; exiting now with status {status}")
+        hard_exit(status)
     for worker in workers:
         worker.thread.join(5)
-    log("stopped cleanly")
-    return 0
+    log(f"stopped; exiting with status {status}")
+    return status
 
 
 def hard_exit(code: int) -> None:
@@ -772,7 +795,12 @@ def main(argv: list[str] | None = None) -> int:
     log(f"starting: app={opts.app} loops={opts.loops} lifespan={opts.lifespan} "
         f"state={opts.state} context={opts.context} drain={opts.drain} "
         f"shutdown={opts.shutdown} startup-gate={opts.startup_gate} "
-        f"startup-failure={opts.startup_failure} lifespan-rejected={opts.lifespan_rejected}")
+        f"startup-failure={opts.startup_failure} lifespan-rejected={opts.lifespan_rejected} "
+        f"answer={opts.answer} stop-exit={opts.stop_exit} children={opts.children}")
+    if opts.children == "orphan":
+        # Same process group, no handler of its own: it outlives a SIGTERM to us alone.
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        log(f"started child {child.pid} that will outlive us (--children orphan)")
     workers = build_workers(runtime)
     for worker in workers:
         worker.thread.start()

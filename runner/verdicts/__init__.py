@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import context, failure, lifespan, shutdown, state
+from . import context, failure, lifespan, requests, shutdown, state
 from ._model import (
     ASGIREF_277,
     ASGIREF_322,
@@ -95,7 +95,19 @@ PROPERTIES: tuple[Property, ...] = (
     Property("state.shallow-copy", "state", "State copied per request",
              "A key one request adds to scope['state'] is not seen by another request.",
              _STATE, state.shallow_copy, "each request gets its own shallow copy"),
+    Property("requests.all-answered", "requests", "Every request answered",
+             "Every request the runner sent (sequential, concurrent, WebSocket) got an answer.",
+             Reference("ASGI HTTP connection scope", "https://asgi.readthedocs.io/en/latest/"
+                       "specs/www.html"), requests.all_answered, "every request gets a 200"),
     *_shutdown_properties(),
+    Property("shutdown.no-orphans", "shutdown", "No orphan processes",
+             "After the stop signal, no process of the server is left running once its main "
+             "process exited (the runner removes any leftovers itself).",
+             _SHUTDOWN, shutdown.no_orphans, "every worker exits with the server"),
+    Property("shutdown.clean-exit", "shutdown", "Exits cleanly",
+             "After the stop signal the server exits by itself, with status 0 or by the "
+             "SIGTERM it was sent, not by a crash.", _SHUTDOWN, shutdown.clean_exit,
+             "status 0 (or SIGTERM re-raised after a graceful shutdown)"),
     Property("startup-failure.exits-nonzero", "failure", "Failed startup exits",
              "When the app sends lifespan.startup.failed, the server serves nothing and exits "
              "with a non-zero status.",

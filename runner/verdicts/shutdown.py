@@ -4,6 +4,7 @@ requests finished? Judged once per stop scenario (main process only, whole group
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ._model import Observations, Verdict, lifespan_ran, measured
 
@@ -87,3 +88,52 @@ def after_drain(name: str) -> Callable[[Observations], Verdict]:
 
     check.__name__ = f"after_drain_{name}"
     return check
+
+
+def _stops(obs: Observations) -> list[tuple[str, dict[str, Any]]] | Verdict:
+    """Each stop scenario's outcome, or the verdict that says why there is none."""
+    if problem := _harness(obs):
+        return problem
+    stops = [(name, (obs.scenario(name) or {}).get("stop")) for name in STOPS]
+    found = [(name, stop) for name, stop in stops if stop]
+    if not found:
+        return measured(obs, "main") or Verdict("error", "the server was never stopped")
+    return found
+
+
+def no_orphans(obs: Observations) -> Verdict:
+    """After the main process exited, nothing of the server may still run."""
+    stops = _stops(obs)
+    if isinstance(stops, Verdict):
+        return stops
+    left = {name: stop["orphans"] for name, stop in stops if stop.get("orphans")}
+    if left:
+        name, pids = next(iter(left.items()))
+        return Verdict("fail", f"after {STOPS[name]} its main process exited but {len(pids)} "
+                       f"of its processes kept running (pids {', '.join(map(str, pids))}); "
+                       "the runner killed them", {"orphans": left})
+    return Verdict("pass", "no process of the server outlived it after "
+                   + " or ".join(STOPS[name] for name, _ in stops))
+
+
+def clean_exit(obs: Observations) -> Verdict:
+    """The server ends by itself after SIGTERM: status 0, or by the SIGTERM it was sent."""
+    stops = _stops(obs)
+    if isinstance(stops, Verdict):
+        return stops
+    for name, stop in stops:
+        if stop.get("killed"):
+            return Verdict("error", f"the server ignored {STOPS[name]} and was killed after "
+                           f"{stop.get('seconds')} s", {"stops": dict(stops)})
+    bad = [(name, stop) for name, stop in stops
+           if stop.get("exit_code") != 0 and stop.get("exit_signal") != "SIGTERM"]
+    if bad:
+        name, stop = bad[0]
+        how = (f"signal {stop['exit_signal']}" if stop.get("exit_signal")
+               else f"status {stop.get('exit_code')}")
+        return Verdict("fail", f"after {STOPS[name]} the server ended with {how}, as a crash "
+                       "would", {"stops": dict(stops)})
+    ways = sorted({"status 0" if s.get("exit_code") == 0 else "re-raised SIGTERM"
+                   for _, s in stops})
+    return Verdict("pass", f"the server exited by itself ({' and '.join(ways)}) after "
+                   + " and ".join(STOPS[name] for name, _ in stops), {"stops": dict(stops)})

@@ -46,3 +46,31 @@ def test_a_server_that_ignored_sigterm_is_an_error_cell(check):
     verdict = check(obs(main=stop_scenario(killed=True)))
     assert verdict.status == "error"
     assert "ignored SIGTERM" in verdict.explanation
+
+
+@pytest.mark.parametrize(("scenario", "status"), [
+    pytest.param(stop_scenario(), "pass", id="nothing-left"),
+    pytest.param(stop_scenario(orphans=[4242]), "fail", id="a-worker-outlived-the-server"),
+])
+def test_no_orphans(scenario, status):
+    verdict = checks.no_orphans(obs(main=scenario))
+    assert verdict.status == status
+    if status == "fail":
+        assert "4242" in verdict.explanation
+
+
+@pytest.mark.parametrize(("scenario", "status"), [
+    pytest.param(stop_scenario(exit_code=0), "pass", id="status-0"),
+    pytest.param(stop_scenario(exit_code=-15, exit_signal="SIGTERM"), "pass",
+                 id="re-raised-sigterm"),
+    pytest.param(stop_scenario(exit_code=70), "fail", id="status-70"),
+    pytest.param(stop_scenario(exit_code=-11, exit_signal="SIGSEGV"), "fail", id="segfault"),
+    pytest.param(stop_scenario(killed=True, exit_code=None), "error", id="ignored-sigterm"),
+])
+def test_clean_exit(scenario, status):
+    assert checks.clean_exit(obs(group=scenario)).status == status
+
+
+def test_exit_and_orphans_do_not_apply_to_test_clients():
+    assert checks.clean_exit(obs(kind="harness")).status == "n/a"
+    assert checks.no_orphans(obs(kind="harness")).status == "n/a"

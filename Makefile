@@ -9,7 +9,7 @@ OUT    ?= out
 JOBS   ?= 2
 PYTEST ?= $(PY) -m pytest
 
-.PHONY: matrix test lint typecheck test-fast test-servers soak bench clean
+.PHONY: matrix test lint typecheck test-fast soak bench docker-matrix compose clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -22,6 +22,21 @@ matrix: $(VENV)/.installed
 	$(AM) run --out $(OUT) --jobs $(JOBS)
 	$(AM) site $(OUT)/results.json --out $(OUT)/site
 	@echo "dashboard: $(OUT)/site/index.html (preview: $(AM) serve $(OUT)/site)"
+
+## The same matrix in containers (docker backend), via docker-compose's matrix service.
+## Offline-friendly: probe images and the runner's wheels are prepared on this host first.
+BASE_IMAGE ?= asgi-matrix-base:bookworm
+docker-matrix: $(VENV)/.installed
+	@docker image inspect $(BASE_IMAGE) >/dev/null 2>&1 || sh probes/docker/build-base.sh bookworm
+	$(AM) images --runner-wheels wheels
+	ASGI_MATRIX_BASE=$(BASE_IMAGE) docker-compose build matrix
+	mkdir -p $(OUT)
+	ASGI_MATRIX_BASE=$(BASE_IMAGE) docker-compose run --rm matrix
+	@echo "dashboard: $(OUT)/site/index.html"
+
+## Regenerate docker-compose.yml from the catalogue.
+compose: $(VENV)/.installed
+	$(AM) compose --out docker-compose.yml
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -42,7 +42,9 @@ class StopOutcome:
     exit_signal: str | None  #: the signal that ended it, if one did
     seconds: float  #: signal to exit
     killed: bool  #: it ignored SIGTERM and was killed after the grace period
-    orphans: list[int]  #: processes of the server still alive after its main process exited
+    #: processes of the server still alive after its main process exited; None where that
+    #: cannot happen (in a container every process ends with PID 1)
+    orphans: list[int] | None
 
 
 class RunningServer(Protocol):

@@ -74,3 +74,9 @@ def test_clean_exit(scenario, status):
 def test_exit_and_orphans_do_not_apply_to_test_clients():
     assert checks.clean_exit(obs(kind="harness")).status == "n/a"
     assert checks.no_orphans(obs(kind="harness")).status == "n/a"
+
+
+def test_orphans_cannot_be_observed_in_a_container():
+    scenario = stop_scenario()
+    scenario["stop"]["orphans"] = None
+    assert checks.no_orphans(obs(main=scenario, group=scenario)).status == "n/a"

@@ -22,6 +22,7 @@ from ._catalogue import ServerConfig
 from ._scenarios import LIMITS, Limits, run_scenario, scenarios_for
 from .exceptions import AsgiMatrixError, NotRunnable
 from .verdicts import PROPERTIES, Observations, Verdict, combine, evaluate, facts, summary
+from .verdicts._model import measured
 
 Progress = Callable[[str], None]
 
@@ -76,11 +77,14 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
                          "facts": facts(obs)})
     verdicts = {p.id: combine([a[p.id] for a in per_attempt]) for p in PROPERTIES}
     main = attempts[-1]["scenarios"].get("main", {})
-    errored = all(v.status == "error" for v in verdicts.values())
+    # Error cell: the configuration could not be measured at all (its main scenario).
+    unmeasured = measured(Observations(config.id, config.kind, config.websocket,
+                                       attempts[-1]["scenarios"]), "main")
+    errored = unmeasured is not None
     return {
         **_identity(config),
         "status": "error" if errored else "measured",
-        "reason": verdicts["lifespan.supported"].explanation if errored else None,
+        "reason": unmeasured.explanation if unmeasured is not None else None,
         "command": prepared.command,
         "python": prepared.python,
         "versions": prepared.versions,

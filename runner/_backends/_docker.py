@@ -122,7 +122,8 @@ class DockerBackend:
             self.client = _images.docker_client()
         except _images.DockerUnavailable as err:
             raise DockerUnavailable(str(err)) from err
-        self.run_id = uuid.uuid4().hex[:12]
+        # ASGI_MATRIX_RUN lets a caller (a test) find exactly what this run created.
+        self.run_id = os.environ.get("ASGI_MATRIX_RUN") or uuid.uuid4().hex[:12]
         self.labels = {"asgi-matrix": "1", "asgi-matrix.run": self.run_id}
         self._network: Any = None
         self._lock = threading.Lock()

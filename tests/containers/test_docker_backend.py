@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from typing import Any
 
 import pytest
@@ -28,26 +29,30 @@ def asgi_matrix(*args: str, env: dict[str, str] | None = None) -> subprocess.Com
                           text=True, timeout=900, env={**os.environ, **(env or {})})
 
 
-def leftovers() -> dict[str, list[str]]:
+def leftovers(tag: str) -> dict[str, list[str]]:
+    """What runs tagged ``tag`` left behind (other runs on the machine are not ours)."""
+    label = {"label": f"asgi-matrix.run={tag}"}
     client = docker_client()
     try:
-        found = {"containers": [c.name for c in client.containers.list(
-                     all=True, filters={"label": "asgi-matrix.run"})],
-                 "networks": [n.name for n in client.networks.list(
-                     filters={"label": "asgi-matrix.run"})],
-                 "volumes": [v.name for v in client.volumes.list(
-                     filters={"label": "asgi-matrix.run"})]}
+        found = {"containers": [c.name for c in client.containers.list(all=True, filters=label)],
+                 "networks": [n.name for n in client.networks.list(filters=label)],
+                 "volumes": [v.name for v in client.volumes.list(filters=label)]}
     finally:
         client.close()
     return {kind: names for kind, names in found.items() if names}
 
 
+def tag() -> str:
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
 @pytest.fixture(scope="module")
 def both(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    runs = {}
+    runs: dict[str, Any] = {"tag": tag()}
     for backend in ("local", "docker"):
         out = tmp_path_factory.mktemp(backend)
-        done = asgi_matrix("run", *AGREEING, "--backend", backend, "--out", str(out))
+        done = asgi_matrix("run", *AGREEING, "--backend", backend, "--out", str(out),
+                           env={"ASGI_MATRIX_RUN": runs["tag"]})
         assert done.returncode == 0, done.stderr
         runs[backend] = _results.load(out)
     return runs
@@ -79,18 +84,20 @@ def test_the_image_goes_into_the_provenance(both):
 
 
 def test_no_container_network_or_volume_is_left_behind(both):
-    assert leftovers() == {}
+    assert leftovers(both["tag"]) == {}
 
 
 def test_a_container_that_never_becomes_ready_is_an_error_cell_and_removed(tmp_path):
+    run_tag = tag()
     done = asgi_matrix("run", "fault-never-ready", "fault-exit-before-bind", "--backend",
-                       "docker", "--ready-timeout", "3", "--out", str(tmp_path))
+                       "docker", "--ready-timeout", "3", "--out", str(tmp_path),
+                       env={"ASGI_MATRIX_RUN": run_tag})
     assert done.returncode == 0, done.stderr
     cells = _results.load(tmp_path)["configurations"]
     assert cells["fault-never-ready"]["status"] == "error"
     assert "did not answer within" in cells["fault-never-ready"]["reason"]
     assert "exiting before binding" in cells["fault-exit-before-bind"]["log_tail"]
-    assert leftovers() == {}
+    assert leftovers(run_tag) == {}
 
 
 def test_an_image_that_cannot_be_built_is_an_error_cell_with_the_build_log(tmp_path):

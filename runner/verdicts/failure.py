@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._model import Observations, Verdict
 
 
-def startup_failure_exits(obs: Observations) -> Verdict:
-    record = obs.scenario("startup-fail")
+def _scenario(obs: Observations, name: str) -> dict[str, Any] | Verdict:
+    """The scenario's record, or the error verdict saying why it has none."""
+    record = obs.scenario(name)
     if record is None or record.get("error"):
-        return Verdict("error", (record or {}).get("error") or "the startup-fail scenario was "
-                       "not run", {"log_tail": (record or {}).get("log_tail", "")})
+        return Verdict("error", (record or {}).get("error") or f"the {name} scenario was not "
+                       "run", {"log_tail": (record or {}).get("log_tail", "")})
+    return record
+
+
+def startup_failure_exits(obs: Observations) -> Verdict:
+    record = _scenario(obs, "startup-fail")
+    if isinstance(record, Verdict):
+        return record
     if not obs.events("startup-fail", "lifespan.startup"):
         return Verdict("unsupported", "the server never ran the lifespan startup, so the app "
                        "could not fail it", {"log_tail": record.get("log_tail", "")})
@@ -43,10 +53,9 @@ def startup_failure_exits(obs: Observations) -> Verdict:
 
 
 def rejected_keeps_serving(obs: Observations) -> Verdict:
-    record = obs.scenario("reject-lifespan")
-    if record is None or record.get("error"):
-        return Verdict("error", (record or {}).get("error") or "the reject-lifespan scenario "
-                       "was not run", {"log_tail": (record or {}).get("log_tail", "")})
+    record = _scenario(obs, "reject-lifespan")
+    if isinstance(record, Verdict):
+        return record
     if not obs.events("reject-lifespan", "lifespan.rejected"):
         return Verdict("n/a", "the server never sent a lifespan scope, so there was nothing "
                        "for the app to reject")

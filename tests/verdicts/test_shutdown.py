@@ -80,3 +80,9 @@ def test_orphans_cannot_be_observed_in_a_container():
     scenario = stop_scenario()
     scenario["stop"]["orphans"] = None
     assert checks.no_orphans(obs(main=scenario, group=scenario)).status == "n/a"
+
+
+@pytest.mark.parametrize("check", [checks.clean_exit, checks.no_orphans])
+def test_a_server_that_never_served_has_no_exit_verdict(check):
+    never = {"ready": {"ok": False, "exited": True}, "stop": {"exit_code": 1, "orphans": []}}
+    assert check(obs(main=never, group=never)).status == "error"

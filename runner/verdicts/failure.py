@@ -34,7 +34,8 @@ def startup_failure_exits(obs: Observations) -> Verdict:
             return Verdict("fail", "the test client hung after the app's startup failed")
         if code not in (0, None):
             error = (record.get("client") or {}).get("error")
-            return Verdict("pass", f"the failed startup raised in the test ({error})")
+            return Verdict("pass", f"the failed startup raised in the test after "
+                           f"{record.get('seconds')} s ({error})")
         return Verdict("fail", "the test client carried on after the app's startup failed")
     served = record.get("served") or []
     evidence = {"exit_code": code, "seconds": record.get("seconds"),

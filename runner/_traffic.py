@@ -63,7 +63,7 @@ def wait_ready(base_url: str, alive: Callable[[], bool], timeout_s: float) -> di
             return {"ok": False, "attempts": attempts, "exited": True, "last_error": last,
                     "seconds": round(time.monotonic() - start, 3)}
         time.sleep(delay)
-        delay = min(delay * 1.5, 0.1)
+        delay = min(delay * 1.5, 0.05)  # a late poll is time the floor does not have
     return {"ok": False, "attempts": attempts, "exited": False, "last_error": last,
             "seconds": round(time.monotonic() - start, 3)}
 

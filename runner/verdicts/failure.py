@@ -26,7 +26,8 @@ def startup_failure_exits(obs: Observations) -> Verdict:
     code = record.get("exit_code")
     if obs.kind == "harness":
         served = obs.served("startup-fail")
-        hung = " and then hung until it was stopped" if record.get("timed_out") else ""
+        hung = (f" and had not exited {record.get('seconds')} s after it started"
+                if record.get("timed_out") else "")
         if served:
             return Verdict("fail", f"the test client served {len(served)} request(s) after the "
                            f"app's startup failed{hung}", {"log_tail": record.get("log_tail")})

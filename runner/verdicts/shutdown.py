@@ -96,7 +96,7 @@ def _stops(obs: Observations) -> list[tuple[str, dict[str, Any]]] | Verdict:
         return problem
     stops = [(name, (obs.scenario(name) or {}).get("stop")) for name in STOPS]
     found = [(name, stop) for name, stop in stops if stop]
-    for name, stop in found:
+    for name, _ in found:
         if problem := _ignored_sigterm(obs, name):
             return problem
     # A server that never served cannot show how it stops: its exit is not a finding.

@@ -9,7 +9,7 @@ OUT    ?= out
 JOBS   ?= 2
 PYTEST ?= $(PY) -m pytest
 
-.PHONY: matrix test lint typecheck test-fast soak bench docker-matrix compose clean
+.PHONY: matrix test lint typecheck test-fast soak bench bench-history bench-docker docker-matrix compose clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -57,6 +57,14 @@ soak: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/bench_matrix.py --jobs $(JOBS)
+
+## A cold history run (every release set, fresh cache) next to its 15-minute bound.
+bench-history: $(VENV)/.installed
+	$(PY) bench/bench_history.py --jobs $(JOBS)
+
+## Image builds per Python, and the default matrix on the docker backend next to its floor.
+bench-docker: $(VENV)/.installed
+	$(PY) bench/bench_docker.py --jobs $(JOBS)
 
 clean:
 	rm -rf $(VENV) $(OUT) artifacts

@@ -180,24 +180,51 @@ def _jsonable(value: Any) -> Any:
         return repr(value)
 
 
+def _where_safe() -> dict[str, Any]:
+    """``_where()``, or as much of it as can be known where no event loop is running."""
+    try:
+        return _where()
+    except Exception:
+        thread = threading.current_thread()
+        return {"pid": os.getpid(), "ppid": os.getppid(), "thread_id": threading.get_ident(),
+                "thread_name": thread.name, "interpreter": _interpreter_id(),
+                "python": sys.version.split()[0], "loop_id": None, "loop_kind": None,
+                "async_library": "none", "t": time.monotonic(), "wall": time.time()}
+
+
+class _Deliberate(RuntimeError):
+    """An error the probe raises on purpose (reject-lifespan): not a finding of its own."""
+
+
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     kind = scope.get("type")
-    if kind == "lifespan":
-        await _lifespan(scope, receive, send)
-    elif kind == "http":
-        await _http(scope, receive, send)
-    elif kind == "websocket":
-        await _websocket(scope, receive, send)
-    else:  # a server's own lifecycle scope: record it as evidence, then do nothing
-        _write({"event": "scope", "scope_type": str(kind), "asgi": _jsonable(scope.get("asgi")),
-                **_where()})
+    try:
+        if kind == "lifespan":
+            await _lifespan(scope, receive, send)
+        elif kind == "http":
+            await _http(scope, receive, send)
+        elif kind == "websocket":
+            await _websocket(scope, receive, send)
+        else:  # a server's own lifecycle scope: record it as evidence, then do nothing
+            _write({"event": "scope", "scope_type": str(kind),
+                    "asgi": _jsonable(scope.get("asgi")),
+                    "scope_keys": sorted(str(k) for k in scope), **_where()})
+    except _Deliberate:
+        raise
+    except Exception as exc:
+        # Where the app cannot even run (no event loop around its first step, ...): the
+        # server only shows a 500; this record says why.
+        _write({"event": "app.error", "scope_type": str(kind),
+                "error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc(limit=6), **_where_safe()})
+        raise
 
 
 async def _lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
     where = _where()
     if _mode() == "reject-lifespan":
         _write({"event": "lifespan.rejected", "asgi": _jsonable(scope.get("asgi")), **where})
-        raise RuntimeError("asgi-matrix probe: this app does not support lifespan")
+        raise _Deliberate("asgi-matrix probe: this app does not support lifespan")
     message = await receive()
     t_received = time.monotonic()
     if message["type"] != "lifespan.startup":

@@ -16,12 +16,23 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from ._releases import Release, ReleaseSet, parse_release_set
 from .exceptions import CatalogueError, UnknownConfig
 
 DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.toml")
 KINDS = ("server", "harness", "control")
 _ID = re.compile(r"^[a-z0-9][a-z0-9.+_-]*$")
 _PLACEHOLDERS = {"python", "host", "port", "app", "controls", "harnesses"}
+_DEBIAN_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+
+
+def python_axis(spec: str) -> str:
+    """The Python axis of a configuration: "3.13" for "==3.13.*", else the specifier;
+    "any" when it runs on whatever interpreter the backend has (the local one, 3.11 in
+    images)."""
+    if match := re.fullmatch(r"==\s*(\d+\.\d+)(?:\.\*)?", spec.strip()):
+        return match.group(1)
+    return spec.replace(" ", "") or "any"
 
 
 @dataclass(frozen=True)
@@ -39,9 +50,13 @@ class ServerConfig:
     websocket: bool = True
     lifespan: bool = True  #: documented expectation only; verdicts come from evidence
     python: str = ""  #: PEP 440 specifier of the interpreters it runs on; "" = any
+    system: tuple[str, ...] = ()  #: Debian packages it needs beside Python (libuv1, ...)
     default: bool = True  #: False keeps it out of the default matrix (fault controls)
     description: str = ""
     source: str = ""  #: "file:entry" it came from, for error messages
+    releases: ReleaseSet | None = None  #: a release set: measured per release (_releases)
+    release: Release | None = None  #: the one release this configuration is pinned to
+    unavailable: str = ""  #: why that release cannot be installed here, from the index
 
     @property
     def signals(self) -> bool:
@@ -50,14 +65,18 @@ class ServerConfig:
 
     def axes(self) -> dict[str, Any]:
         """The coordinates of this configuration in the matrix (open to more axes)."""
-        return {"server": self.server, "loop": self.loop, "workers": self.workers,
-                "threads": self.threads, "pattern": "runvar"}
+        axes: dict[str, Any] = {"server": self.server, "loop": self.loop,
+                                "workers": self.workers, "threads": self.threads,
+                                "pattern": "runvar", "python": python_axis(self.python)}
+        if self.release is not None:
+            axes["release"] = self.release.version
+        return axes
 
 
 _FIELDS: dict[str, type | tuple[type, ...]] = {
     "id": str, "server": str, "argv": list, "requires": list, "kind": str, "loop": str,
     "workers": int, "threads": int, "websocket": bool, "lifespan": bool, "python": str,
-    "default": bool, "description": str,
+    "default": bool, "description": str, "releases": dict, "system": list,
 }
 _REQUIRED = ("id", "server", "argv")
 
@@ -94,6 +113,9 @@ def _entry(raw: Any, where: str) -> ServerConfig:
         raise CatalogueError(f"{here}: argv has no {{port}}: the runner could not reach it")
     if not all(isinstance(r, str) for r in raw.get("requires", [])):
         raise CatalogueError(f"{here}: requires must be a list of strings")
+    if not all(isinstance(p, str) and _DEBIAN_PACKAGE.match(p) for p in raw.get("system", [])):
+        raise CatalogueError(f"{here}: system must be a list of Debian package names "
+                             "(lowercase letters, digits and +-. e.g. \"libuv1\")")
     try:
         SpecifierSet(raw.get("python", ""))
     except InvalidSpecifier as err:
@@ -101,7 +123,13 @@ def _entry(raw: Any, where: str) -> ServerConfig:
     for key in ("workers", "threads"):
         if raw.get(key, 1) < 1:
             raise CatalogueError(f"{here}: {key} must be at least 1")
-    values = {**raw, "argv": tuple(argv), "requires": tuple(raw.get("requires", ()))}
+    values = {**raw, "argv": tuple(argv), "requires": tuple(raw.get("requires", ())),
+              "system": tuple(raw.get("system", ()))}
+    if "releases" in raw:  # a history entry: never in the default matrix
+        if raw.get("default") is True:
+            raise CatalogueError(f"{here}: an entry with releases cannot be default = true "
+                                 "(run it with --history or by id)")
+        values.update(releases=parse_release_set(raw["releases"], here), default=False)
     return ServerConfig(**values, source=here)
 
 
@@ -168,7 +196,8 @@ class Catalogue:
                 raise UnknownConfig(f"unknown server {server!r}; known: "
                                     + ", ".join(sorted(known_servers)))
         chosen = [self.get(i) for i in ids]
-        chosen += [c for c in self.configs if c.server in servers and c not in chosen]
+        chosen += [c for c in self.configs if c.server in servers and c not in chosen
+                   and c.releases is None]  # release sets: only by id or with --history
         if not ids and not servers:
             chosen = [c for c in self.configs if c.default]
         return chosen

@@ -65,8 +65,12 @@ def cli() -> None:
 @click.option("--catalogue", "catalogues", multiple=True, type=click.Path(path_type=Path),
               help="An extra catalogue file (TOML) to load after the built-in one.")
 def list_(catalogues: tuple[Path, ...]) -> None:
-    """The configurations in the catalogue (* marks the default matrix)."""
+    """The configurations in the catalogue (* marks the default matrix, @ a release set)."""
     for config in _catalogue(catalogues).configs:
+        if config.releases is not None:  # a release set: runs with --history or by id
+            click.echo(f"@ {config.id:28} {config.server:22} {config.kind:8} "
+                       f"releases: {config.releases.describe()}")
+            continue
         mark = "*" if config.default else " "
         click.echo(f"{mark} {config.id:28} {config.server:22} {config.kind:8} loop={config.loop} "
                    f"workers={config.workers} threads={config.threads}")
@@ -88,27 +92,44 @@ def list_(catalogues: tuple[Path, ...]) -> None:
 @click.option("--catalogue", "catalogues", multiple=True, type=click.Path(path_type=Path),
               help="An extra catalogue file (TOML) to load after the built-in one.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any cell is an error.")
+@click.option("--site", "site_dir", type=click.Path(path_type=Path), default=None,
+              help="Also build the dashboard into this folder once the run succeeded.")
 @click.option("--ready-timeout", type=click.FloatRange(0.1, 600), default=20.0,
               show_default=True, help="Seconds a server may take to answer its first request.")
 @click.option("--stop-timeout", type=click.FloatRange(0.1, 600), default=8.0,
               show_default=True, help="Seconds after SIGTERM before a server is killed.")
 @click.option("--shard", type=ShardParam(), default=None,
               help="Run only slice I of N of the selection (I/N, 1-based), for CI fan-out.")
+@click.option("--history", is_flag=True, help="Also measure the release sets (history "
+              "entries): each server release they resolve to on the index, ID@VERSION.")
+@click.option("--force", is_flag=True, help="Measure releases again even when the history "
+              "cache has them for this probe suite.")
 @click.argument("more_ids", nargs=-1)
 def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int, repeat: int,
         backend: str, catalogues: tuple[Path, ...], strict: bool, ready_timeout: float,
-        stop_timeout: float, shard: tuple[int, int] | None, more_ids: tuple[str, ...]) -> None:
-    """Start each configuration with the probe app, drive traffic, stop it, judge it."""
+        stop_timeout: float, shard: tuple[int, int] | None, history: bool, force: bool,
+        site_dir: Path | None, more_ids: tuple[str, ...]) -> None:
+    """Start each configuration with the probe app, drive traffic, stop it, judge it.
+
+    Release sets (see `asgi-matrix list`) run with --history, by their id (every
+    release) or as ID@VERSION (one release); a release measured before by the same
+    probe suite comes from the cache unless --force.
+    """
     from ._backends import get_backend
+    from ._history_cache import CellCache
+    from ._releases import select as select_releases
     from ._results import check_writable
     from ._run import Interrupted, run_matrix
     from ._scenarios import Limits
 
     catalogue = _catalogue(catalogues)
     try:
-        configs = catalogue.select([*ids, *more_ids], servers)
+        configs = select_releases(catalogue, [*ids, *more_ids], servers, history=history,
+                                  progress=_say)
     except UnknownConfig as err:
         raise click.BadParameter(str(err), param_hint="--config/--server") from None
+    except AsgiMatrixError as err:
+        _fail(str(err))
     extra_run: dict[str, Any] = {}
     if shard is not None:
         index, total = shard
@@ -123,10 +144,16 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
         raise click.BadParameter(str(err), param_hint="--out") from None
     _say(f"asgi-matrix {__version__}: {len(configs)} configuration(s), backend {backend}, "
          f"{jobs} at a time")
+    releases = [c for c in configs if c.release is not None]
+    cache = CellCache(backend, repeat, force) if releases else None
+    if releases:
+        _say(f"{len(releases)} release configuration(s); history cache "
+             + ("ignored (--force)" if force else "on"))
     try:
         path, document = run_matrix(configs, get_backend(backend), out_dir, jobs=jobs,
                                     repeat=repeat, progress=_say, extra_run=extra_run,
-                                    limits=Limits(ready_s=ready_timeout, stop_s=stop_timeout))
+                                    limits=Limits(ready_s=ready_timeout, stop_s=stop_timeout),
+                                    cache=cache)
     except Interrupted as err:
         _fail(str(err), EX_INTERRUPTED)
     except AsgiMatrixError as err:
@@ -135,6 +162,14 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
     if errors:
         _say(f"error cells (the harness could not measure): {', '.join(errors)}")
     click.echo(str(path))
+    if site_dir is not None:
+        from . import _site
+
+        try:
+            _site.build(document, site_dir, _site.Options())
+        except AsgiMatrixError as err:
+            _fail(str(err))
+        click.echo(str(site_dir / "index.html"))
     if strict and errors:
         sys.exit(1)
 
@@ -253,6 +288,59 @@ def serve(directory: Path, port: int) -> None:
     click.echo(_site.url_of(server))
     with server, contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
+
+
+@cli.command()
+@click.option("--out", "out_file", type=click.Path(path_type=Path),
+              default=Path("docker-compose.yml"), show_default=True)
+@click.option("--catalogue", "catalogues", multiple=True, type=click.Path(path_type=Path))
+def compose(out_file: Path, catalogues: tuple[Path, ...]) -> None:
+    """Write docker-compose.yml from the catalogue: a service per default configuration."""
+    from . import _compose
+
+    text = _compose.render(_catalogue(catalogues).select())
+    try:
+        out_file.write_text(text)
+    except OSError as err:
+        _fail(f"cannot write {out_file}: {err.strerror or err}")
+    click.echo(str(out_file))
+
+
+@cli.command()
+@click.option("--config", "-c", "ids", multiple=True, help="Configuration id (repeatable).")
+@click.option("--catalogue", "catalogues", multiple=True, type=click.Path(path_type=Path))
+@click.option("--runner-wheels", type=click.Path(path_type=Path), default=None,
+              help="Also download the wheels asgi-matrix itself needs into this folder, for "
+              "an offline build of the compose file's matrix service.")
+def images(ids: tuple[str, ...], catalogues: tuple[Path, ...],
+           runner_wheels: Path | None) -> None:
+    """Build (or reuse) the probe image of each configuration, on this machine."""
+    from ._backends import get_backend
+
+    configs = _catalogue(catalogues).select(list(ids))
+    try:
+        backend = get_backend("docker")
+        for config in configs:
+            try:
+                prepared = backend.prepare(config)
+            except AsgiMatrixError as err:
+                _say(f"{config.id}: {err}")
+                continue
+            state = "built" if prepared.created else "reused"
+            click.echo(f"{config.id}: {prepared.provenance['image']} ({state})")
+        if runner_wheels is not None:
+            from . import _images
+
+            _images.download_wheelhouse(RUNNER_REQUIREMENTS, "3.11", runner_wheels)
+            click.echo(f"runner wheels: {runner_wheels}")
+    except AsgiMatrixError as err:
+        _fail(str(err))
+
+
+#: What the compose file's matrix service installs (pyproject's dependencies + build).
+RUNNER_REQUIREMENTS = ["click>=8.1", "httpx>=0.27", "websockets>=13", "jinja2>=3.1",
+                       "jsonschema>=4.20", "uv>=0.4", "docker>=7.0", "packaging>=23",
+                       "setuptools>=69", "wheel"]
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ by a manifest written last, so two runs at once never see, or build, a half-made
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +34,11 @@ def cache_root() -> Path:
     return Path(root)
 
 
-def uv_binary() -> str:
-    """The uv that came with our own install, else one on PATH."""
+_UV_LOCK = threading.Lock()
+
+
+@functools.cache
+def _uv_binary() -> str:
     try:
         from uv import find_uv_bin
 
@@ -43,6 +48,16 @@ def uv_binary() -> str:
         if not found:
             raise EnvironmentFailed("uv is not installed: pip install uv") from None
         return found
+
+
+def uv_binary() -> str:
+    """The uv that came with our own install, else one on PATH.
+
+    Looked up once, under a lock: find_uv_bin reads sysconfig, whose first use is not
+    thread-safe on 3.11 (two jobs at once got None for a config variable).
+    """
+    with _UV_LOCK:
+        return _uv_binary()
 
 
 def find_interpreter(spec: str, default: str | None = None) -> str:

@@ -31,6 +31,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -52,12 +53,14 @@ __all__ = [
     "DockerUnavailable",
     "ImageBuildError",
     "NoWheelError",
+    "SystemPackagesUnavailable",
     "WheelhouseError",
     "build_image",
     "cache_root",
     "docker_client",
     "download_wheelhouse",
     "ensure_base",
+    "ensure_system_base",
     "image_tag",
     "normalize_requirements",
 ]
@@ -107,6 +110,18 @@ class BaseImageError(RuntimeError):
     def __init__(self, message: str, log_tail: str = "") -> None:
         super().__init__(message)
         self.log_tail = log_tail
+
+
+class SystemPackagesUnavailable(BaseImageError):
+    """The Debian packages a configuration needs could not be put into a base image here."""
+
+    def __init__(self, packages: Sequence[str], suite: str, why: str, log_tail: str = "") -> None:
+        super().__init__(
+            f"needs system packages {', '.join(packages)}: no Debian {suite} base image with "
+            f"them could be built here ({why})",
+            log_tail,
+        )
+        self.packages = list(packages)
 
 
 class WheelhouseError(RuntimeError):
@@ -325,6 +340,64 @@ def _ensure_base(python: str, official: bool, client: Any) -> str:
             _tail(log),
         )
     return tag
+
+
+_SYSTEM_LOCK = threading.Lock()
+#: system base tag -> why it could not be built, so a run tries each at most once
+_SYSTEM_FAILED: dict[str, SystemPackagesUnavailable] = {}
+_MISSING_DEBS = re.compile(r"Couldn't find these debs: (.+)")
+
+
+def system_base_tag(python: str, system: Sequence[str]) -> str:
+    """``asgi-matrix-base:SUITE-sys-<hash>``: the Python's base plus those Debian packages."""
+    python = _python_minor(python)
+    if python not in BASES:
+        raise BaseImageError(f"no local base image for Python {python}: known are "
+                             + ", ".join(sorted(BASES)))
+    digest = hashlib.sha256(",".join(sorted(set(system))).encode()).hexdigest()[:12]
+    return f"{BASES[python][1]}-sys-{digest}"
+
+
+def ensure_system_base(python: str, system: Sequence[str], *, client: Any | None = None) -> str:
+    """A base image for Python ``python`` that also has the Debian packages ``system``.
+
+    Probe images are built with ``--network none`` from bases without apt lists, so the
+    packages go in when the base is made: ``build-base.sh --include`` (debootstrap), once
+    per package set, tagged by its hash. Raises ``SystemPackagesUnavailable`` with the
+    reason (a package Debian does not have, no root for debootstrap, no mirror).
+    """
+    packages = sorted(set(system))
+    python = _python_minor(python)
+    tag = system_base_tag(python, packages)
+    suite = BASES[python][0]
+    with _client_scope(client) as docker_api, _SYSTEM_LOCK:
+        if _image(docker_api, tag) is not None:
+            return tag
+        if tag in _SYSTEM_FAILED:
+            raise _SYSTEM_FAILED[tag]
+        failure: SystemPackagesUnavailable | None = None
+        try:
+            proc = subprocess.run(
+                ["bash", str(BUILD_BASE), "--include", ",".join(packages), suite, tag],
+                capture_output=True,
+                text=True,
+                timeout=1200,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            failure = SystemPackagesUnavailable(packages, suite, f"{BUILD_BASE.name}: {exc}")
+        else:
+            log = (proc.stdout or "") + (proc.stderr or "")
+            if proc.returncode != 0 or _image(docker_api, tag) is None:
+                missing = _MISSING_DEBS.search(log)
+                last = next((line for line in reversed(log.strip().splitlines()) if line), "")
+                why = (f"Debian {suite} has no package {missing.group(1).strip()}" if missing
+                       else f"{BUILD_BASE.name} exit {proc.returncode}: {last}")
+                failure = SystemPackagesUnavailable(packages, suite, why, _tail(log))
+        if failure is not None:
+            _SYSTEM_FAILED[tag] = failure
+            raise failure
+        return tag
 
 
 # --------------------------------------------------------------------------- wheelhouse
@@ -583,8 +656,10 @@ def _base_id(client: Any, base: str) -> str:
     return str(img.id)
 
 
-def image_tag(requirements: list[str], python: str, base: str, *, client: Any | None = None) -> str:
-    """``asgi-matrix-probe:<hash>``: Dockerfile, probe app, requirements, base image id, Python."""
+def image_tag(requirements: list[str], python: str, base: str, *, client: Any | None = None,
+              system: Sequence[str] = ()) -> str:
+    """``asgi-matrix-probe:<hash>``: Dockerfile, probe app, requirements, base image id, Python
+    (and the system packages, when there are any)."""
     with _client_scope(client) as docker_api:
         base_id = _base_id(docker_api, base)
     h = hashlib.sha256()
@@ -594,29 +669,42 @@ def image_tag(requirements: list[str], python: str, base: str, *, client: Any | 
         "\n".join(normalize_requirements(requirements)).encode(),
         base_id.encode(),
         _python_minor(python).encode(),
+        *([" ".join(sorted(set(system))).encode()] if system else []),
     ):
         h.update(len(part).to_bytes(8, "big"))
         h.update(part)
     return f"{IMAGE_REPO}:{h.hexdigest()[:16]}"
 
 
-def build_image(requirements: list[str], python: str, *, official: bool = False) -> BuiltImage:
+def build_image(requirements: list[str], python: str, *, official: bool = False,
+                system: Sequence[str] = ()) -> BuiltImage:
     """The probe image for ``requirements`` on Python ``python``: reused when its tag exists,
-    else built offline (``network_mode="none"``) from a wheelhouse. Raises
-    ``DockerUnavailable``, ``BaseImageError``, ``NoWheelError``/``WheelhouseError`` or
-    ``ImageBuildError``."""
+    else built offline (``network_mode="none"``) from a wheelhouse. ``system``: Debian
+    packages the image needs, from a base made with them (``ensure_system_base``). Raises
+    ``DockerUnavailable``, ``BaseImageError`` (``SystemPackagesUnavailable``),
+    ``NoWheelError``/``WheelhouseError`` or ``ImageBuildError``."""
     started = time.monotonic()
     python = _python_minor(python)
     reqs = normalize_requirements(requirements)
+    packages = sorted(set(system))
     with _client_scope(None) as client:
-        return _build_image(reqs, python, official, client, started)
+        return _build_image(reqs, python, official, client, started, packages)
 
 
 def _build_image(
-    reqs: list[str], python: str, official: bool, client: Any, started: float
+    reqs: list[str], python: str, official: bool, client: Any, started: float,
+    system: list[str] | None = None,
 ) -> BuiltImage:
-    base = ensure_base(python, official=official, client=client)
-    tag = image_tag(reqs, python, base, client=client)
+    system = system or []
+    base = ensure_base(python, official=official and not system, client=client)
+    if system:
+        # The wheels first: a configuration that has none is "not run" without a base build.
+        plain = _image(client, base)
+        glibc0 = ((plain.labels or {}) if plain is not None else {}).get(f"{LABEL}.glibc")
+        with tempfile.TemporaryDirectory(prefix="asgi-matrix-wheels.") as tmp:
+            download_wheelhouse(reqs, python, Path(tmp), glibc=glibc0 or _glibc_for(python))
+        base = ensure_system_base(python, system, client=client)
+    tag = image_tag(reqs, python, base, client=client, system=system)
     existing = _image(client, tag)
     if existing is not None:
         return BuiltImage(
@@ -645,7 +733,8 @@ def _build_image(
                 path=str(ctx),
                 dockerfile="Dockerfile",
                 tag=tag,
-                buildargs={"BASE": base, "REQUIREMENTS": " ".join(reqs)},
+                buildargs={"BASE": base, "REQUIREMENTS": " ".join(reqs),
+                           "SYSTEM": " ".join(system)},
                 network_mode="none",
                 # Labels (asgi-matrix=1, .base, .requirements) come from the Dockerfile's
                 # one LABEL: the SDK's labels= adds one ~1 s build step per label.

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from . import _results
+from . import _history, _results
 from .exceptions import ResultsError
 
 Document = dict[str, Any]
@@ -105,5 +105,7 @@ def merge(documents: list[tuple[str, Document]]) -> Document:
               # runners of one workflow are alike.
               "host": first["host"], "properties": properties,
               "configurations": configurations}
+    if history := _history.compute(configurations, list(properties)):
+        merged["history"] = history  # from every shard's releases together
     _results.validate(merged, "merged results")
     return merged

@@ -16,9 +16,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from . import _results
+from . import _history, _releases, _results
 from ._backends import Backend, Prepared
 from ._catalogue import ServerConfig
+from ._history_cache import CellCache
 from ._scenarios import LIMITS, Limits, run_scenario, scenarios_for
 from .exceptions import AsgiMatrixError, NotRunnable
 from .verdicts import PROPERTIES, Observations, Verdict, combine, evaluate, facts, summary
@@ -35,7 +36,8 @@ def _error_cell(config: ServerConfig, reason: str, log_tail: str = "") -> dict[s
 def _identity(config: ServerConfig) -> dict[str, Any]:
     return {"id": config.id, "server": config.server, "kind": config.kind,
             "axes": config.axes(), "requires": list(config.requires),
-            "declared": {"websocket": config.websocket, "lifespan": config.lifespan}}
+            "declared": {"websocket": config.websocket, "lifespan": config.lifespan},
+            **({"release": config.release.to_json()} if config.release else {})}
 
 
 def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
@@ -43,7 +45,8 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
     """All scenarios of one configuration, ``repeat`` times; verdicts with evidence."""
     started = time.monotonic()
     try:
-        prepared: Prepared = backend.prepare(config)
+        prepared: Prepared = (_releases.prepare(backend, config) if config.release
+                              else backend.prepare(config))
     except NotRunnable as err:
         command = f"asgi-matrix run --config {config.id}" + (f" {err.hint}" if err.hint else "")
         return {**_identity(config), "status": "not-run", "reason": str(err),
@@ -107,8 +110,8 @@ class Interrupted(AsgiMatrixError):
 
 def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
                jobs: int = 1, repeat: int = 1, progress: Progress = lambda line: None,
-               extra_run: dict[str, Any] | None = None,
-               limits: Limits = LIMITS) -> tuple[Path, dict[str, Any]]:
+               extra_run: dict[str, Any] | None = None, limits: Limits = LIMITS,
+               cache: CellCache | None = None) -> tuple[Path, dict[str, Any]]:
     """Measure ``configs`` and write ``out_dir/results.json``; returns its path and contents."""
     _results.check_writable(out_dir)
     path = out_dir / _results.RESULTS_NAME
@@ -134,7 +137,7 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
     done = 0
     try:
         with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="asgi-matrix") as pool:
-            futures = {pool.submit(_guarded, c, backend, repeat, cancelled, limits): c
+            futures = {pool.submit(_guarded, c, backend, repeat, cancelled, limits, cache): c
                        for c in configs}
             for future in as_completed(futures):
                 config = futures[future]
@@ -149,7 +152,9 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
                 counts = summary(cell.get("verdicts", {}))
                 progress(f"[{done}/{len(configs)}] {config.id}: {cell['status']} "
                          + " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-                         + f" ({cell.get('seconds', 0):.1f} s)")
+                         + f" ({cell.get('seconds', 0):.1f} s"
+                         + (f", cached from {cell.get('measured_at')})" if cell.get("cached")
+                            else ")"))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -161,6 +166,8 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
     order = {c.id: i for i, c in enumerate(configs)}
     document["configurations"] = dict(sorted(document["configurations"].items(),
                                              key=lambda kv: order.get(kv[0], 0)))
+    if history := _history.compute(document["configurations"], list(document["properties"])):
+        document["history"] = history
     _results.validate(document, str(path))
     _results.write_atomic(path, document)
     if cancelled.is_set():
@@ -171,13 +178,18 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
 
 
 def _guarded(config: ServerConfig, backend: Backend, repeat: int,
-             cancelled: threading.Event, limits: Limits) -> dict[str, Any]:
+             cancelled: threading.Event, limits: Limits,
+             cache: CellCache | None = None) -> dict[str, Any]:
     if cancelled.is_set():
         return {**_identity(config), "status": "not-run", "interrupted": True}
+    if cache is not None and (cached := cache.get(config)) is not None:
+        return cached  # this release was measured before by this probe suite
     try:
         cell = measure(config, backend, repeat, cancelled, limits)
     except Exception as err:  # a bug of ours in one cell must not lose the others
         cell = _error_cell(config, f"internal error: {type(err).__name__}: {err}")
     if cancelled.is_set():
         cell["interrupted"] = True
+    elif cache is not None:
+        cache.put(config, cell)
     return cell

@@ -31,6 +31,7 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
+from . import _site_history
 from ._paths import SCHEMA_DIR, SITE_DIR
 from ._show import GLYPHS
 from .exceptions import ResultsError
@@ -71,7 +72,7 @@ SCENARIOS = {
 MARKER = ".asgi-matrix-site"
 #: what build() owns inside an existing site folder (and replaces on a rebuild)
 OWNED = ("index.html", "about.html", "cells", "configs", "badges", "data", "static",
-         ".nojekyll", MARKER)
+         "history", ".nojekyll", MARKER)
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,34 @@ def _number(value: Any) -> float:
     return float(value) if isinstance(value, int | float) else 0.0
 
 
+def own_scopes(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Scope types the server sent that ASGI does not define (``pounce.worker.startup``,
+    ...), from every scenario of the last attempt: how often, from how many processes and
+    loops (at most, in one scenario), in which scenarios. The probe recorded them and did
+    nothing with them."""
+    attempts = config.get("attempts") or []
+    scenarios = (attempts[-1].get("scenarios") or {}) if attempts else {}
+    found: dict[str, dict[str, Any]] = {}
+    for kind in (config.get("facts") or {}).get("other_scope_types") or []:
+        found[str(kind)] = {"type": str(kind), "count": 0, "processes": 0, "loops": 0,
+                            "scenarios": [], "keys": set()}
+    for name, record in scenarios.items():
+        seen: dict[str, list[dict[str, Any]]] = {}
+        for event in record.get("events") or []:
+            if isinstance(event, dict) and event.get("event") == "scope":
+                seen.setdefault(str(event.get("scope_type")), []).append(event)
+        for kind, events in seen.items():
+            entry = found.setdefault(kind, {"type": kind, "count": 0, "processes": 0,
+                                            "loops": 0, "scenarios": [], "keys": set()})
+            entry["count"] += len(events)
+            entry["processes"] = max(entry["processes"], len({e.get("pid") for e in events}))
+            entry["loops"] = max(entry["loops"], len({e.get("loop_id") for e in events}))
+            entry["scenarios"].append(name)
+            entry["keys"].update(str(k) for e in events for k in e.get("scope_keys") or [])
+    return [{**entry, "keys": sorted(entry["keys"])}
+            for entry in sorted(found.values(), key=lambda e: e["type"])]
+
+
 def topology(record: dict[str, Any]) -> list[dict[str, Any]]:
     """Per process/thread/loop: how many startups, requests and shutdowns it ran."""
     places: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -252,12 +281,16 @@ class _Renderer:
         self.groups = _groups(self.properties)
         self.group_starts = {g["first"] for g in self.groups}
         self._observed: dict[tuple[str, str], Markup] = {}
+        self.history = _site_history.compute(document)  # releases: on history/ pages
+        self.history_summaries = _site_history.summaries(
+            self.history, self.properties, slugs(self.history.get("series", {})))
 
     def page(self, template: str, depth: int, title: str, **content: Any) -> str:
         return _env().get_template(template).render(
             root="../" * depth, title=title, run=self.doc["run"], measured=self.measured,
             measured_iso=self.measured_iso, stale=self.stale,
-            stale_after_days=self.options.stale_after_days, **content)
+            stale_after_days=self.options.stale_after_days, history_nav=bool(self.history),
+            **content)
 
     def cell_href(self, config_id: str, property_id: str) -> str:
         return f"cells/{self.cslug[config_id]}/{self.pslug[property_id]}.html"
@@ -278,7 +311,7 @@ class _Renderer:
         for kind in kinds:
             servers: dict[str, list[dict[str, Any]]] = {}
             for config_id, config in self.configs.items():
-                if config["kind"] == kind:
+                if config["kind"] == kind and not _site_history.is_release(config):
                     servers.setdefault(config["server"], []).append(self.row(config_id, config))
             if servers:
                 found.append({"kind": kind, "title": SECTIONS.get(kind, kind),
@@ -307,8 +340,11 @@ class _Renderer:
         return self.page("index.html", 0, "Matrix", sections=self.sections(),
                          groups=self.groups, properties=self.properties,
                          servers=sorted({c["server"] for c in self.configs.values()}),
+                         pythons=sorted({str((c.get("axes") or {}).get("python"))
+                                         for c in self.configs.values()
+                                         if (c.get("axes") or {}).get("python")}),
                          not_run=not_run, statuses=list(GLYPHS), meanings=STATUS_SHORT,
-                         group_starts=self.group_starts)
+                         group_starts=self.group_starts, history=self.history_summaries)
 
     # one configuration --------------------------------------------------------------
     def config_page(self, config_id: str) -> str:
@@ -332,7 +368,8 @@ class _Renderer:
         return self.page("config.html", 1, config_id, config=config, config_id=config_id,
                          rows=rows, passed=passed, total=total, badge=summary,
                          version=server_version(config), command=_command(config),
-                         reproduce=_reproduce(config_id), facts=config.get("facts") or {})
+                         reproduce=_reproduce(config_id), facts=config.get("facts") or {},
+                         own_scopes=own_scopes(config))
 
     # one cell -----------------------------------------------------------------------
     def cell_page(self, config_id: str, property_id: str) -> str:
@@ -420,6 +457,7 @@ def render(document: dict[str, Any], options: Options | None = None) -> dict[str
                 files[renderer.cell_href(config_id, prop_id)] = renderer.cell_page(config_id,
                                                                                    prop_id)
     files.update(renderer.badges())
+    files.update(_site_history.render(renderer, renderer.history))
     files["data/results.json"] = json.dumps(document, separators=(",", ":"))
     files["data/results.schema.json"] = (SCHEMA_DIR / "results.schema.json").read_text()
     files[".nojekyll"] = ""

@@ -69,3 +69,39 @@ def test_duplicate_ids_are_refused(tmp_path):
 def test_unknown_ids_list_the_valid_ones():
     with pytest.raises(UnknownConfig, match="known: uvicorn, "):
         Catalogue.load().select(["nope"])
+
+
+def test_system_packages_are_debian_names_kept_in_order(tmp_path):
+    path = tmp_path / "sys.toml"
+    path.write_text(GOOD + 'system = ["libuv1", "libpython3.11"]\n')
+    assert load_file(path)[0].system == ("libuv1", "libpython3.11")
+
+
+@pytest.mark.parametrize("system", ['["libuv1 libz"]', '["LibUV"]', '"libuv1"', "[1]"])
+def test_system_must_be_a_list_of_package_names(tmp_path, system):
+    path = tmp_path / "sys.toml"
+    path.write_text(GOOD + f"system = {system}\n")
+    with pytest.raises(CatalogueError, match=r"system'? must be"):
+        load_file(path)
+
+
+@pytest.mark.parametrize(("spec", "axis"), [
+    ("", "any"), ("==3.13.*", "3.13"), ("== 3.14.*", "3.14"), ("==3.14", "3.14"),
+    (">=3.12", ">=3.12"), (">=3.11, <3.14", ">=3.11,<3.14")])
+def test_the_python_axis_is_short_for_one_minor(tmp_path, spec, axis):
+    path = tmp_path / "py.toml"
+    path.write_text(GOOD + f'python = "{spec}"\n')
+    assert load_file(path)[0].axes()["python"] == axis
+
+
+def test_the_new_servers_are_in_the_default_matrix_on_the_pythons_they_support():
+    catalogue = Catalogue.load()
+    default = {c.id for c in catalogue.select()}
+    for server in ("pounce", "caddysnake", "socketify", "echocorn", "fastpysgi", "falcorn",
+                   "asgiri"):
+        assert any(catalogue.get(i).server == server for i in default), server
+    for name in ("uvicorn", "hypercorn", "granian", "daphne"):
+        assert {name, f"{name}-py313", f"{name}-py314"} <= default
+        assert catalogue.get(f"{name}-py314").axes()["python"] == "3.14"
+    assert catalogue.get("pounce-subinterpreter2").python == ">=3.14"
+    assert catalogue.get("caddysnake-thread").system == ("libpython3.11",)

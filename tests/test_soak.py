@@ -28,6 +28,13 @@ def test_the_default_matrix_is_stable_over_repeated_runs(tmp_path, capsys):
     document = _results.load(tmp_path)
     unstable = {}
     for config_id, config in document["configurations"].items():
+        if config["status"] == "not-run":  # needs another Python or system packages here
+            continue
+        if config["status"] == "error" and config["kind"] == "server":
+            # a real server that cannot be measured (it crashes, its app cannot run) is a
+            # finding, stable or not; ours never are
+            unstable[f"{config_id} (error cell)"] = config.get("reason") or ""
+            continue
         assert config["status"] == "measured", (config_id, config.get("reason"))
         assert len(config["attempts"]) == REPEAT
         for prop, verdict in config["verdicts"].items():

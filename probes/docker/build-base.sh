@@ -2,30 +2,48 @@
 # Build a local base image (Debian minbase + python3 + python3-venv) with debootstrap,
 # for machines where the official python image cannot be pulled.
 #
-#   probes/docker/build-base.sh [--force] SUITE [TAG]
+#   probes/docker/build-base.sh [--force] [--include PKG,PKG...] SUITE [TAG]
 #
 # SUITE: bookworm (Python 3.11), trixie (3.13), forky or sid (3.14).
 # TAG defaults to asgi-matrix-base:SUITE. An existing TAG is kept unless --force.
+# --include adds Debian packages (system libraries a server needs, e.g. libuv1): probe
+# images are built with --network none and the base keeps no apt lists, so what a
+# server needs from the system must be in its base. They are recorded as the label
+# asgi-matrix.system (comma-separated).
 # Needs root (debootstrap); installs debootstrap with apt-get when it is missing.
 # Environment: ASGI_MATRIX_DEBIAN_MIRROR (default http://deb.debian.org/debian).
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 [--force] SUITE [TAG]" >&2
+    echo "usage: $0 [--force] [--include PKG,PKG...] SUITE [TAG]" >&2
     exit 2
 }
 
 force=0
+extra=""
 args=()
+want_include=0
 for a in "$@"; do
+    if [ "$want_include" -eq 1 ]; then
+        extra="$a"
+        want_include=0
+        continue
+    fi
     case "$a" in
         --force) force=1 ;;
+        --include) want_include=1 ;;
+        --include=*) extra="${a#--include=}" ;;
         -h|--help) usage ;;
         -*) echo "unknown option: $a" >&2; usage ;;
         *) args+=("$a") ;;
     esac
 done
+[ "$want_include" -eq 0 ] || usage
 [ "${#args[@]}" -ge 1 ] && [ "${#args[@]}" -le 2 ] || usage
+case "$extra" in
+    *[!a-z0-9+.,-]*) echo "build-base: --include takes Debian package names, comma-separated" >&2; exit 2 ;;
+esac
+include="python3,python3-venv,ca-certificates${extra:+,$extra}"
 suite="${args[0]}"
 tag="${args[1]:-asgi-matrix-base:$suite}"
 mirror="${ASGI_MATRIX_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
@@ -69,8 +87,8 @@ cleanup() {
 trap cleanup EXIT
 
 start=$(date +%s)
-echo "build-base: debootstrap $suite -> $rootfs (log: $work/debootstrap.log)"
-if ! debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
+echo "build-base: debootstrap $suite (+ ${extra:-nothing else}) -> $rootfs (log: $work/debootstrap.log)"
+if ! debootstrap --variant=minbase --include="$include" \
         "$suite" "$rootfs" "$mirror" "${script[@]}" >"$work/debootstrap.log" 2>&1; then
     tail -n 30 "$work/debootstrap.log" >&2
     [ -f "$rootfs/debootstrap/debootstrap.log" ] && tail -n 30 "$rootfs/debootstrap/debootstrap.log" >&2
@@ -99,6 +117,8 @@ EOF
 # The image has its own resolver settings from Docker at run time.
 : >"$rootfs/etc/resolv.conf"
 
+system_label=()
+[ -z "$extra" ] || system_label=(--change "LABEL asgi-matrix.system=$extra")
 tar --numeric-owner -C "$rootfs" -c . | docker import \
     --change 'ENV LANG=C.UTF-8' \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
@@ -106,6 +126,7 @@ tar --numeric-owner -C "$rootfs" -c . | docker import \
     --change "LABEL asgi-matrix.suite=$suite" \
     --change "LABEL asgi-matrix.python=$py_version" \
     --change "LABEL asgi-matrix.glibc=$glibc" \
+    "${system_label[@]}" \
     --change 'CMD ["python3"]' \
     --message "asgi-matrix base: debootstrap minbase $suite" \
     - "$tag" >/dev/null

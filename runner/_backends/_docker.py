@@ -144,8 +144,8 @@ class DockerBackend:
         python = _python_for(config)
         requirements = [*config.requires, "anyio>=4"]
         try:
-            image = _images.build_image(requirements, python)
-        except _images.NoWheelError as err:
+            image = _images.build_image(requirements, python, system=config.system)
+        except (_images.NoWheelError, _images.SystemPackagesUnavailable) as err:
             raise NotRunnable(str(err)) from err
         except (_images.ImageBuildError, _images.BaseImageError,
                 _images.WheelhouseError) as err:
@@ -157,7 +157,8 @@ class DockerBackend:
         return Prepared(config=config, command=command, versions=self._versions(image.tag),
                         python=python, created=image.built,
                         provenance={"image": image.tag, "image_id": image.image_id,
-                                    "base": image.base, "build_seconds": image.seconds})
+                                    "base": image.base, "build_seconds": image.seconds,
+                                    **({"system": list(config.system)} if config.system else {})})
 
     def _versions(self, tag: str) -> dict[str, str]:
         """What the image's pip froze at build time."""

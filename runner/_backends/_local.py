@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from .. import _envs
+from .. import _envs, _system
 from .._catalogue import ServerConfig
 from .._observations import CLIENT, OBSERVATIONS
 from .._paths import CONTROLS_DIR, HARNESSES_DIR, PROBE_APP, PROBES_DIR
@@ -162,6 +162,7 @@ class LocalBackend:
 
     def prepare(self, config: ServerConfig) -> Prepared:
         interpreter = _envs.find_interpreter(config.python, self.interpreter)
+        _system.require(config.system)  # NotRunnable: it names what is missing
         env = _envs.ensure(config.requires, interpreter)
         command = render(config.argv, python=str(env.python), host=HOST, port="{port}",
                          app=PROBE_APP, controls=str(CONTROLS_DIR),

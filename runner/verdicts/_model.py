@@ -102,6 +102,11 @@ def measured(obs: Observations, name: str) -> Verdict | None:
                        f"{(bad.get('samples') or ['?'])[0]}",
                        {"bad_lines": bad, "log_tail": record.get("log_tail", "")})
     if name == "main" and not obs.served(name):
+        if raised := obs.events(name, "app.error"):
+            return Verdict("error", f"the app raised before it could answer ({len(raised)} "
+                           f"time(s)), so the server's behaviour could not be measured: "
+                           f"{raised[0].get('error')}",
+                           {"app_errors": raised[:5], "log_tail": record.get("log_tail", "")})
         return Verdict("error", "the server answered but the probe recorded no request: "
                        "is the observation file being written?",
                        {"bad_lines": record.get("bad_lines"),

@@ -41,5 +41,8 @@ def facts(obs: Observations) -> dict[str, Any]:
         "python": sorted({str(e.get("python")) for e in every if e.get("python")}),
         "other_scope_types": sorted({str(e.get("scope_type")) for e in every
                                      if e.get("event") == "scope"}),
+        # where the app could not run at all (the main scenario: in startup-fail, a
+        # server may raise into the app on purpose when it sends startup.failed)
+        "app_errors": sorted({str(e.get("error")) for e in obs.events("main", "app.error")})[:5],
         "requests_recorded": len(served),
     }

@@ -40,7 +40,8 @@
   function readQuery() {
     var q = new URLSearchParams(location.search);
     return {
-      server: q.get("server") || "", group: q.get("group") || "", status: q.get("status") || "",
+      server: q.get("server") || "", python: q.get("python") || "", group: q.get("group") || "",
+      status: q.get("status") || "",
       need: (q.get("need") || "").split(",").map(function (s) { return s.trim(); }).filter(Boolean)
     };
   }
@@ -48,6 +49,7 @@
   function toQuery(f) {
     var q = new URLSearchParams();
     if (f.server) q.set("server", f.server);
+    if (f.python) q.set("python", f.python);
     if (f.group) q.set("group", f.group);
     if (f.status) q.set("status", f.status);
     if (f.need.length) q.set("need", f.need.join(","));
@@ -69,11 +71,13 @@
     function fromForm() {
       var need = [];
       form.querySelectorAll("input[name=need]:checked").forEach(function (box) { need.push(box.value); });
-      return { server: form.server.value, group: form.group.value, status: form.status.value, need: need };
+      return { server: form.server.value, python: form.python ? form.python.value : "",
+               group: form.group.value, status: form.status.value, need: need };
     }
 
     function toForm(f) {
       form.server.value = f.server;
+      if (form.python) form.python.value = f.python;
       form.group.value = f.group;
       form.status.value = f.status;
       form.querySelectorAll("input[name=need]").forEach(function (box) { box.checked = f.need.indexOf(box.value) >= 0; });
@@ -126,7 +130,8 @@
               flag.textContent = "★ meets your needs";
               row.querySelector("th").appendChild(flag);
             } else if (!ok && flag) { flag.remove(); }
-            var show = serverOk && (!wanted || hasStatus);
+            var pythonOk = !f.python || row.getAttribute("data-python") === f.python;
+            var show = serverOk && pythonOk && (!wanted || hasStatus);
             row.hidden = !show;
             if (show) bodyShown += 1;
           });

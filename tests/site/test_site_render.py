@@ -311,3 +311,37 @@ def test_build_refuses_a_folder_that_is_not_a_site(tmp_path, document: Document)
     with pytest.raises(_results.ResultsError, match="not empty and not an asgi-matrix site"):
         _site.build(document, tmp_path, FRESH)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_scope_types_of_its_own_are_listed_on_the_configuration_page(document: Document) -> None:
+    config = document["configurations"]["uvicorn"]
+    main = config["attempts"][-1]["scenarios"]["main"]
+    where = {k: main["events"][0][k] for k in ("pid", "thread_name", "loop_id", "t")}
+    for loop in ("loop-a", "loop-b"):
+        main["events"].append({"event": "scope", "scope_type": "pounce.worker.startup",
+                               "scope_keys": ["type", "worker_id"],
+                               **where, "loop_id": loop})
+    config["facts"]["other_scope_types"] = ["pounce.worker.startup"]
+    page = _site.render(document, FRESH)["configs/uvicorn.html"]
+    section = page[page.index('id="own-scopes"'):page.index("</section>",
+                                                             page.index('id="own-scopes"'))]
+    assert "Beside <code>lifespan</code>" in section
+    row = _cells(section)
+    assert row == ["2", "1", "2", "main", "type worker_id"]
+    assert "<code>pounce.worker.startup</code>" in section
+
+
+def test_no_scope_types_of_its_own_no_section(document: Document) -> None:
+    page = _site.render(document, FRESH)["configs/uvicorn.html"]
+    assert 'id="own-scopes"' not in page
+    assert '<select name="python">' not in _site.render(document, FRESH)["index.html"]
+
+
+def test_the_python_axis_filters_and_labels_rows(document: Document) -> None:
+    document["configurations"]["granian"]["axes"]["python"] = "3.14"
+    document["configurations"]["granian"]["python"] = "3.14"
+    page = _site.render(document, FRESH)["index.html"]
+    select = page[page.index('<select name="python">'):]
+    assert select[:select.index("</select>")].count("<option>3.14</option>") == 1
+    assert 'data-python="3.14"' in _row(page, "granian")
+    assert "1 thread · Python 3.14</small>" in _row(page, "granian")

@@ -26,7 +26,8 @@ from runner._catalogue import Catalogue, ServerConfig
 from runner.exceptions import AsgiMatrixError
 
 SUFFIX = "+branch"
-_SKIP = {"id", "source", "description", "default"}  # rewritten below, or not catalogue keys
+_SKIP = {"id", "source", "description", "default",  # rewritten below, or not catalogue keys
+         "releases", "release", "unavailable"}  # a branch build is one version, not a release set
 
 
 def requirement(spec: str) -> Requirement:

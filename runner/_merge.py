@@ -96,7 +96,10 @@ def merge(documents: list[tuple[str, Document]]) -> Document:
             properties.setdefault(prop_id, prop)
         cells.update(document["configurations"])
     # The order the shards were asked to measure in; anything unlisted goes last.
-    order = {config_id: i for i, config_id in enumerate(run["selected"])}
+    # A shard knows the whole selection it was cut from: that order wins.
+    whole = _ordered_union([*(r.get("shard") or {}).get("of", []), *r["selected"]]
+                           for _, d in documents for r in [d["run"]])
+    order = {config_id: i for i, config_id in enumerate(whole)}
     configurations = dict(sorted(cells.items(), key=lambda kv: order.get(kv[0], len(order))))
 
     first = documents[0][1]

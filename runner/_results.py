@@ -65,6 +65,7 @@ def write_atomic(path: Path, document: dict[str, Any]) -> None:
         with os.fdopen(fd, "w") as handle:
             json.dump(document, handle, indent=1, default=repr)
             handle.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for publishing
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -32,7 +32,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from runner import _images, _traffic
+from _floor import bare_start_to_exit, inherent_waits
+
+from runner import _images
 from runner._backends import Prepared
 from runner._backends._docker import DockerBackend
 from runner._catalogue import Catalogue
@@ -40,8 +42,6 @@ from runner._run import run_matrix
 from runner._scenarios import scenarios_for
 from runner.exceptions import AsgiMatrixError, NotRunnable
 
-SLOW_S = float(os.environ.get("ASGI_MATRIX_SLOW_S", "1.0"))
-STOPS_WITH_REQUEST_IN_FLIGHT = 2  # the main and group scenarios
 BUILD_REQUIREMENTS = ["uvicorn>=0.30", "websockets>=13"]
 
 
@@ -70,21 +70,6 @@ def builds(pythons: list[str]) -> list[tuple[str, float, float, float]]:
     return rows
 
 
-def bare_start_to_exit(backend: DockerBackend, prepared: Prepared) -> float:
-    """Start, first answer, SIGTERM, exit: what one start costs with nothing else done."""
-    start = time.monotonic()
-    with backend.start(prepared, "bare", {"ASGI_MATRIX_MODE": "normal"}) as server:
-        if prepared.config.kind == "harness":  # it drives itself and exits
-            while server.is_alive() and time.monotonic() - start < 60:
-                time.sleep(0.01)
-        else:
-            ready = _traffic.wait_ready(server.base_url, server.is_alive, 30.0)
-            if not ready["ok"]:  # measured as it is: the matrix pays the same wait
-                return time.monotonic() - start
-            server.stop("group", 10.0)
-    return time.monotonic() - start
-
-
 def matrix(config_ids: list[str], jobs: int, keep: Path | None = None) -> None:
     configs = Catalogue.load().select(config_ids)
     backend = DockerBackend()
@@ -102,8 +87,8 @@ def matrix(config_ids: list[str], jobs: int, keep: Path | None = None) -> None:
     floors: dict[str, tuple[int, float, float]] = {}
     try:
         for config_id, p in prepared.items():
-            waits = SLOW_S * STOPS_WITH_REQUEST_IN_FLIGHT if p.config.kind != "harness" else 0.0
-            floors[config_id] = (len(scenarios_for(p)), bare_start_to_exit(backend, p), waits)
+            floors[config_id] = (len(scenarios_for(p)), bare_start_to_exit(backend, p),
+                                 inherent_waits(p))
     finally:
         backend.close()
     floor = sum(n * bare + waits for n, bare, waits in floors.values()) / jobs

@@ -19,30 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from runner import _traffic
+from _floor import bare_start_to_exit, inherent_waits
+
 from runner._backends._local import LocalBackend
 from runner._catalogue import Catalogue
 from runner._run import run_matrix
 from runner._scenarios import scenarios_for
 from runner.exceptions import NotRunnable
-
-SLOW_S = float(os.environ.get("ASGI_MATRIX_SLOW_S", "1.0"))
-STOPS_WITH_REQUEST_IN_FLIGHT = 2  # the main and group scenarios
-
-
-def bare_start_to_exit(backend: LocalBackend, prepared) -> float:  # type: ignore[no-untyped-def]
-    """Start, first answer, SIGTERM, exit: what one start costs with nothing else done."""
-    start = time.monotonic()
-    with backend.start(prepared, "bare", {"ASGI_MATRIX_MODE": "normal"}) as server:
-        if prepared.config.kind == "harness":  # it drives itself and exits
-            while server.is_alive() and time.monotonic() - start < 30:
-                time.sleep(0.005)
-        else:
-            ready = _traffic.wait_ready(server.base_url, server.is_alive, 20.0)
-            if not ready["ok"]:
-                raise SystemExit(f"{prepared.config.id} did not become ready: {server.log_tail()}")
-            server.stop("group", 10.0)
-    return time.monotonic() - start
 
 
 def main() -> int:
@@ -67,8 +50,8 @@ def main() -> int:
     floors: dict[str, tuple[int, float, float]] = {}
     for config in configs:
         p = prepared[config.id]
-        waits = SLOW_S * STOPS_WITH_REQUEST_IN_FLIGHT if config.kind != "harness" else 0.0
-        floors[config.id] = (len(scenarios_for(p)), bare_start_to_exit(backend, p), waits)
+        floors[config.id] = (len(scenarios_for(p)), bare_start_to_exit(backend, p),
+                             inherent_waits(p))
     floor = sum(n * bare + waits for n, bare, waits in floors.values()) / args.jobs
 
     with tempfile.TemporaryDirectory() as out:

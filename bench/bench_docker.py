@@ -12,7 +12,7 @@
    matrix needs, each as a bare start (container start, first answer, SIGTERM, exit),
    plus the waits the properties need (the slow request in flight at the two stops),
    summed and divided by --jobs. Configurations that are "not run" cost nothing on
-   either side.
+   either side. Then the same configurations on the local backend, for comparison.
 
     python bench/bench_docker.py [--jobs 2] [--skip-builds] [--skip-matrix] [--out DIR]
                                  [CONFIG ...]
@@ -37,6 +37,7 @@ from _floor import bare_start_to_exit, inherent_waits
 from runner import _images
 from runner._backends import Prepared
 from runner._backends._docker import DockerBackend
+from runner._backends._local import LocalBackend
 from runner._catalogue import Catalogue
 from runner._run import run_matrix
 from runner._scenarios import scenarios_for
@@ -119,6 +120,20 @@ def matrix(config_ids: list[str], jobs: int, keep: Path | None = None) -> None:
     print(f"machine: {os.cpu_count()} CPUs; measured {len(floors)}, not run "
           f"{sum(v['status'] == 'not-run' for v in cells.values())}; error cells: "
           f"{', '.join(errors) or 'none'}")
+
+    # The local backend on the same configurations, in the same run (warm environments;
+    # those it cannot run here, other Pythons mostly, are "not run" and cost nothing).
+    with tempfile.TemporaryDirectory() as tmp:
+        local = LocalBackend()
+        for config in configs:
+            with contextlib.suppress(AsgiMatrixError):
+                local.prepare(config)
+        t0 = time.monotonic()
+        _, local_doc = run_matrix(configs, local, Path(tmp), jobs=jobs)
+        local_wall = time.monotonic() - t0
+    measured_here = sum(v["status"] != "not-run" for v in local_doc["configurations"].values())
+    print(f"local backend, same configurations ({measured_here} runnable here): "
+          f"{local_wall:8.1f} s  (docker, images warm: {wall:.1f} s)")
 
 
 def main() -> int:

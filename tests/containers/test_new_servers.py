@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +41,22 @@ argv = ["{{python}}", "-m", "uvicorn", "--port", "{{port}}", "{{app}}"]
 '''
 
 
+RUN_TAG = f"new-servers-{uuid.uuid4().hex[:8]}"
+
+
 def asgi_matrix(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "runner", *args], capture_output=True,
-                          text=True, timeout=1500, env={**os.environ})
+                          text=True, timeout=1500, env={**os.environ, "ASGI_MATRIX_RUN": RUN_TAG})
 
 
 def leftovers() -> list[str]:
+    """What this module's runs left behind (other runs on the machine are not ours)."""
+    label = {"label": f"asgi-matrix.run={RUN_TAG}"}
     client = docker_client()
     try:
-        return ([c.name for c in client.containers.list(all=True,
-                                                         filters={"label": "asgi-matrix.run"})]
-                + [n.name for n in client.networks.list(filters={"label": "asgi-matrix.run"})]
-                + [v.name for v in client.volumes.list(filters={"label": "asgi-matrix.run"})])
+        return ([c.name for c in client.containers.list(all=True, filters=label)]
+                + [n.name for n in client.networks.list(filters=label)]
+                + [v.name for v in client.volumes.list(filters=label)])
     finally:
         client.close()
 

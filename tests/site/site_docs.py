@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import copy
-import json
 from datetime import UTC, datetime, timedelta
-from functools import cache
-from pathlib import Path
-from typing import Any
+
+from results_docs import SAMPLE, Document, sample
 
 from runner import _site
 
-SAMPLE = Path(__file__).parents[1] / "data" / "results-sample.json"
 #: the recorded run finished at this time
 FINISHED = datetime(2026, 11, 25, 7, 10, 25, tzinfo=UTC)
 #: a "now" one day after the run: the data is fresh
 FRESH = _site.Options(now=FINISHED + timedelta(days=1))
 
-Document = dict[str, Any]
-
-
-@cache
-def _recorded() -> Document:
-    loaded: Document = json.loads(SAMPLE.read_text())
-    return loaded
-
-
-def sample() -> Document:
-    """A fresh copy of the recorded run (13 server configurations), safe to edit."""
-    return copy.deepcopy(_recorded())
+__all__ = ["FINISHED", "FRESH", "SAMPLE", "Document", "sample"]
 
 
 def with_error_and_unsupported(document: Document) -> Document:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from runner import _traffic
-from runner._backends import Prepared
+from asgi_matrix.measure import traffic as _traffic
+from asgi_matrix.measure.backend import Prepared
 
 SLOW_S = 1.0  #: the probe's /slow: in flight at each of the two stops
 STOPS_WITH_REQUEST_IN_FLIGHT = 2  # the main and group scenarios

@@ -33,15 +33,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _floor import bare_start_to_exit, inherent_waits
-
-from runner import _images
-from runner._backends import Prepared
-from runner._backends._docker import DockerBackend
-from runner._backends._local import LocalBackend
-from runner._catalogue import Catalogue
-from runner._run import run_matrix
-from runner._scenarios import scenarios_for
-from runner.exceptions import AsgiMatrixError, NotRunnable
+from asgi_matrix.catalogue.load import Catalogue
+from asgi_matrix.exceptions import AsgiMatrixError, NotRunnable
+from asgi_matrix.measure.backend import Prepared
+from asgi_matrix.measure.docker import images as _images
+from asgi_matrix.measure.docker.backend import DockerBackend
+from asgi_matrix.measure.local.backend import LocalBackend
+from asgi_matrix.measure.run import run_matrix
+from asgi_matrix.measure.scenarios import scenarios_for
 
 BUILD_REQUIREMENTS = ["uvicorn>=0.30", "websockets>=13"]
 

@@ -28,14 +28,14 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from runner._catalogue import Catalogue  # noqa: E402 (after the path is set)
+from asgi_matrix.catalogue.load import Catalogue  # noqa: E402 (after the path is set)
 
 BOUND_S = 15 * 60
 
 
 def run(ids: list[str], out: Path, jobs: int, env: dict[str, str]) -> tuple[float, dict[str, Any]]:
     start = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "runner", "run", *ids, "--out", str(out),
+    done = subprocess.run([sys.executable, "-m", "asgi_matrix", "run", *ids, "--out", str(out),
                            "--jobs", str(jobs)], capture_output=True, text=True, env=env,
                           timeout=2 * BOUND_S)
     seconds = time.monotonic() - start

@@ -20,12 +20,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _floor import bare_start_to_exit, inherent_waits
-
-from runner._backends._local import LocalBackend
-from runner._catalogue import Catalogue
-from runner._run import run_matrix
-from runner._scenarios import scenarios_for
-from runner.exceptions import NotRunnable
+from asgi_matrix.catalogue.load import Catalogue
+from asgi_matrix.exceptions import NotRunnable
+from asgi_matrix.measure.local.backend import LocalBackend
+from asgi_matrix.measure.run import run_matrix
+from asgi_matrix.measure.scenarios import scenarios_for
 
 
 def main() -> int:

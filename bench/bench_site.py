@@ -21,7 +21,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from runner import _results, _site  # noqa: E402 (after the path is set)
+from asgi_matrix import _results, _site  # noqa: E402 (after the path is set)
 
 SAMPLE = REPO / "tests" / "data" / "results-sample.json"
 BUILD_TARGET_S = 3.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.verdicts import Observations
+from asgi_matrix.verdicts import Observations
 
 
 def startup(loop: str = "L1", pid: int = 1, thread: int = 10, t: float = 1.0,

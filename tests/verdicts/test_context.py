@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from asgi_matrix.verdicts import context
 from observations import good_main, obs, request, served, startup
-
-from runner.verdicts import context
 
 
 @pytest.mark.parametrize(("events", "status"), [

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from asgi_matrix.verdicts import failure
 from observations import obs, served, startup
-
-from runner.verdicts import failure
 
 FAILED = {**startup(), "outcome": "failed"}
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from asgi_matrix.verdicts import PROPERTIES, Verdict, combine, evaluate
 from observations import obs
-
-from runner.verdicts import PROPERTIES, Verdict, combine, evaluate
 
 
 def test_agreeing_attempts_keep_their_status():

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from asgi_matrix.verdicts import requests
 from observations import good_main, obs, stop_scenario
-
-from runner.verdicts import requests
 
 
 @pytest.mark.parametrize(("sent", "status"), [

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from asgi_matrix.verdicts import shutdown as checks
 from observations import obs, request, shutdown, startup, stop_scenario
-
-from runner.verdicts import shutdown as checks
 
 
 @pytest.mark.parametrize("name", ["main", "group"])

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from asgi_matrix.verdicts import state
 from observations import good_main, obs, request, served, startup
-
-from runner.verdicts import state
 
 
 @pytest.mark.parametrize(("events", "status"), [

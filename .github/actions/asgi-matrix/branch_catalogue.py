@@ -19,11 +19,10 @@ import tomllib
 from dataclasses import fields
 from pathlib import Path
 
+from asgi_matrix.catalogue.load import Catalogue, ServerConfig
+from asgi_matrix.exceptions import AsgiMatrixError
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
-
-from runner._catalogue import Catalogue, ServerConfig
-from runner.exceptions import AsgiMatrixError
 
 SUFFIX = "+branch"
 _SKIP = {"id", "source", "description", "default",  # rewritten below, or not catalogue keys

@@ -1,3 +1,0 @@
-from runner._cli import main
-
-main()

@@ -1,0 +1,3 @@
+from asgi_matrix.cli import main
+
+main()

@@ -1,0 +1,204 @@
+"""The catalogue: server configurations as data, loaded into frozen records.
+
+Adding a configuration is a new ``[[config]]`` table in a TOML file, never code.
+Unknown keys, duplicate ids and templates without ``{port}`` are rejected with the
+file and entry named, so a typo never silently measures the wrong thing.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from asgi_matrix.catalogue.releases import Release, ReleaseSet, parse_release_set
+from asgi_matrix.exceptions import CatalogueError, UnknownConfig
+from asgi_matrix.resources import CATALOGUE_FILE
+
+DEFAULT_CATALOGUE = CATALOGUE_FILE
+KINDS = ("server", "harness", "control")
+_ID = re.compile(r"^[a-z0-9][a-z0-9.+_-]*$")
+_PLACEHOLDERS = {"python", "host", "port", "app", "controls", "harnesses"}
+_DEBIAN_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+
+
+def python_axis(spec: str) -> str:
+    """The Python axis of a configuration: "3.13" for "==3.13.*", else the specifier;
+    "any" when it runs on whatever interpreter the backend has (the local one, 3.11 in
+    images)."""
+    if match := re.fullmatch(r"==\s*(\d+\.\d+)(?:\.\*)?", spec.strip()):
+        return match.group(1)
+    return spec.replace(" ", "") or "any"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """One configuration of one server: how to start it and what it claims to do."""
+
+    id: str
+    server: str
+    argv: tuple[str, ...]
+    requires: tuple[str, ...] = ()
+    kind: str = "server"
+    loop: str = "asyncio"
+    workers: int = 1  #: worker processes
+    threads: int = 1  #: event loop threads per process
+    websocket: bool = True
+    lifespan: bool = True  #: documented expectation only; verdicts come from evidence
+    python: str = ""  #: PEP 440 specifier of the interpreters it runs on; "" = any
+    system: tuple[str, ...] = ()  #: Debian packages it needs beside Python (libuv1, ...)
+    default: bool = True  #: False keeps it out of the default matrix (fault controls)
+    description: str = ""
+    source: str = ""  #: "file:entry" it came from, for error messages
+    releases: ReleaseSet | None = None  #: a release set: measured per release (_releases)
+    release: Release | None = None  #: the one release this configuration is pinned to
+    unavailable: str = ""  #: why that release cannot be installed here, from the index
+
+    @property
+    def signals(self) -> bool:
+        """Whether the configuration is a process we can stop with signals."""
+        return self.kind != "harness"
+
+    def axes(self) -> dict[str, Any]:
+        """The coordinates of this configuration in the matrix (open to more axes)."""
+        axes: dict[str, Any] = {"server": self.server, "loop": self.loop,
+                                "workers": self.workers, "threads": self.threads,
+                                "pattern": "runvar", "python": python_axis(self.python)}
+        if self.release is not None:
+            axes["release"] = self.release.version
+        return axes
+
+
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "id": str, "server": str, "argv": list, "requires": list, "kind": str, "loop": str,
+    "workers": int, "threads": int, "websocket": bool, "lifespan": bool, "python": str,
+    "default": bool, "description": str, "releases": dict, "system": list,
+}
+_REQUIRED = ("id", "server", "argv")
+
+
+def _entry(raw: Any, where: str) -> ServerConfig:
+    if not isinstance(raw, dict):
+        raise CatalogueError(f"{where}: each [[config]] must be a table")
+    name = raw.get("id", "?")
+    here = f"{where} (id {name!r})"
+    unknown = sorted(set(raw) - set(_FIELDS))
+    if unknown:
+        raise CatalogueError(f"{here}: unknown key {unknown[0]!r}; known keys: "
+                             + ", ".join(sorted(_FIELDS)))
+    for key in _REQUIRED:
+        if key not in raw:
+            raise CatalogueError(f"{here}: missing required key {key!r}")
+    for key, value in raw.items():
+        want = _FIELDS[key]
+        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+            raise CatalogueError(f"{here}: {key!r} must be {getattr(want, '__name__', want)}, "
+                                 f"got {value!r}")
+    if not _ID.match(raw["id"]):
+        raise CatalogueError(f"{here}: id must be lowercase letters, digits and .+_- ")
+    if raw.get("kind", "server") not in KINDS:
+        raise CatalogueError(f"{here}: kind must be one of {', '.join(KINDS)}")
+    argv = raw["argv"]
+    if not argv or not all(isinstance(a, str) for a in argv):
+        raise CatalogueError(f"{here}: argv must be a non-empty list of strings")
+    used = {m for a in argv for m in re.findall(r"{(\w+)}", a)}
+    if bad := sorted(used - _PLACEHOLDERS):
+        raise CatalogueError(f"{here}: argv uses unknown placeholder {{{bad[0]}}}; "
+                             f"known: {', '.join(sorted(_PLACEHOLDERS))}")
+    if "{port}" not in "".join(argv) and raw.get("kind", "server") != "harness":
+        raise CatalogueError(f"{here}: argv has no {{port}}: the runner could not reach it")
+    if not all(isinstance(r, str) for r in raw.get("requires", [])):
+        raise CatalogueError(f"{here}: requires must be a list of strings")
+    if not all(isinstance(p, str) and _DEBIAN_PACKAGE.match(p) for p in raw.get("system", [])):
+        raise CatalogueError(f"{here}: system must be a list of Debian package names "
+                             "(lowercase letters, digits and +-. e.g. \"libuv1\")")
+    try:
+        SpecifierSet(raw.get("python", ""))
+    except InvalidSpecifier as err:
+        raise CatalogueError(f"{here}: python is not a version specifier: {err}") from err
+    for key in ("workers", "threads"):
+        if raw.get(key, 1) < 1:
+            raise CatalogueError(f"{here}: {key} must be at least 1")
+    values = {**raw, "argv": tuple(argv), "requires": tuple(raw.get("requires", ())),
+              "system": tuple(raw.get("system", ()))}
+    if "releases" in raw:  # a history entry: never in the default matrix
+        if raw.get("default") is True:
+            raise CatalogueError(f"{here}: an entry with releases cannot be default = true "
+                                 "(run it with --history or by id)")
+        values.update(releases=parse_release_set(raw["releases"], here), default=False)
+    return ServerConfig(**values, source=here)
+
+
+def _line_of(text: str, index: int) -> int:
+    """1-based line where the index-th [[config]] table starts, for error messages."""
+    starts = [m.start() for m in re.finditer(r"^[ \t]*\[\[config\]\]", text, re.MULTILINE)]
+    return text.count("\n", 0, starts[index]) + 1 if index < len(starts) else 0
+
+
+def load_file(path: Path) -> list[ServerConfig]:
+    """Read one catalogue file; every problem names the file and the entry's line."""
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise CatalogueError(f"{path}: cannot read catalogue: {err.strerror or err}") from err
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise CatalogueError(f"{path}: not valid TOML: {err}") from err
+    if unknown := sorted(set(data) - {"config"}):
+        raise CatalogueError(f"{path}: unknown top-level key {unknown[0]!r} "
+                             "(configurations go in [[config]] tables)")
+    entries = data.get("config", [])
+    if not isinstance(entries, list):
+        raise CatalogueError(f"{path}: 'config' must be an array of tables ([[config]])")
+    return [_entry(raw, f"{path}:{_line_of(text, i)}") for i, raw in enumerate(entries)]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """All known configurations, in catalogue order, with unique ids."""
+
+    configs: tuple[ServerConfig, ...]
+    files: tuple[Path, ...] = field(default=())
+
+    @classmethod
+    def load(cls, paths: Iterable[Path] = ()) -> Catalogue:
+        files = [DEFAULT_CATALOGUE, *paths]
+        configs: list[ServerConfig] = []
+        seen: dict[str, str] = {}
+        for path in files:
+            for config in load_file(Path(path)):
+                if config.id in seen:
+                    raise CatalogueError(f"{config.source}: duplicate id {config.id!r} "
+                                         f"(first defined at {seen[config.id]})")
+                seen[config.id] = config.source
+                configs.append(config)
+        return cls(tuple(configs), tuple(Path(p) for p in files))
+
+    def ids(self) -> list[str]:
+        return [c.id for c in self.configs]
+
+    def get(self, config_id: str) -> ServerConfig:
+        for config in self.configs:
+            if config.id == config_id:
+                return config
+        raise UnknownConfig(f"unknown configuration {config_id!r}; known: {', '.join(self.ids())}")
+
+    def select(self, ids: Sequence[str] = (), servers: Sequence[str] = ()) -> list[ServerConfig]:
+        """The configurations named by id or server; none named means the default matrix."""
+        known_servers = {c.server for c in self.configs}
+        for server in servers:
+            if server not in known_servers:
+                raise UnknownConfig(f"unknown server {server!r}; known: "
+                                    + ", ".join(sorted(known_servers)))
+        chosen = [self.get(i) for i in ids]
+        chosen += [c for c in self.configs if c.server in servers and c not in chosen
+                   and c.releases is None]  # release sets: only by id or with --history
+        if not ids and not servers:
+            chosen = [c for c in self.configs if c.default]
+        return chosen

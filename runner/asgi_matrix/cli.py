@@ -1,0 +1,358 @@
+"""The command line: ``asgi-matrix run | list | show | site | serve | merge | diff``.
+
+Every problem a user can fix is one line on stderr and a non-zero exit, never a
+traceback. A server failing a property is a finding: ``run`` still exits 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from asgi_matrix import __version__
+from asgi_matrix.catalogue.load import Catalogue
+from asgi_matrix.exceptions import AsgiMatrixError, CatalogueError, UnknownConfig
+
+EX_INTERRUPTED = 130
+
+
+def _say(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"asgi-matrix: {message}", err=True)
+    sys.exit(code)
+
+
+def _catalogue(paths: tuple[Path, ...]) -> Catalogue:
+    try:
+        return Catalogue.load(paths)
+    except CatalogueError as err:
+        raise click.UsageError(str(err)) from None
+
+
+class ShardParam(click.ParamType):
+    """``I/N``: the I-th of N slices, 1-based."""
+
+    name = "I/N"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> tuple[int, int]:
+        if isinstance(value, tuple):
+            return value
+        index, _, total = str(value).partition("/")
+        try:
+            i, n = int(index), int(total)
+        except ValueError:
+            self.fail(f"{value!r} is not I/N (for example 2/3)", param, ctx)
+        if not 1 <= i <= n:
+            self.fail(f"{value!r}: I must be between 1 and N", param, ctx)
+        return i, n
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="asgi-matrix")
+def cli() -> None:
+    """How each real ASGI server runs your app, measured with evidence."""
+
+
+@cli.command("list")
+@click.option("--catalogue", "catalogues", multiple=True, type=click.Path(path_type=Path),
+              help="An extra catalogue file (TOML) to load after the built-in one.")
+def list_(catalogues: tuple[Path, ...]) -> None:
+    """The configurations in the catalogue (* marks the default matrix, @ a release set)."""
+    for config in _catalogue(catalogues).configs:
+        if config.releases is not None:  # a release set: runs with --history or by id
+            click.echo(f"@ {config.id:28} {config.server:22} {config.kind:8} "
+                       f"releases: {config.releases.describe()}")
+            continue
+        mark = "*" if config.default else " "
+        click.echo(f"{mark} {config.id:28} {config.server:22} {config.kind:8} loop={config.loop} "
+                   f"workers={config.workers} threads={config.threads}")
+
+
+@cli.command()
+@click.option("--config", "-c", "ids", multiple=True,
+              help="Configuration id to run (repeatable; several may follow one --config).")
+@click.option("--server", "-s", "servers", multiple=True, help="Run every configuration of "
+              "this server (repeatable).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"),
+              show_default=True, help="Folder for results.json.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Configurations measured at the same time.")
+@click.option("--repeat", type=click.IntRange(1, 100), default=1, show_default=True,
+              help="Attempts per configuration; verdicts that differ become 'flaky'.")
+@click.option("--backend", type=click.Choice(["local", "docker"]), default="local",
+              show_default=True)
+@click.option("--catalogue", "catalogues", multiple=True, type=click.Path(path_type=Path),
+              help="An extra catalogue file (TOML) to load after the built-in one.")
+@click.option("--strict", is_flag=True, help="Exit 1 when any cell is an error.")
+@click.option("--site", "site_dir", type=click.Path(path_type=Path), default=None,
+              help="Also build the dashboard into this folder once the run succeeded.")
+@click.option("--ready-timeout", type=click.FloatRange(0.1, 600), default=20.0,
+              show_default=True, help="Seconds a server may take to answer its first request.")
+@click.option("--stop-timeout", type=click.FloatRange(0.1, 600), default=8.0,
+              show_default=True, help="Seconds after SIGTERM before a server is killed.")
+@click.option("--shard", type=ShardParam(), default=None,
+              help="Run only slice I of N of the selection (I/N, 1-based), for CI fan-out.")
+@click.option("--history", is_flag=True, help="Also measure the release sets (history "
+              "entries): each server release they resolve to on the index, ID@VERSION.")
+@click.option("--force", is_flag=True, help="Measure releases again even when the history "
+              "cache has them for this probe suite.")
+@click.argument("more_ids", nargs=-1)
+def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int, repeat: int,
+        backend: str, catalogues: tuple[Path, ...], strict: bool, ready_timeout: float,
+        stop_timeout: float, shard: tuple[int, int] | None, history: bool, force: bool,
+        site_dir: Path | None, more_ids: tuple[str, ...]) -> None:
+    """Start each configuration with the probe app, drive traffic, stop it, judge it.
+
+    Release sets (see `asgi-matrix list`) run with --history, by their id (every
+    release) or as ID@VERSION (one release); a release measured before by the same
+    probe suite comes from the cache unless --force.
+    """
+    from asgi_matrix.catalogue.releases import select as select_releases
+    from asgi_matrix.measure.backend import get_backend
+    from asgi_matrix.measure.cell_cache import CellCache
+    from asgi_matrix.measure.run import Interrupted, run_matrix
+    from asgi_matrix.measure.scenarios import Limits
+    from asgi_matrix.results.document import check_writable
+
+    catalogue = _catalogue(catalogues)
+    try:
+        configs = select_releases(catalogue, [*ids, *more_ids], servers, history=history,
+                                  progress=_say)
+    except UnknownConfig as err:
+        raise click.BadParameter(str(err), param_hint="--config/--server") from None
+    except AsgiMatrixError as err:
+        _fail(str(err))
+    extra_run: dict[str, Any] = {}
+    if shard is not None:
+        index, total = shard
+        extra_run["shard"] = {"index": index, "total": total,
+                              "of": [c.id for c in configs]}
+        configs = configs[index - 1::total]  # round-robin: deterministic and balanced
+    if not configs:
+        raise click.UsageError("no configuration selected")
+    try:
+        check_writable(out_dir)
+    except AsgiMatrixError as err:
+        raise click.BadParameter(str(err), param_hint="--out") from None
+    _say(f"asgi-matrix {__version__}: {len(configs)} configuration(s), backend {backend}, "
+         f"{jobs} at a time")
+    releases = [c for c in configs if c.release is not None]
+    cache = CellCache(backend, repeat, force) if releases else None
+    if releases:
+        _say(f"{len(releases)} release configuration(s); history cache "
+             + ("ignored (--force)" if force else "on"))
+    try:
+        path, document = run_matrix(configs, get_backend(backend), out_dir, jobs=jobs,
+                                    repeat=repeat, progress=_say, extra_run=extra_run,
+                                    limits=Limits(ready_s=ready_timeout, stop_s=stop_timeout),
+                                    cache=cache)
+    except Interrupted as err:
+        _fail(str(err), EX_INTERRUPTED)
+    except AsgiMatrixError as err:
+        _fail(str(err))
+    errors = [c["id"] for c in document["configurations"].values() if c["status"] == "error"]
+    if errors:
+        _say(f"error cells (the harness could not measure): {', '.join(errors)}")
+    click.echo(str(path))
+    if site_dir is not None:
+        from asgi_matrix.report import site as _site
+
+        try:
+            _site.build(document, site_dir, _site.Options())
+        except AsgiMatrixError as err:
+            _fail(str(err))
+        click.echo(str(site_dir / "index.html"))
+    if strict and errors:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.argument("config_id", required=False)
+def show(results: Path, config_id: str | None) -> None:
+    """A readable table of a results file (or one configuration's verdicts)."""
+    from asgi_matrix.report.show import render_config, render_matrix
+    from asgi_matrix.results import document as _results
+
+    try:
+        document = _results.load(results)
+    except AsgiMatrixError as err:
+        _fail(str(err))
+    if config_id is None:
+        click.echo(render_matrix(document))
+        return
+    configs: dict[str, Any] = document["configurations"]
+    if config_id not in configs:
+        raise click.BadParameter(f"{config_id!r} is not in {results}; it has: "
+                                 + ", ".join(configs), param_hint="CONFIG_ID")
+    click.echo(render_config(document, config_id))
+
+
+@cli.command()
+@click.argument("shards", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path),
+              help="The merged results file to write.")
+def merge(shards: tuple[Path, ...], out_file: Path) -> None:
+    """Combine the results files of a sharded run into one results file."""
+    from asgi_matrix.results import document as _results
+    from asgi_matrix.results.merge import merge as merge_documents
+
+    try:
+        merged = merge_documents([(str(p), _results.load(p)) for p in shards])
+        _results.write_atomic(out_file, merged)
+    except AsgiMatrixError as err:
+        _fail(str(err))
+    except OSError as err:
+        _fail(f"cannot write {out_file}: {err.strerror or err}")
+    _say(f"merged {len(shards)} file(s), {len(merged['configurations'])} configuration(s)")
+    click.echo(str(out_file))
+
+
+EX_DIFF_UNREADABLE = 2  # not 1: in CI, 1 must mean "regressed" and nothing else
+
+
+@cli.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
+              default="text", show_default=True)
+@click.option("--fail-on-regression", is_flag=True,
+              help="Exit 1 when any cell got worse (errors are not regressions).")
+def diff(old: Path, new: Path, fmt: str, fail_on_regression: bool) -> None:
+    """What changed from results OLD to results NEW, cell by cell.
+
+    Exits 0, or 1 with --fail-on-regression when a cell regressed; 2 when a file
+    cannot be read as results.
+    """
+    import json
+
+    from asgi_matrix.results import document as _results
+    from asgi_matrix.results.diff import diff as diff_documents
+    from asgi_matrix.results.diff import render_markdown, render_text
+
+    try:
+        result = diff_documents(_results.load(old), _results.load(new))
+    except AsgiMatrixError as err:
+        _fail(str(err), EX_DIFF_UNREADABLE)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), indent=1))
+    else:
+        click.echo(render_markdown(result) if fmt == "markdown" else render_text(result))
+    if fail_on_regression and result.regressions:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder for the site (new, empty, or a site built here before).")
+@click.option("--stale-after-days", type=click.IntRange(min=0), default=7, show_default=True,
+              help="Show an 'old data' banner when the run is older than this.")
+@click.option("--base-url", default="", help="Where the site will be published "
+              "(https://...), for absolute badge URLs in the snippets.")
+def site(results: Path, out_dir: Path, stale_after_days: int, base_url: str) -> None:
+    """Build the static dashboard from a results file (open DIR/index.html, or host it)."""
+    from asgi_matrix.report import site as _site
+    from asgi_matrix.results import document as _results
+
+    if base_url and not base_url.startswith(("https://", "http://")):
+        raise click.BadParameter("must start with https:// or http://", param_hint="--base-url")
+    try:
+        document = _results.load(results)
+        count = _site.build(document, out_dir, _site.Options(stale_after_days, None, base_url))
+    except AsgiMatrixError as err:
+        _fail(str(err))
+    _say(f"{count} files written")
+    click.echo(str(out_dir / "index.html"))
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port on 127.0.0.1 (0: any free one).")
+def serve(directory: Path, port: int) -> None:
+    """Preview a built site on 127.0.0.1 until Ctrl-C."""
+    from asgi_matrix.report import site as _site
+
+    try:
+        server = _site.make_server(directory, port)
+    except AsgiMatrixError as err:
+        _fail(str(err))
+    click.echo(_site.url_of(server))
+    with server, contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+
+
+@cli.command()
+@click.option("--out", "out_file", type=click.Path(path_type=Path),
+              default=Path("docker-compose.yml"), show_default=True)
+@click.option("--catalogue", "catalogues", multiple=True, type=click.Path(path_type=Path))
+def compose(out_file: Path, catalogues: tuple[Path, ...]) -> None:
+    """Write docker-compose.yml from the catalogue: a service per default configuration."""
+    from asgi_matrix.measure.docker import compose as _compose
+
+    text = _compose.render(_catalogue(catalogues).select())
+    try:
+        out_file.write_text(text)
+    except OSError as err:
+        _fail(f"cannot write {out_file}: {err.strerror or err}")
+    click.echo(str(out_file))
+
+
+@cli.command()
+@click.option("--config", "-c", "ids", multiple=True, help="Configuration id (repeatable).")
+@click.option("--catalogue", "catalogues", multiple=True, type=click.Path(path_type=Path))
+@click.option("--runner-wheels", type=click.Path(path_type=Path), default=None,
+              help="Also download the wheels asgi-matrix itself needs into this folder, for "
+              "an offline build of the compose file's matrix service.")
+def images(ids: tuple[str, ...], catalogues: tuple[Path, ...],
+           runner_wheels: Path | None) -> None:
+    """Build (or reuse) the probe image of each configuration, on this machine."""
+    from asgi_matrix.measure.backend import get_backend
+
+    configs = _catalogue(catalogues).select(list(ids))
+    try:
+        backend = get_backend("docker")
+        for config in configs:
+            try:
+                prepared = backend.prepare(config)
+            except AsgiMatrixError as err:
+                _say(f"{config.id}: {err}")
+                continue
+            state = "built" if prepared.created else "reused"
+            click.echo(f"{config.id}: {prepared.provenance['image']} ({state})")
+        if runner_wheels is not None:
+            from asgi_matrix.measure.docker import images as _images
+
+            _images.download_wheelhouse(RUNNER_REQUIREMENTS, "3.11", runner_wheels)
+            click.echo(f"runner wheels: {runner_wheels}")
+    except AsgiMatrixError as err:
+        _fail(str(err))
+
+
+#: What the compose file's matrix service installs (pyproject's dependencies + build).
+RUNNER_REQUIREMENTS = ["click>=8.1", "httpx>=0.27", "websockets>=13", "jinja2>=3.1",
+                       "jsonschema>=4.20", "uv>=0.4", "docker>=7.0", "packaging>=23",
+                       "setuptools>=69", "wheel"]
+
+
+def main() -> None:
+    """Entry point: usage errors become one line (``asgi-matrix: ...``), exit 2."""
+    try:
+        cli.main(prog_name="asgi-matrix", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.Abort:
+        _fail("aborted", EX_INTERRUPTED)
+    except click.ClickException as err:
+        _fail(err.format_message().replace("\n", " "), err.exit_code)
+    except AsgiMatrixError as err:
+        _fail(str(err))

@@ -1,0 +1,141 @@
+"""Measured release cells, kept so a release is measured once per probe suite.
+
+What a server release does with the probe cannot change unless the release, its
+environment's requirements, the interpreter, the backend or the probe suite changes;
+those make the key (the suite: its version, the probe's hash, and a hash of the code that
+drives the scenarios and traffic, whose observations the cell records). One JSON file
+per key under ``<cache_root>/history/cells/``. A hit is returned marked
+``"cached": true`` with the time it was measured; its verdicts are judged again from the
+recorded observations, so a fix to a verdict's logic applies to cached releases without
+running them again. ``force`` skips reading (but still writes).
+
+Only configurations pinned to a release are cached, and only cells that say something
+lasting: measured, or not run because the release cannot be installed here. Error
+cells and interrupted ones are measured again next time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from asgi_matrix.catalogue.load import ServerConfig
+from asgi_matrix.measure.local import envs as _envs
+from asgi_matrix.resources import PACKAGE_DIR
+from asgi_matrix.results import document as _results
+from asgi_matrix.verdicts import PROPERTIES, Observations, combine, evaluate, facts
+
+LAYOUT = 1  #: bump when what a cached cell holds changes
+
+
+def cache_dir() -> Path:
+    return _envs.cache_root() / "history" / "cells"
+
+
+@cache
+def observers_sha256() -> str:
+    """The code that makes the observations a cell records: scenarios and traffic."""
+    digest = hashlib.sha256()
+    for name in ("scenarios.py", "traffic.py"):
+        digest.update((PACKAGE_DIR / "measure" / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def key_parts(config: ServerConfig, backend: str, repeat: int,
+              suite: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything a release's measured cell depends on."""
+    suite = suite or _results.suite()
+    release = config.release
+    return {"layout": LAYOUT, "id": config.id,
+            "release": release.to_json() if release else None,
+            "requires": sorted(config.requires), "argv": list(config.argv),
+            "kind": config.kind, "python_spec": config.python,
+            "python": platform.python_version(), "machine": platform.machine(),
+            "backend": backend, "repeat": repeat,
+            "suite": {"version": suite["version"], "probe_sha256": suite["probe_sha256"],
+                      "observers_sha256": suite.get("observers_sha256", observers_sha256())}}
+
+
+def key(parts: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+
+class CellCache:
+    """The cell store the runner consults for configurations pinned to a release."""
+
+    def __init__(self, backend: str, repeat: int = 1, force: bool = False,
+                 root: Path | None = None, suite: dict[str, Any] | None = None) -> None:
+        self.backend = backend
+        self.repeat = repeat
+        self.force = force
+        self.root = root or cache_dir()
+        self.suite = suite
+        self.hits = 0
+        self.stored = 0
+
+    def _path(self, config: ServerConfig) -> Path:
+        return self.root / f"{key(key_parts(config, self.backend, self.repeat, self.suite))}.json"
+
+    def get(self, config: ServerConfig) -> dict[str, Any] | None:
+        """The cached cell for this release, marked as cached; None to measure it."""
+        if self.force or config.release is None or config.unavailable:
+            return None
+        try:
+            stored = json.loads(self._path(config).read_text())
+            cell = stored["cell"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # absent, or unreadable: measure it again
+        if not isinstance(cell, dict) or cell.get("id") != config.id:
+            return None
+        self.hits += 1
+        cell = rejudge(config, cell)
+        cell["cached"] = True
+        cell["measured_at"] = stored.get("measured_at") or cell.get("measured_at") or ""
+        return cell
+
+    def put(self, config: ServerConfig, cell: dict[str, Any]) -> None:
+        """Keep a lasting cell; marks it with when it was measured."""
+        if config.release is None or cell.get("cached") or cell.get("interrupted"):
+            return
+        cell.setdefault("measured_at", _results.now())
+        if cell.get("status") not in ("measured", "not-run") or config.unavailable:
+            return
+        path = self._path(config)
+        record = {"key": key_parts(config, self.backend, self.repeat, self.suite),
+                  "measured_at": cell["measured_at"], "cell": cell}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(record, handle, default=repr)
+            os.replace(tmp, path)
+            self.stored += 1
+        except OSError:
+            pass  # a cache that cannot be written only costs a measurement next time
+
+
+def rejudge(config: ServerConfig, cell: dict[str, Any]) -> dict[str, Any]:
+    """The cell with its verdicts and facts judged again from its recorded observations."""
+    attempts = cell.get("attempts")
+    if cell.get("status") != "measured" or not attempts:
+        return dict(cell)
+    try:
+        per_attempt = []
+        for attempt in attempts:
+            obs = Observations(config.id, config.kind, config.websocket, attempt["scenarios"])
+            per_attempt.append(evaluate(obs))
+        verdicts = {p.id: combine([a[p.id] for a in per_attempt]) for p in PROPERTIES}
+        last = Observations(config.id, config.kind, config.websocket,
+                            attempts[-1]["scenarios"])
+        errored = all(v.status == "error" for v in verdicts.values())
+        return {**cell, "verdicts": {k: v.to_json() for k, v in verdicts.items()},
+                "facts": facts(last), "status": "error" if errored else "measured",
+                "reason": verdicts["lifespan.supported"].explanation if errored else None}
+    except Exception:  # observations this suite cannot read: keep what was judged then
+        return dict(cell)

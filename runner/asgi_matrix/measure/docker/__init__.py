@@ -1,0 +1,1 @@
+"""The docker backend: engine access, base images, wheelhouse, probe images, compose."""

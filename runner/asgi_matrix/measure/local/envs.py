@@ -1,0 +1,149 @@
+"""Per-configuration virtualenvs, made once by uv and shared by every run.
+
+One environment per distinct (requirements, interpreter) pair, under the user cache
+(``$ASGI_MATRIX_CACHE`` or ``~/.cache/asgi-matrix``). uv is used because it creates
+and fills an environment in about a second from its cache, which keeps cold test runs
+and the matrix fast. An environment is built under a file lock and marked complete
+by a manifest written last, so two runs at once never see, or build, a half-made one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from asgi_matrix.exceptions import EnvironmentFailed, NotRunnable
+
+#: What the probe itself needs in every environment.
+PROBE_REQUIREMENTS = ("anyio>=4",)
+_LAYOUT = 1  #: bump when the way environments are built changes
+
+
+def cache_root() -> Path:
+    root = os.environ.get("ASGI_MATRIX_CACHE") or Path.home() / ".cache" / "asgi-matrix"
+    return Path(root)
+
+
+_UV_LOCK = threading.Lock()
+
+
+@functools.cache
+def _uv_binary() -> str:
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("uv")
+        if not found:
+            raise EnvironmentFailed("uv is not installed: pip install uv") from None
+        return found
+
+
+def uv_binary() -> str:
+    """The uv that came with our own install, else one on PATH.
+
+    Looked up once, under a lock: find_uv_bin reads sysconfig, whose first use is not
+    thread-safe on 3.11 (two jobs at once got None for a config variable).
+    """
+    with _UV_LOCK:
+        return _uv_binary()
+
+
+def find_interpreter(spec: str, default: str | None = None) -> str:
+    """An interpreter satisfying the PEP 440 ``spec``: ours if it does, else one uv finds.
+
+    uv may download one only where the user allows it (UV_PYTHON_DOWNLOADS); a spec
+    nothing satisfies raises NotRunnable, so the configuration is "not run", not failed.
+    """
+    from packaging.specifiers import SpecifierSet
+
+    ours = default or sys.executable
+    if not spec or SpecifierSet(spec).contains(platform.python_version()):
+        return ours
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": os.environ.get("UV_PYTHON_DOWNLOADS", "never")}
+    found = subprocess.run([uv_binary(), "python", "find", "--no-project", spec],
+                           capture_output=True, text=True, env=env, timeout=120)
+    path = found.stdout.strip().splitlines()[-1] if found.stdout.strip() else ""
+    if found.returncode != 0 or not path:
+        raise NotRunnable(f"no Python interpreter matching {spec!r} on this machine "
+                          f"(this one is {platform.python_version()})",
+                          hint="--backend docker")
+    return path
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A ready virtualenv: its interpreter and the exact versions installed in it."""
+
+    path: Path
+    python: Path
+    versions: dict[str, str]
+    created: bool  #: False when it came from the cache
+
+
+def _key(requirements: tuple[str, ...], interpreter: str) -> str:
+    text = json.dumps([_LAYOUT, sorted(requirements), interpreter])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _run(argv: list[str], what: str) -> str:
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": os.environ.get("UV_PYTHON_DOWNLOADS", "never")}
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+    if done.returncode != 0:
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-12:])
+        last = tail.splitlines()[-1] if tail else f"exit {done.returncode}"
+        raise EnvironmentFailed(f"{what}: {last}", log_tail=tail)
+    return done.stdout
+
+
+def _freeze(python: Path) -> dict[str, str]:
+    out = _run([uv_binary(), "pip", "freeze", "--python", str(python)], "listing versions")
+    versions = {}
+    for line in out.splitlines():
+        name, sep, version = line.partition("==")
+        if sep:
+            versions[name.strip().lower()] = version.strip()
+    return versions
+
+
+def ensure(requirements: tuple[str, ...], interpreter: str | None = None) -> Environment:
+    """Return the environment for these requirements, creating it once if needed."""
+    interpreter = interpreter or sys.executable
+    wanted = tuple(sorted({*requirements, *PROBE_REQUIREMENTS}))
+    root = cache_root() / "envs"
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / _key(wanted, interpreter)
+    python = final / "bin" / "python"
+    with open(root / f"{final.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another run may be building the same one
+        manifest = final / "asgi-matrix.json"
+        if manifest.exists():
+            return Environment(final, python, json.loads(manifest.read_text())["versions"],
+                               created=False)
+        shutil.rmtree(final, ignore_errors=True)  # a build that was interrupted
+        try:
+            uv = uv_binary()
+            _run([uv, "venv", "-q", "--python", interpreter, str(final)],
+                 f"creating a virtualenv with {interpreter}")
+            _run([uv, "pip", "install", "-q", "--python", str(python), *wanted],
+                 f"cannot install {' '.join(wanted)}")
+            versions = _freeze(python)
+            tmp = manifest.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"requirements": wanted, "interpreter": interpreter,
+                                       "versions": versions}, indent=1))
+            tmp.rename(manifest)  # the manifest last: its presence means "complete"
+        except BaseException:
+            shutil.rmtree(final, ignore_errors=True)
+            raise
+        return Environment(final, python, versions, created=True)

@@ -1,0 +1,205 @@
+"""Running the matrix: every selected configuration, in parallel, into one document.
+
+A configuration that cannot be measured becomes an error cell with its reason and
+log tail; the run goes on. The document is rewritten after each configuration, so an
+interrupted run keeps everything measured so far and lists what was not run.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from asgi_matrix.catalogue import releases as _releases
+from asgi_matrix.catalogue.load import ServerConfig
+from asgi_matrix.exceptions import AsgiMatrixError, NotRunnable
+from asgi_matrix.measure.backend import Backend, Prepared
+from asgi_matrix.measure.cell_cache import CellCache
+from asgi_matrix.measure.scenarios import LIMITS, Limits, run_scenario, scenarios_for
+from asgi_matrix.results import document as _results
+from asgi_matrix.results import history as _history
+from asgi_matrix.verdicts import (
+    PROPERTIES,
+    Observations,
+    Verdict,
+    combine,
+    evaluate,
+    facts,
+    summary,
+)
+from asgi_matrix.verdicts._model import measured
+
+Progress = Callable[[str], None]
+
+
+def _error_cell(config: ServerConfig, reason: str, log_tail: str = "") -> dict[str, Any]:
+    return {**_identity(config), "status": "error", "reason": reason, "log_tail": log_tail,
+            "verdicts": {p.id: Verdict("error", reason).to_json() for p in PROPERTIES}}
+
+
+def _identity(config: ServerConfig) -> dict[str, Any]:
+    return {"id": config.id, "server": config.server, "kind": config.kind,
+            "axes": config.axes(), "requires": list(config.requires),
+            "declared": {"websocket": config.websocket, "lifespan": config.lifespan},
+            **({"release": config.release.to_json()} if config.release else {})}
+
+
+def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
+            cancelled: threading.Event | None = None, limits: Limits = LIMITS) -> dict[str, Any]:
+    """All scenarios of one configuration, ``repeat`` times; verdicts with evidence."""
+    started = time.monotonic()
+    try:
+        prepared: Prepared = (_releases.prepare(backend, config) if config.release
+                              else backend.prepare(config))
+    except NotRunnable as err:
+        command = f"asgi-matrix run --config {config.id}" + (f" {err.hint}" if err.hint else "")
+        return {**_identity(config), "status": "not-run", "reason": str(err),
+                "try": command, "verdicts": {}}
+    except AsgiMatrixError as err:
+        return _error_cell(config, str(err), getattr(err, "log_tail", ""))
+    attempts: list[dict[str, Any]] = []
+    per_attempt: list[dict[str, Verdict]] = []
+    for _ in range(repeat):
+        scenarios: dict[str, dict[str, Any]] = {}
+        t0 = time.monotonic()
+        for scenario in scenarios_for(prepared):
+            if cancelled is not None and cancelled.is_set():
+                scenarios[scenario] = {"scenario": scenario, "error": "the run was interrupted"}
+                continue
+            if _never_ready(scenarios.get("main")):
+                # One bounded wait is enough to know; don't pay it four times.
+                scenarios[scenario] = {"scenario": scenario, "error": "not run: the server did "
+                                       "not become ready in the main scenario"}
+                continue
+            try:
+                main_events = scenarios.get("main", {}).get("events", [])
+                expected = sum(e.get("event") == "lifespan.startup" for e in main_events)
+                scenarios[scenario] = run_scenario(backend, prepared, scenario, limits, expected)
+            except AsgiMatrixError as err:
+                scenarios[scenario] = {"scenario": scenario, "error": str(err),
+                                       "log_tail": getattr(err, "log_tail", "")}
+        obs = Observations(config.id, config.kind, config.websocket, scenarios)
+        per_attempt.append(evaluate(obs))
+        attempts.append({"seconds": round(time.monotonic() - t0, 3), "scenarios": scenarios,
+                         "facts": facts(obs)})
+    verdicts = {p.id: combine([a[p.id] for a in per_attempt]) for p in PROPERTIES}
+    main = attempts[-1]["scenarios"].get("main", {})
+    # Error cell: the configuration could not be measured at all (its main scenario).
+    unmeasured = measured(Observations(config.id, config.kind, config.websocket,
+                                       attempts[-1]["scenarios"]), "main")
+    errored = unmeasured is not None
+    return {
+        **_identity(config),
+        "status": "error" if errored else "measured",
+        "reason": unmeasured.explanation if unmeasured is not None else None,
+        "command": prepared.command,
+        "python": prepared.python,
+        "versions": prepared.versions,
+        "provenance": prepared.provenance,
+        "facts": attempts[-1]["facts"],
+        "verdicts": {k: v.to_json() for k, v in verdicts.items()},
+        "log_tail": main.get("log_tail", ""),
+        "attempts": attempts,
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+def _never_ready(main: dict[str, Any] | None) -> bool:
+    return main is not None and not (main.get("ready") or {}).get("ok", True)
+
+
+class Interrupted(AsgiMatrixError):
+    """asgi-matrix itself got SIGINT or SIGTERM."""
+
+
+def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
+               jobs: int = 1, repeat: int = 1, progress: Progress = lambda line: None,
+               extra_run: dict[str, Any] | None = None, limits: Limits = LIMITS,
+               cache: CellCache | None = None) -> tuple[Path, dict[str, Any]]:
+    """Measure ``configs`` and write ``out_dir/results.json``; returns its path and contents."""
+    _results.check_writable(out_dir)
+    path = out_dir / _results.RESULTS_NAME
+    run = {"id": uuid.uuid4().hex[:12], "started": _results.now(), "finished": None,
+           "backend": backend.kind, "jobs": jobs, "repeat": repeat,
+           "selected": [c.id for c in configs], "not_run": [], "interrupted": False,
+           **(extra_run or {})}
+    document = _results.new_document(run)
+    lock = threading.Lock()
+    cancelled = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        cancelled.set()
+        stop_all = getattr(backend, "stop_all", None)
+        if stop_all is not None:
+            stop_all()  # no orphans: every server we started goes down with us
+        progress(f"interrupted by {signal.Signals(signum).name}: stopping servers")
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, on_signal)
+    done = 0
+    try:
+        with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="asgi-matrix") as pool:
+            futures = {pool.submit(_guarded, c, backend, repeat, cancelled, limits, cache): c
+                       for c in configs}
+            for future in as_completed(futures):
+                config = futures[future]
+                cell = future.result()
+                done += 1
+                with lock:
+                    if cancelled.is_set() and cell.get("interrupted"):
+                        run["not_run"].append({"id": config.id, "reason": "interrupted"})
+                    else:
+                        document["configurations"][config.id] = cell
+                    _results.write_atomic(path, document)
+                counts = summary(cell.get("verdicts", {}))
+                progress(f"[{done}/{len(configs)}] {config.id}: {cell['status']} "
+                         + " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+                         + f" ({cell.get('seconds', 0):.1f} s"
+                         + (f", cached from {cell.get('measured_at')})" if cell.get("cached")
+                            else ")"))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        close = getattr(backend, "close", None)
+        if close is not None:
+            close()  # networks and the like that outlive single scenarios
+    run["interrupted"] = cancelled.is_set()
+    run["finished"] = _results.now()
+    order = {c.id: i for i, c in enumerate(configs)}
+    document["configurations"] = dict(sorted(document["configurations"].items(),
+                                             key=lambda kv: order.get(kv[0], 0)))
+    if history := _history.compute(document["configurations"], list(document["properties"])):
+        document["history"] = history
+    _results.validate(document, str(path))
+    _results.write_atomic(path, document)
+    if cancelled.is_set():
+        raise Interrupted(f"interrupted: {len(document['configurations'])} configuration(s) "
+                          f"kept in {path}; not run: "
+                          + (", ".join(n["id"] for n in run["not_run"]) or "none"))
+    return path, document
+
+
+def _guarded(config: ServerConfig, backend: Backend, repeat: int,
+             cancelled: threading.Event, limits: Limits,
+             cache: CellCache | None = None) -> dict[str, Any]:
+    if cancelled.is_set():
+        return {**_identity(config), "status": "not-run", "interrupted": True}
+    if cache is not None and (cached := cache.get(config)) is not None:
+        return cached  # this release was measured before by this probe suite
+    try:
+        cell = measure(config, backend, repeat, cancelled, limits)
+    except Exception as err:  # a bug of ours in one cell must not lose the others
+        cell = _error_cell(config, f"internal error: {type(err).__name__}: {err}")
+    if cancelled.is_set():
+        cell["interrupted"] = True
+    elif cache is not None:
+        cache.put(config, cell)
+    return cell

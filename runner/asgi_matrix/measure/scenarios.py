@@ -1,0 +1,208 @@
+"""What is done to each configuration: the scenarios, each one start of the server.
+
+    main             normal app; sequential, concurrent and WebSocket traffic; a slow
+                     request in flight when SIGTERM goes to the main process
+    group            normal app; a slow request in flight when SIGTERM goes to the
+                     whole process group (systemd's default, a terminal's Ctrl-C)
+    startup-fail     the app fails its lifespan startup: does the server exit?
+    reject-lifespan  the app raises on the lifespan scope: does the server still serve?
+
+Each returns a plain dict of observations (the probe's records plus what the client
+saw); verdicts are computed from those later, by pure functions.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from asgi_matrix.measure import traffic as _traffic
+from asgi_matrix.measure.backend import Backend, Prepared, RunningServer, StopScope
+from asgi_matrix.measure.observations import CLIENT, OBSERVATIONS, parse_events
+
+IN_FLIGHT_TIMEOUT_S = 5.0
+STARTUPS_TIMEOUT_S = 3.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Every wait is bounded: a server that hangs costs at most these, never the run."""
+
+    ready_s: float = 20.0  #: the slowest server here is ready in under 1 s; cold imports vary
+    stop_s: float = 8.0  #: the slow request takes 1 s; a server still running is then killed
+    startup_fail_s: float = 6.0  #: how long a server may run on after a failed startup
+    #: an in-process test client's whole run takes under 0.5 s, but test clients have
+    #: startup timeouts of their own (asgi-lifespan: 5 s) that must get to show
+    harness_s: float = 7.0
+
+
+LIMITS = Limits()
+
+#: scenario -> (probe mode, stop scope)
+SCENARIOS: dict[str, tuple[str, StopScope]] = {
+    "main": ("normal", "main"),
+    "group": ("normal", "group"),
+    "startup-fail": ("startup-fail", "group"),
+    "reject-lifespan": ("reject-lifespan", "group"),
+}
+
+
+def _events(server: RunningServer) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    return parse_events(server.read_file(OBSERVATIONS))
+
+
+def _collect(server: RunningServer, record: dict[str, Any]) -> dict[str, Any]:
+    record["server_pid"] = getattr(server, "pid", None)  # tells a supervisor from its workers
+    record["events"], record["bad_lines"] = _events(server)
+    record["log_tail"] = server.log_tail()
+    return record
+
+
+def _wait_in_flight(server: RunningServer, timeout_s: float) -> bool:
+    """Until the probe has written that the slow request started: then it is in flight."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        events, _ = _events(server)
+        if any(e.get("event") == "http.start" and e.get("tag") == "slow" for e in events):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _wait_startups(server: RunningServer, expected: int, timeout_s: float) -> None:
+    """Until as many lifespans started as in the main scenario, so a stop never races them."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        events, _ = _events(server)
+        if sum(e.get("event") == "lifespan.startup" for e in events) >= expected:
+            return
+        time.sleep(0.01)
+
+
+def _stop_with_request_in_flight(server: RunningServer, scope: StopScope,
+                                 record: dict[str, Any], limits: Limits,
+                                 expected_startups: int) -> None:
+    _wait_startups(server, expected_startups, STARTUPS_TIMEOUT_S)
+    slow = _traffic.InFlight(server.base_url)
+    record["slow_in_flight"] = _wait_in_flight(server, IN_FLIGHT_TIMEOUT_S)
+    record["stop"] = asdict(server.stop(scope, limits.stop_s))
+    record["slow"] = slow.join(limits.stop_s)
+
+
+def serving(server: RunningServer, prepared: Prepared, scenario: str,
+            limits: Limits, expected_startups: int = 0) -> dict[str, Any]:
+    """The main and group scenarios."""
+    mode, scope = SCENARIOS[scenario]
+    record: dict[str, Any] = {"scenario": scenario, "mode": mode, "stop_scope": scope}
+    record["ready"] = _traffic.wait_ready(server.base_url, server.is_alive, limits.ready_s)
+    if record["ready"]["ok"]:
+        if scenario == "main":
+            record["requests"] = [*_traffic.sequential(server.base_url),
+                                  *_traffic.concurrent(server.base_url)]
+            if prepared.config.websocket:
+                record["websocket"] = _traffic.websocket(server.base_url)
+        else:
+            record["requests"] = _traffic.sequential(server.base_url, 2)
+        if not server.is_alive():
+            record["error"] = ("the server exited during the traffic, with status "
+                               f"{server.exit_code()}; see the log tail")
+        else:
+            _stop_with_request_in_flight(server, scope, record, limits, expected_startups)
+    if "stop" not in record:
+        record["stop"] = asdict(server.stop(scope, limits.stop_s))
+    return _collect(server, record)
+
+
+def startup_fail(server: RunningServer, prepared: Prepared, scenario: str,
+                 limits: Limits, expected_startups: int = 0) -> dict[str, Any]:
+    """Wait for the server to exit after the failed startup; note anything it serves."""
+    record: dict[str, Any] = {"scenario": scenario, "mode": "startup-fail"}
+    start = time.monotonic()
+    served: list[dict[str, Any]] = []
+    while server.is_alive() and time.monotonic() - start < limits.startup_fail_s:
+        if not served:
+            got = _traffic.get(server.base_url, "/fast", "after-failure",
+                               _traffic.httpx.Timeout(1.0, connect=0.3))
+            if got["status"] is not None:
+                served.append(got)
+        # Once it served, wait only until the failed startup is on record (that is the
+        # finding), or not at all when the main scenario showed it runs no lifespan.
+        if served and (expected_startups == 0 or any(
+                e.get("event") == "lifespan.startup" for e in _events(server)[0])):
+            break
+        time.sleep(0.05)
+    record["served"] = served
+    record["exited_by_itself"] = not server.is_alive()
+    record["exit_code"] = server.exit_code()
+    record["seconds"] = round(time.monotonic() - start, 3)
+    if server.is_alive():
+        record["stop"] = asdict(server.stop("group", limits.stop_s))
+    return _collect(server, record)
+
+
+def reject_lifespan(server: RunningServer, prepared: Prepared, scenario: str,
+                    limits: Limits, expected_startups: int = 0) -> dict[str, Any]:
+    record: dict[str, Any] = {"scenario": scenario, "mode": "reject-lifespan"}
+    record["ready"] = _traffic.wait_ready(server.base_url, server.is_alive, limits.ready_s)
+    if record["ready"]["ok"]:
+        record["requests"] = _traffic.sequential(server.base_url, 2)
+    record["exit_code"] = server.exit_code()
+    record["stop"] = asdict(server.stop("group", limits.stop_s))
+    return _collect(server, record)
+
+
+RUNNERS = {"main": serving, "group": serving, "startup-fail": startup_fail,
+           "reject-lifespan": reject_lifespan}
+
+
+def harness(server: RunningServer, prepared: Prepared, scenario: str,
+            limits: Limits) -> dict[str, Any]:
+    """An in-process test client drives the traffic itself and writes what it saw."""
+    mode = SCENARIOS[scenario][0]
+    record: dict[str, Any] = {"scenario": scenario, "mode": mode}
+    proc: subprocess.Popen[bytes] | None = getattr(server, "proc", None)
+    start = time.monotonic()
+    deadline = start + limits.harness_s
+    served_after_failure: float | None = None
+    while server.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+        if mode == "startup-fail" and served_after_failure is None and any(
+                e.get("event") in ("http", "websocket") for e in _events(server)[0]):
+            served_after_failure = time.monotonic()
+        if served_after_failure is not None and time.monotonic() - served_after_failure > 1:
+            break  # it serves after a failed startup: the finding; 1 s shows it did not exit
+    record["seconds"] = round(time.monotonic() - start, 3)
+    if server.is_alive():
+        record["stop"] = asdict(server.stop("group", 2.0))
+        record["timed_out"] = True
+    record["exit_code"] = server.exit_code() if proc is None else proc.returncode
+    try:
+        record["client"] = json.loads(server.read_file(CLIENT) or b"")
+        record.update({k: record["client"].get(k) for k in ("ready", "requests", "websocket")})
+    except (OSError, ValueError) as err:
+        record["client"] = None
+        record["error"] = f"the harness wrote no results ({type(err).__name__}: {err})"
+    return _collect(server, record)
+
+
+def run_scenario(backend: Backend, prepared: Prepared, scenario: str,
+                 limits: Limits = LIMITS, expected_startups: int = 0) -> dict[str, Any]:
+    """One start of the server, driven through one scenario; observations only.
+
+    ``expected_startups`` is how many lifespans the main scenario saw start: later stops
+    wait for as many, so a stop signal never races a startup still in progress.
+    """
+    mode = SCENARIOS[scenario][0]
+    with backend.start(prepared, scenario, {"ASGI_MATRIX_MODE": mode}) as server:
+        if prepared.config.kind == "harness":
+            return harness(server, prepared, scenario, limits)
+        return RUNNERS[scenario](server, prepared, scenario, limits, expected_startups)
+
+
+def scenarios_for(prepared: Prepared) -> list[str]:
+    if prepared.config.kind == "harness":
+        return ["main", "startup-fail", "reject-lifespan"]
+    return list(SCENARIOS)

@@ -1,0 +1,115 @@
+"""Combine the results documents of a sharded run into one document.
+
+CI measures the matrix in shards (one job each) and publishes one document. Shards
+are only comparable when the same suite measured them, so differing suite versions,
+probe hashes or schema versions are refused, as is a configuration measured twice
+(which of the two would be the truth?).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from asgi_matrix.exceptions import ResultsError
+from asgi_matrix.results import document as _results
+from asgi_matrix.results import history as _history
+
+Document = dict[str, Any]
+
+
+def _ordered_union(lists: Iterable[Iterable[str]]) -> list[str]:
+    """Every item once, in order of first appearance."""
+    return list(dict.fromkeys(item for items in lists for item in items))
+
+
+def _refuse_mismatch(documents: Sequence[tuple[str, Document]], what: str,
+                     value: Callable[[Document], Any]) -> None:
+    """One line naming the first two files that disagree on ``value(document)``."""
+    first_name, first = documents[0]
+    for name, document in documents[1:]:
+        if value(first) != value(document):
+            raise ResultsError(f"cannot merge {first_name} and {name}: {what} differ "
+                               f"({value(first)!r} vs {value(document)!r})")
+
+
+def _refuse_overlap(documents: Sequence[tuple[str, Document]]) -> None:
+    owner: dict[str, str] = {}
+    for name, document in documents:
+        for config_id in document["configurations"]:
+            if config_id in owner:
+                both = [c for c in document["configurations"]
+                        if owner.get(c) == owner[config_id]]
+                shown = ", ".join(both[:5]) + (f" and {len(both) - 5} more" if both[5:] else "")
+                raise ResultsError(f"cannot merge {owner[config_id]} and {name}: both contain "
+                                   f"configuration(s) {shown}")
+            owner[config_id] = name
+
+
+def _when(stamp: str) -> datetime:
+    # Compared as instants, not strings: shards on other hosts may write other offsets.
+    return datetime.fromisoformat(stamp)
+
+
+def _run(documents: Sequence[tuple[str, Document]]) -> Document:
+    runs = [document["run"] for _, document in documents]
+    finished = [r["finished"] for r in runs]
+    backends = _ordered_union([r["backend"]] for r in runs)
+    ids = [r["id"] for r in runs]
+    return {
+        # Derived from the shards' ids, so merging the same shards twice gives the same id.
+        "id": hashlib.sha256(" ".join(ids).encode()).hexdigest()[:12],
+        "started": min((r["started"] for r in runs), key=_when),
+        # A shard without "finished" stopped mid-run; so did the union of the shards.
+        "finished": None if None in finished else max(finished, key=_when),
+        "backend": "+".join(backends),
+        "jobs": max(r["jobs"] for r in runs),
+        "repeat": max(r["repeat"] for r in runs),
+        "selected": _ordered_union(r["selected"] for r in runs),
+        "not_run": list({n["id"]: n for r in runs for n in r["not_run"]}.values()),
+        "interrupted": any(r["interrupted"] for r in runs),
+        "shards": [{"file": name, "id": r["id"], "started": r["started"],
+                    "finished": r["finished"], "backend": r["backend"]}
+                   for (name, _), r in zip(documents, runs, strict=True)],
+    }
+
+
+def merge(documents: list[tuple[str, Document]]) -> Document:
+    """One results document from shard documents given as (file name, document) pairs.
+
+    Raises ``ResultsError`` with a one-line message naming the files when the shards
+    cannot be combined.
+    """
+    if not documents:
+        raise ResultsError("nothing to merge: no results documents given")
+    _refuse_mismatch(documents, "results schema versions", lambda d: d.get("schema_version"))
+    _refuse_mismatch(documents, "suite versions", lambda d: d["suite"]["version"])
+    _refuse_mismatch(documents, "probe hashes", lambda d: d["suite"]["probe_sha256"])
+    _refuse_overlap(documents)
+
+    run = _run(documents)
+    properties: Document = {}
+    cells: Document = {}
+    for _, document in documents:
+        for prop_id, prop in document["properties"].items():
+            properties.setdefault(prop_id, prop)
+        cells.update(document["configurations"])
+    # The order the shards were asked to measure in; anything unlisted goes last.
+    # A shard knows the whole selection it was cut from: that order wins.
+    whole = _ordered_union([*(r.get("shard") or {}).get("of", []), *r["selected"]]
+                           for _, d in documents for r in [d["run"]])
+    order = {config_id: i for i, config_id in enumerate(whole)}
+    configurations = dict(sorted(cells.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+    first = documents[0][1]
+    merged = {"schema_version": first["schema_version"], "suite": first["suite"], "run": run,
+              # Hosts differ per shard runner; the first one stands for all, as CI
+              # runners of one workflow are alike.
+              "host": first["host"], "properties": properties,
+              "configurations": configurations}
+    if history := _history.compute(configurations, list(properties)):
+        merged["history"] = history  # from every shard's releases together
+    _results.validate(merged, "merged results")
+    return merged

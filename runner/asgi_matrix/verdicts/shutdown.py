@@ -1,0 +1,144 @@
+"""Shutdown: after SIGTERM, does the app get lifespan.shutdown, and only after in-flight
+requests finished? Judged once per stop scenario (main process only, whole group)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from asgi_matrix.verdicts._model import Observations, Verdict, lifespan_ran, measured
+
+#: stop scenario -> how the signal was sent, in words
+STOPS = {"main": "SIGTERM to the main process", "group": "SIGTERM to the process group"}
+
+
+def _harness(obs: Observations) -> Verdict | None:
+    if obs.kind == "harness":
+        return Verdict("n/a", "an in-process test client: there is no server process to signal")
+    return None
+
+
+def _ignored_sigterm(obs: Observations, name: str) -> Verdict | None:
+    """A server that had to be killed could not show how it shuts down: an error cell."""
+    record = obs.scenario(name) or {}
+    stop = record.get("stop") or {}
+    if stop.get("killed"):
+        return Verdict("error", f"the server ignored {STOPS[name]} and was killed after "
+                       f"{stop.get('seconds')} s", {"stop": stop,
+                                                    "log_tail": record.get("log_tail", "")})
+    return None
+
+
+def _stopped(obs: Observations, name: str) -> str:
+    stop = (obs.scenario(name) or {}).get("stop") or {}
+    if stop.get("killed"):
+        return f"; it ignored SIGTERM and was killed after {stop.get('seconds')} s"
+    return f"; it exited {stop.get('seconds')} s after the signal"
+
+
+def delivered(name: str) -> Callable[[Observations], Verdict]:
+    def check(obs: Observations) -> Verdict:
+        if problem := (_harness(obs) or _ignored_sigterm(obs, name) or measured(obs, name)
+                       or lifespan_ran(obs, name)):
+            return problem
+        stop = (obs.scenario(name) or {}).get("stop")
+        started = {e["loop_id"]: e for e in obs.startups(name)}
+        shut = {e["loop_id"] for e in obs.events(name, "lifespan.shutdown")}
+        missing = [loop for loop in started if loop not in shut]
+        if missing:
+            return Verdict("fail", f"{len(missing)} of {len(started)} loop(s) that ran a "
+                           f"lifespan startup never got lifespan.shutdown after "
+                           f"{STOPS[name]}{_stopped(obs, name)}",
+                           {"missing": missing, "stop": stop})
+        return Verdict("pass", f"every one of {len(started)} loop(s) that ran a startup got "
+                       f"lifespan.shutdown after {STOPS[name]}",
+                       {"stop": stop})
+
+    check.__name__ = f"delivered_{name}"
+    return check
+
+
+def after_drain(name: str) -> Callable[[Observations], Verdict]:
+    def check(obs: Observations) -> Verdict:
+        if problem := _harness(obs) or _ignored_sigterm(obs, name) or measured(obs, name):
+            return problem
+        record = obs.scenario(name) or {}
+        if not record.get("slow_in_flight"):
+            return Verdict("error", "the slow request never reached the app before the stop "
+                           "signal, so draining could not be measured",
+                           {"log_tail": record.get("log_tail", "")})
+        slow = record.get("slow") or {}
+        evidence = {"slow": {k: slow.get(k) for k in ("status", "error")},
+                    "stop": record.get("stop")}
+        if slow.get("status") != 200:
+            return Verdict("fail", f"the request in flight at {STOPS[name]} was cut: "
+                           f"{slow.get('error') or slow.get('status')}{_stopped(obs, name)}",
+                           evidence)
+        # Only the slow request's own loop must wait for it: other workers may go first.
+        finished = [e for e in obs.events(name, "http") if e.get("tag") == "slow"]
+        early = [e for e in obs.events(name, "lifespan.shutdown")
+                 if finished and e["loop_id"] == finished[0]["loop_id"]
+                 and e["t"] < finished[0]["t_end"]]
+        if early:
+            lead = finished[0]["t_end"] - early[0]["t"]
+            return Verdict("fail", f"lifespan.shutdown reached the app {lead:.3f} s before the "
+                           "request in flight on the same loop had finished", evidence)
+        return Verdict("pass", f"the request in flight at {STOPS[name]} completed"
+                       + (" before lifespan.shutdown" if obs.startups(name) else ""), evidence)
+
+    check.__name__ = f"after_drain_{name}"
+    return check
+
+
+def _stops(obs: Observations) -> list[tuple[str, dict[str, Any]]] | Verdict:
+    """Each stop scenario's outcome, or the verdict that says why there is none."""
+    if problem := _harness(obs):
+        return problem
+    stops = [(name, (obs.scenario(name) or {}).get("stop")) for name in STOPS]
+    found = [(name, stop) for name, stop in stops if stop]
+    for name, _ in found:
+        if problem := _ignored_sigterm(obs, name):
+            return problem
+    # A server that never served cannot show how it stops: its exit is not a finding.
+    if problem := measured(obs, "main"):
+        return problem
+    if not found:
+        return Verdict("error", "the server was never stopped")
+    return found
+
+
+def no_orphans(obs: Observations) -> Verdict:
+    """After the main process exited, nothing of the server may still run."""
+    stops = _stops(obs)
+    if isinstance(stops, Verdict):
+        return stops
+    if all(stop.get("orphans") is None for _, stop in stops):
+        return Verdict("n/a", "in a container every process of the server ends with its PID 1: "
+                       "none can outlive it")
+    left = {name: stop["orphans"] for name, stop in stops if stop.get("orphans")}
+    if left:
+        name, pids = next(iter(left.items()))
+        return Verdict("fail", f"after {STOPS[name]} its main process exited but {len(pids)} "
+                       f"of its processes kept running (pids {', '.join(map(str, pids))}); "
+                       "the runner killed them", {"orphans": left})
+    return Verdict("pass", "no process of the server outlived it after "
+                   + " or ".join(STOPS[name] for name, _ in stops))
+
+
+def clean_exit(obs: Observations) -> Verdict:
+    """The server ends by itself after SIGTERM: status 0, or by the SIGTERM it was sent."""
+    stops = _stops(obs)
+    if isinstance(stops, Verdict):
+        return stops
+    bad = [(name, stop) for name, stop in stops
+           if stop.get("exit_code") != 0 and stop.get("exit_signal") != "SIGTERM"]
+    if bad:
+        name, stop = bad[0]
+        how = (f"signal {stop['exit_signal']}" if stop.get("exit_signal")
+               else f"status {stop.get('exit_code')}")
+        return Verdict("fail", f"after {STOPS[name]} the server ended with {how}, as a crash "
+                       "would", {"stops": dict(stops)})
+    ways = sorted({"status 0" if s.get("exit_code") == 0 else "re-raised SIGTERM"
+                   for _, s in stops})
+    return Verdict("pass", f"the server exited by itself ({' and '.join(ways)}) after "
+                   + " and ".join(STOPS[name] for name, _ in stops), {"stops": dict(stops)})

@@ -1,0 +1,1 @@
+"""The dashboard's templates and static files, shipped as data (see asgi_matrix.resources)."""

@@ -1,0 +1,106 @@
+"""The catalogue: defaults load, and every malformed entry is named with file and line."""
+
+from __future__ import annotations
+
+import pytest
+from asgi_matrix.catalogue.load import Catalogue, load_file
+from asgi_matrix.exceptions import CatalogueError, UnknownConfig
+
+REQUIRED_DEFAULTS = [
+    "uvicorn", "uvicorn-uvloop", "uvicorn-workers2", "gunicorn-uvicorn-worker2", "hypercorn",
+    "hypercorn-uvloop", "hypercorn-trio", "hypercorn-workers2", "daphne", "granian",
+    "granian-asyncio", "granian-workers2", "granian-mt2", "starlette-testclient",
+    "starlette-testclient-bare", "asgi-lifespan", "control-multiloop", "control-broken"]
+
+GOOD = '''
+[[config]]
+id = "mine"
+server = "mine"
+argv = ["{python}", "-m", "mine", "--port", "{port}", "{app}"]
+'''
+
+
+def test_default_catalogue_has_the_required_entries():
+    ids = [c.id for c in Catalogue.load().select()]
+    assert all(i in ids for i in REQUIRED_DEFAULTS), set(REQUIRED_DEFAULTS) - set(ids)
+
+
+def test_an_extra_file_adds_a_configuration_without_code(tmp_path):
+    extra = tmp_path / "extra.toml"
+    extra.write_text(GOOD)
+    catalogue = Catalogue.load([extra])
+    assert catalogue.get("mine").argv[-1] == "{app}"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    pytest.param(GOOD + 'colour = "blue"\n', "unknown key 'colour'", id="unknown-key"),
+    pytest.param(GOOD.replace('"--port", "{port}", ', ""), "has no {port}", id="no-port"),
+    pytest.param(GOOD.replace('id = "mine"\n', ""), "missing required key 'id'", id="no-id"),
+    pytest.param(GOOD + "workers = 'two'\n", "'workers' must be int", id="wrong-type"),
+    pytest.param(GOOD + 'python = "three"\n', "not a version specifier", id="bad-python"),
+    pytest.param(GOOD.replace("{app}", "{ap}"), "unknown placeholder {ap}", id="bad-placeholder"),
+    pytest.param(GOOD + "[oops\n", "not valid TOML", id="syntax-error"),
+])
+def test_malformed_entries_name_the_file_and_line(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(CatalogueError) as caught:
+        load_file(path)
+    assert message in str(caught.value)
+    assert str(path) in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_entry_errors_carry_the_line_of_the_table(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(GOOD + GOOD.replace('"mine"', '"other"') + "colour = 1\n")
+    with pytest.raises(CatalogueError, match=r"bad\.toml:7 \(id 'other'\)"):
+        load_file(path)
+
+
+def test_duplicate_ids_are_refused(tmp_path):
+    path = tmp_path / "dup.toml"
+    path.write_text(GOOD.replace('"mine"', '"uvicorn"', 1))
+    with pytest.raises(CatalogueError, match="duplicate id 'uvicorn'"):
+        Catalogue.load([path])
+
+
+def test_unknown_ids_list_the_valid_ones():
+    with pytest.raises(UnknownConfig, match="known: uvicorn, "):
+        Catalogue.load().select(["nope"])
+
+
+def test_system_packages_are_debian_names_kept_in_order(tmp_path):
+    path = tmp_path / "sys.toml"
+    path.write_text(GOOD + 'system = ["libuv1", "libpython3.11"]\n')
+    assert load_file(path)[0].system == ("libuv1", "libpython3.11")
+
+
+@pytest.mark.parametrize("system", ['["libuv1 libz"]', '["LibUV"]', '"libuv1"', "[1]"])
+def test_system_must_be_a_list_of_package_names(tmp_path, system):
+    path = tmp_path / "sys.toml"
+    path.write_text(GOOD + f"system = {system}\n")
+    with pytest.raises(CatalogueError, match=r"system'? must be"):
+        load_file(path)
+
+
+@pytest.mark.parametrize(("spec", "axis"), [
+    ("", "any"), ("==3.13.*", "3.13"), ("== 3.14.*", "3.14"), ("==3.14", "3.14"),
+    (">=3.12", ">=3.12"), (">=3.11, <3.14", ">=3.11,<3.14")])
+def test_the_python_axis_is_short_for_one_minor(tmp_path, spec, axis):
+    path = tmp_path / "py.toml"
+    path.write_text(GOOD + f'python = "{spec}"\n')
+    assert load_file(path)[0].axes()["python"] == axis
+
+
+def test_the_new_servers_are_in_the_default_matrix_on_the_pythons_they_support():
+    catalogue = Catalogue.load()
+    default = {c.id for c in catalogue.select()}
+    for server in ("pounce", "caddysnake", "socketify", "echocorn", "fastpysgi", "falcorn",
+                   "asgiri"):
+        assert any(catalogue.get(i).server == server for i in default), server
+    for name in ("uvicorn", "hypercorn", "granian", "daphne"):
+        assert {name, f"{name}-py313", f"{name}-py314"} <= default
+        assert catalogue.get(f"{name}-py314").axes()["python"] == "3.14"
+    assert catalogue.get("pounce-subinterpreter2").python == ">=3.14"
+    assert catalogue.get("caddysnake-thread").system == ("libpython3.11",)

@@ -1,0 +1,208 @@
+"""The harness never lies, never hangs and never loses a result: fault injection.
+
+Fault controls are servers of our own that misbehave on purpose; each must become an
+error cell with a clear reason and its log tail, in bounded time, while the rest of
+the run is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgi_matrix.results import document as _results
+from asgi_matrix.verdicts import PROPERTIES
+from test_servers import processes_tagged
+
+pytestmark = pytest.mark.servers
+
+FAULTS = {
+    "fault-never-ready": "did not answer within",
+    "fault-exit-before-bind": "exited before it answered",
+    "fault-crash-after-first": "exited during the traffic, with status 1",
+    "fault-ignore-sigterm": "ignored SIGTERM",
+    "fault-garbage-observations": "not probe records",
+}
+LOG_TAILS = {
+    "fault-never-ready": "never listening",
+    "fault-exit-before-bind": "exiting before binding",
+    "fault-crash-after-first": "crashing after the first request",
+    "fault-ignore-sigterm": "ignoring it",
+    "fault-garbage-observations": "wrote garbage",
+}
+
+
+def asgi_matrix(*args: str, env: dict[str, str] | None = None,
+                timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "asgi_matrix", *args], capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def faulty_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], float, str]:
+    out = tmp_path_factory.mktemp("faults")
+    tag = f"faults-{uuid.uuid4().hex[:8]}"
+    start = time.monotonic()
+    done = asgi_matrix("run", *FAULTS, "control-multiloop", "--out", str(out), "--jobs", "3",
+                       "--ready-timeout", "3", "--stop-timeout", "2",
+                       env={"ASGI_MATRIX_RUN": tag})
+    assert done.returncode == 0, done.stderr
+    return _results.load(out), time.monotonic() - start, tag
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_each_fault_is_an_error_cell_with_reason_and_log_tail(faulty_run, fault):
+    document, _, _ = faulty_run
+    config = document["configurations"][fault]
+    shutdown = config["verdicts"]["shutdown.delivered.sigterm-main"]
+    assert shutdown["status"] == "error"
+    assert FAULTS[fault] in shutdown["explanation"]
+    tails = json.dumps(config)
+    assert LOG_TAILS[fault] in tails
+
+
+def test_faults_cost_bounded_time_and_lose_nothing_else(faulty_run):
+    document, seconds, tag = faulty_run
+    assert seconds < 90, seconds
+    good = document["configurations"]["control-multiloop"]["verdicts"]
+    assert {v["status"] for v in good.values()} == {"pass"}
+    assert processes_tagged(tag) == []
+
+
+def test_an_uninstallable_requirement_is_an_error_cell_and_the_run_goes_on(tmp_path):
+    extra = tmp_path / "extra.toml"
+    extra.write_text('[[config]]\nid = "no-such-server"\nserver = "nothing"\n'
+                     'requires = ["asgi-matrix-no-such-package-exists==0.0.1"]\n'
+                     'argv = ["{python}", "-m", "nothing", "--port", "{port}", "{app}"]\n')
+    done = asgi_matrix("run", "no-such-server", "control-nolifespan", "--catalogue", str(extra),
+                       "--out", str(tmp_path / "out"),
+                       env={"ASGI_MATRIX_CACHE": str(tmp_path / "cache")})
+    assert done.returncode == 0, done.stderr
+    document = _results.load(tmp_path / "out")
+    bad = document["configurations"]["no-such-server"]
+    assert bad["status"] == "error"
+    assert "asgi-matrix-no-such-package-exists" in bad["reason"]
+    assert document["configurations"]["control-nolifespan"]["status"] == "measured"
+
+
+def test_interrupting_a_run_keeps_what_was_measured_and_stops_every_server(tmp_path):
+    tag = f"interrupt-{uuid.uuid4().hex[:8]}"
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "asgi_matrix", "run", "control-nolifespan", "control-multiloop",
+         "uvicorn", "hypercorn", "granian", "--jobs", "1", "--out", str(out)],
+        env={**os.environ, "ASGI_MATRIX_RUN": tag}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    results = out / "results.json"
+    # Interrupt once the first configuration is on disk and the next has servers running.
+    while time.monotonic() < deadline:
+        if results.exists() and processes_tagged(tag):
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr.splitlines()[-1]
+    document = _results.load(results)
+    assert "control-nolifespan" in document["configurations"]
+    assert document["run"]["interrupted"] is True
+    assert document["run"]["not_run"], "the configurations not run must be listed"
+    time.sleep(0.5)
+    assert processes_tagged(tag) == []
+
+
+def test_two_runs_at_once_do_not_collide(tmp_path):
+    cache = str(tmp_path / "cache")  # both must create the same environment at once
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "asgi_matrix", "run", "control-multiloop", "--out",
+         str(tmp_path / f"out{i}")], env={**os.environ, "ASGI_MATRIX_CACHE": cache},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    for proc in procs:
+        _, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, stderr
+    for i in range(2):
+        got = _results.load(tmp_path / f"out{i}")["configurations"]["control-multiloop"]
+        assert {v["status"] for v in got["verdicts"].values()} == {"pass"}
+
+
+def test_repeat_records_every_attempt(tmp_path):
+    done = asgi_matrix("run", "control-broken", "--repeat", "2", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    config = _results.load(tmp_path)["configurations"]["control-broken"]
+    assert len(config["attempts"]) == 2
+    assert set(config["verdicts"]) == {p.id for p in PROPERTIES}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    pytest.param(["run", "nope"], "unknown configuration 'nope'; known: uvicorn", id="unknown-id"),
+    pytest.param(["run", "--server", "nope"], "unknown server 'nope'", id="unknown-server"),
+    pytest.param(["run", "uvicorn", "--out", "/proc/asgi-matrix"], "cannot write results",
+                 id="unwritable-out"),
+    pytest.param(["run", "--shard", "5/3"], "I must be between 1 and N", id="bad-shard"),
+    pytest.param(["show", "/nonexistent/results.json"], "no such results file", id="no-results"),
+])
+def test_bad_input_is_one_line_and_a_nonzero_exit(args, message):
+    done = asgi_matrix(*args, timeout=60)
+    assert done.returncode != 0
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    pytest.param("[[config]]\nid = 'x'\nserver = 'x'\nargv = ['{python}']\n", "has no {port}",
+                 id="no-port"),
+    pytest.param("[[config]]\nid = 'x'\ncolour = 1\n", "unknown key 'colour'", id="unknown-key"),
+    pytest.param("[[config]\n", "not valid TOML", id="syntax"),
+])
+def test_a_bad_catalogue_is_named_in_one_line(tmp_path, content, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(content)
+    done = asgi_matrix("list", "--catalogue", str(path), timeout=60)
+    assert done.returncode == 2
+    assert f"{path}:" in done.stderr
+    assert message in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    pytest.param('{"schema_version": 1, "suite"', "not JSON (truncated or corrupt?)",
+                 id="truncated"),
+    pytest.param('{"schema_version": 99}', "results schema version 99", id="wrong-version"),
+    pytest.param('[1, 2]', "not an asgi-matrix results document", id="not-results"),
+])
+def test_files_that_are_not_results_are_refused_in_one_line(tmp_path, content, message):
+    path = tmp_path / "results.json"
+    path.write_text(content)
+    done = asgi_matrix("show", str(path), timeout=60)
+    assert done.returncode == 1
+    assert message in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+
+
+def test_results_are_never_left_truncated(tmp_path):
+    path = tmp_path / "results.json"
+    _results.write_atomic(path, {"a": 1})
+    assert [p.name for p in Path(tmp_path).iterdir()] == ["results.json"]
+
+
+def test_a_configuration_needing_an_absent_python_is_not_run_with_the_reason(tmp_path):
+    extra = tmp_path / "extra.toml"
+    extra.write_text('[[config]]\nid = "needs-py99"\nserver = "uvicorn"\nrequires = []\n'
+                     'python = ">=3.99"\n'
+                     'argv = ["{python}", "-m", "uvicorn", "--port", "{port}", "{app}"]\n')
+    done = asgi_matrix("run", "needs-py99", "--catalogue", str(extra), "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    config = _results.load(tmp_path)["configurations"]["needs-py99"]
+    assert config["status"] == "not-run"
+    assert "no Python interpreter matching '>=3.99'" in config["reason"]
+    assert config["try"] == "asgi-matrix run --config needs-py99 --backend docker"

@@ -1,0 +1,355 @@
+"""The reference server, run for real: subprocesses, loopback sockets, HTTP/1.1, WebSocket.
+
+A tiny stdlib-only app (written to tmp_path) appends one JSON line per event to a file:
+which thread ran it, what the lifespan left in the context and in the state. Each test
+reads those lines back and checks the behaviour its flags promise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_matrix.resources import CONTROLS_DIR
+from websockets.sync.client import connect
+
+SERVER = CONTROLS_DIR / "reference_server.py"
+DEADLINE_S = 10.0
+
+APP = textwrap.dedent('''
+    import asyncio, contextvars, itertools, json, os, threading, time
+
+    TOKEN = contextvars.ContextVar("token", default=None)
+    MODE = os.environ.get("REFAPP_MODE", "normal")
+    STARTED = set()  # threads whose lifespan startup completed
+    SERIAL = itertools.count()
+
+    def record(event, **fields):
+        fields.update(event=event, thread=threading.current_thread().name, t=time.monotonic())
+        with open(os.environ["REFAPP_OBS"], "a") as f:  # one small append per line
+            f.write(json.dumps(fields) + "\\n")
+
+    def seen(scope):
+        state = scope.get("state")
+        facts = {"path": scope["path"], "asgi": scope["asgi"], "ctx": TOKEN.get(),
+                 "has_state": "state" in scope, "state_id": id(state),
+                 "state_token": None, "foreign": [],
+                 "after_startup": threading.current_thread().name in STARTED}
+        if isinstance(state, dict):
+            facts["state_token"] = state.get("token")
+            facts["foreign"] = sorted(k for k in state if k.startswith("req:"))
+            state[f"req:{next(SERIAL)}"] = True  # visible to later requests only if shared
+        return facts
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            if MODE == "reject":
+                record("lifespan.rejected")
+                raise RuntimeError("this app does not do lifespan")
+            await receive()
+            name = threading.current_thread().name
+            token = f"{name}:{id(scope)}"
+            TOKEN.set(token)
+            state = scope.get("state")
+            if state is not None:
+                state["token"] = token
+            await asyncio.sleep(float(os.environ.get("REFAPP_STARTUP_S", "0")))
+            if MODE == "startup-fail":
+                record("startup.failed")
+                await send({"type": "lifespan.startup.failed", "message": "refapp says no"})
+                return
+            STARTED.add(name)
+            record("startup", token=token, asgi=scope["asgi"], state_id=id(state))
+            await send({"type": "lifespan.startup.complete"})
+            message = await receive()
+            record("shutdown", message=message["type"], token=token)
+            await send({"type": "lifespan.shutdown.complete"})
+        elif scope["type"] == "http":
+            await receive()
+            facts = seen(scope)
+            if scope["path"] == "/slow":
+                record("slow.start")
+                await asyncio.sleep(1)
+                record("slow.end")
+            if scope["path"] != "/ping":
+                record("http", **facts)
+            body = json.dumps(facts).encode()
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": body})
+        elif scope["type"] == "websocket":
+            facts = seen(scope)
+            assert (await receive())["type"] == "websocket.connect"
+            await send({"type": "websocket.accept"})
+            message = await receive()
+            record("websocket", **facts)
+            await send({"type": "websocket.send",
+                        "text": json.dumps({"echo": message.get("text"), **facts})})
+            await send({"type": "websocket.close", "code": 1000})
+''')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """One reference server subprocess with its own app copy, log and observation file."""
+
+    def __init__(self, root: Path, flags: list[str], env: dict[str, str]) -> None:
+        self.root = root
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.obs = root / "obs.jsonl"
+        self.log = root / "server.log"
+        (root / "refapp.py").write_text(APP)
+        self._log_file = self.log.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(SERVER), "--port", str(self.port), "--app", "refapp:app",
+             *flags],
+            cwd=root,  # the server puts its cwd on sys.path: that is how refapp is found
+            env={**os.environ, "REFAPP_OBS": str(self.obs), **env},
+            stdout=subprocess.DEVNULL,
+            stderr=self._log_file,
+        )
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + DEADLINE_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"server exited with {self.proc.returncode}:\n{self.log_text()}")
+            try:
+                if httpx.get(f"{self.url}/ping", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.02)
+        pytest.fail(f"server not ready within {DEADLINE_S} s:\n{self.log_text()}")
+
+    def wait_exit(self) -> int:
+        return self.proc.wait(timeout=DEADLINE_S)
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.wait_exit()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._log_file.close()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        if not self.obs.exists():
+            return []
+        rows = [json.loads(line) for line in self.obs.read_text().splitlines() if line]
+        return [row for row in rows if kind is None or row["event"] == kind]
+
+    def wait_event(self, kind: str) -> dict[str, Any]:
+        deadline = time.monotonic() + DEADLINE_S
+        while time.monotonic() < deadline:
+            if found := self.events(kind):
+                return found[0]
+            time.sleep(0.01)
+        pytest.fail(f"no {kind!r} event within {DEADLINE_S} s:\n{self.log_text()}")
+
+    def get(self, path: str) -> dict[str, Any]:
+        response = httpx.get(f"{self.url}{path}", timeout=5)
+        assert response.status_code == 200, response.text
+        assert response.headers["connection"] == "close"
+        return dict(response.json())
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Any]:
+    """start(*flags, ready=True, **env) -> Server; every server is killed at teardown."""
+    servers: list[Server] = []
+
+    def _start(*flags: str, ready: bool = True, **env: str) -> Server:
+        root = tmp_path / f"server{len(servers)}"
+        root.mkdir()
+        server = Server(root, list(flags), env)
+        servers.append(server)
+        if ready:
+            server.wait_ready()
+        return server
+
+    try:
+        yield _start
+    finally:
+        for server in servers:
+            server.close()
+
+
+def slow_request_at_sigterm(server: Server) -> bytes:
+    """Send GET /slow, SIGTERM once the app is inside it, return what the client got."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"GET /slow HTTP/1.1\r\nhost: x\r\n\r\n")
+        server.wait_event("slow.start")
+        server.proc.send_signal(signal.SIGTERM)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except ConnectionResetError:
+            pass
+    return received
+
+
+def test_good_flags_run_one_lifespan_per_loop_before_serving(start: Any) -> None:
+    server = start()
+    seen = [server.get(f"/r{i}") for i in range(24)]
+    startups = server.events("startup")
+    by_thread = {row["thread"]: row for row in startups}
+    assert sorted(by_thread) == ["loop-0", "loop-1", "loop-2"]
+    assert len(startups) == 3
+    assert startups[0]["asgi"] == {"version": "3.0", "spec_version": "2.0"}
+    for row in server.events("http"):
+        assert row["thread"] in by_thread, "served on a loop that never ran a lifespan"
+        assert row["after_startup"]
+        assert row["asgi"] == {"version": "3.0", "spec_version": "2.4"}
+        lifespan = by_thread[row["thread"]]
+        assert row["ctx"] == lifespan["token"]  # context propagated from that loop's startup
+        assert row["state_token"] == lifespan["token"]
+        assert row["state_id"] != lifespan["state_id"]  # a copy...
+        assert row["foreign"] == []  # ...so no request sees another's writes
+    assert len(seen) == 24
+    assert server.stop() == 0
+    shutdowns = server.events("shutdown")
+    assert sorted(row["thread"] for row in shutdowns) == ["loop-0", "loop-1", "loop-2"]
+    assert {row["message"] for row in shutdowns} == {"lifespan.shutdown"}
+    assert "reference server ready on http://127.0.0.1:" in server.log_text()
+
+
+def test_context_fresh_hides_the_startup_contextvar(start: Any) -> None:
+    server = start("--context", "fresh")
+    for i in range(6):
+        facts = server.get(f"/r{i}")
+        assert facts["ctx"] is None
+        assert facts["state_token"] is not None  # state still works: only context differs
+
+
+def test_state_shared_hands_out_the_lifespan_dict_itself(start: Any) -> None:
+    server = start("--state", "shared", "--loops", "1")
+    first, second = server.get("/a"), server.get("/b")
+    (startup,) = server.events("startup")
+    assert first["state_id"] == second["state_id"] == startup["state_id"]
+    # Every request (the readiness pings too) leaves a key the next one can see.
+    assert len(second["foreign"]) == len(first["foreign"]) + 1
+
+
+def test_state_none_has_no_state_key(start: Any) -> None:
+    server = start("--state", "none", "--loops", "1")
+    assert server.get("/a")["has_state"] is False
+
+
+def test_drain_yes_finishes_in_flight_request_before_shutdown(start: Any) -> None:
+    server = start("--loops", "2")
+    received = slow_request_at_sigterm(server)
+    assert received.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert server.wait_exit() == 0
+    (end,) = server.events("slow.end")
+    shutdowns = server.events("shutdown")
+    assert len(shutdowns) == 2
+    assert all(row["t"] > end["t"] for row in shutdowns)
+
+
+def test_drain_no_cuts_in_flight_request(start: Any) -> None:
+    server = start("--loops", "2", "--drain", "no")
+    received = slow_request_at_sigterm(server)
+    assert received == b""
+    assert server.wait_exit() == 0
+    assert server.events("slow.end") == []
+    assert len(server.events("shutdown")) == 2  # shutdown still delivered, immediately
+
+
+def test_shutdown_skip_never_sends_shutdown(start: Any) -> None:
+    server = start("--loops", "2", "--shutdown", "skip")
+    server.get("/a")
+    assert server.stop() == 0
+    assert server.events("shutdown") == []
+
+
+def test_websocket_echo(start: Any) -> None:
+    server = start()
+    with connect(f"ws://127.0.0.1:{server.port}/ws", open_timeout=5) as ws:
+        ws.send("hello")
+        reply = json.loads(ws.recv(timeout=5))
+    assert reply["echo"] == "hello"
+    assert ws.close_code == 1000
+    (row,) = server.events("websocket")
+    lifespan = {r["thread"]: r for r in server.events("startup")}[row["thread"]]
+    assert row["ctx"] == lifespan["token"]
+    assert row["state_token"] == lifespan["token"]
+
+
+def test_startup_failure_exit(start: Any) -> None:
+    server = start(ready=False, REFAPP_MODE="startup-fail")
+    assert server.wait_exit() == 3
+    assert "refapp says no" in server.log_text()
+    assert "reference server ready" not in server.log_text()
+
+
+def test_startup_failure_serve(start: Any) -> None:
+    server = start("--startup-failure", "serve", "--loops", "1", REFAPP_MODE="startup-fail")
+    assert server.get("/a")["ctx"] is not None  # what startup set before failing is kept
+    assert "refapp says no" in server.log_text()
+
+
+def test_lifespan_rejected_serve(start: Any) -> None:
+    server = start("--loops", "2", REFAPP_MODE="reject")
+    assert server.get("/a")["path"] == "/a"
+    assert "lifespan unsupported" in server.log_text()
+    assert server.stop() == 0
+
+
+def test_lifespan_rejected_exit(start: Any) -> None:
+    server = start("--lifespan-rejected", "exit", ready=False, REFAPP_MODE="reject")
+    assert server.wait_exit() == 1
+    assert "lifespan unsupported" in server.log_text()
+
+
+def test_lifespan_single_runs_it_on_a_thread_that_never_serves(start: Any) -> None:
+    server = start("--lifespan", "single")
+    rows = [server.get(f"/r{i}") for i in range(12)]
+    (startup,) = server.events("startup")
+    assert startup["thread"] == "lifespan"
+    threads = {row["thread"] for row in server.events("http")}
+    assert threads
+    assert "lifespan" not in threads
+    assert all(row["ctx"] == startup["token"] for row in rows)  # copied across threads
+    assert server.stop() == 0
+    assert [row["thread"] for row in server.events("shutdown")] == ["lifespan"]
+
+
+def test_lifespan_none(start: Any) -> None:
+    server = start("--lifespan", "none", "--loops", "2")
+    facts = server.get("/a")
+    assert facts["ctx"] is None
+    assert facts["has_state"] is True  # a per-loop empty state, still copied per request
+    assert server.stop() == 0
+    assert server.events("startup") == []
+    assert server.events("shutdown") == []
+
+
+def test_startup_gate_no_serves_before_startup_completes(start: Any) -> None:
+    server = start("--startup-gate", "no", "--loops", "1", REFAPP_STARTUP_S="0.5")
+    assert server.get("/early")["after_startup"] is False
+    server.wait_event("startup")
+    assert server.get("/late")["after_startup"] is True

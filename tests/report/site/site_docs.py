@@ -1,0 +1,43 @@
+"""Results documents for the dashboard tests: the recorded run, and variants of a copy."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+
+from asgi_matrix.report import site as _site
+from results_docs import SAMPLE, Document, sample
+
+#: the recorded run finished at this time
+FINISHED = datetime(2026, 11, 25, 7, 10, 25, tzinfo=UTC)
+#: a "now" one day after the run: the data is fresh
+FRESH = _site.Options(now=FINISHED + timedelta(days=1))
+
+__all__ = ["FINISHED", "FRESH", "SAMPLE", "Document", "sample"]
+
+
+def with_error_and_unsupported(document: Document) -> Document:
+    """granian gets an error cell and an unsupported cell; hypercorn-trio could not run."""
+    verdicts = document["configurations"]["granian"]["verdicts"]
+    verdicts["lifespan.per-loop"] = {
+        "status": "error", "explanation": "the 'main' scenario was not run", "evidence": {}}
+    verdicts["state.shallow-copy"] = {
+        "status": "unsupported", "explanation": "the server never offered scope['state']",
+        "evidence": {}}
+    trio = document["configurations"]["hypercorn-trio"]
+    trio.update(status="error", reason="environment failed: no wheel for trio on this Python")
+    return document
+
+
+def with_control(document: Document) -> Document:
+    """A reference server that does everything right: a copy of granian, kind "control"."""
+    control = copy.deepcopy(document["configurations"]["granian"])
+    control.update(id="control-multiloop", server="control", kind="control", versions={})
+    for verdict in control["verdicts"].values():
+        verdict["status"] = "pass"
+    document["configurations"]["control-multiloop"] = control
+    harness = copy.deepcopy(document["configurations"]["uvicorn"])
+    harness.update(id="starlette-testclient", server="starlette-testclient", kind="harness",
+                   command=[])
+    document["configurations"]["starlette-testclient"] = harness
+    return document

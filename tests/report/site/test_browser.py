@@ -1,0 +1,233 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright for Python.
+
+The site is built from the recorded run plus an error cell, an unsupported cell, a
+configuration that could not run, a control and a harness, and served on 127.0.0.1
+from a thread of this process. Screenshots go to artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgi_matrix.report import site as _site
+from site_docs import FRESH, sample, with_control, with_error_and_unsupported
+
+pytestmark = pytest.mark.browser
+
+#: Debian's Chromium; ASGI_MATRIX_CHROMIUM names another build
+CHROMIUM = Path(os.environ.get("ASGI_MATRIX_CHROMIUM", "/usr/bin/chromium"))
+SHOTS = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
+DESKTOP = {"width": 1400, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def _document() -> dict[str, Any]:
+    return with_control(with_error_and_unsupported(sample()))
+
+
+@pytest.fixture(scope="module")
+def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("browser") / "site"
+    _site.build(_document(), out, FRESH)
+    return out
+
+
+@pytest.fixture(scope="module")
+def site_url(site_dir: Path) -> Iterator[str]:
+    server = _site.make_server(site_dir, 0)
+    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
+    thread.start()
+    try:
+        yield _site.url_of(server)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium, or set "
+                    "ASGI_MATRIX_CHROMIUM")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as err:
+        pytest.skip(f"Playwright for Python is not installed: {err}")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Tab:
+    """A page in a fresh browser context that remembers every script error it saw."""
+
+    def __init__(self, browser: Any, viewport: dict[str, int]) -> None:
+        self.context = browser.new_context(viewport=viewport)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda err: self.errors.append(str(err)))
+        self.page.on("console", lambda msg: self.errors.append(msg.text)
+                     if msg.type == "error" else None)
+
+    def shot(self, name: str) -> None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+@pytest.fixture
+def tab(browser: Any) -> Iterator[Tab]:
+    opened = Tab(browser, DESKTOP)
+    yield opened
+    opened.context.close()
+    assert opened.errors == [], "errors in the page"
+
+
+def _column(prop: str) -> int:
+    return list(_document()["properties"]).index(prop)
+
+
+def _cell(tab: Tab, config: str, prop: str) -> Any:
+    return tab.page.locator(f'tr[data-config="{config}"] td').nth(_column(prop))
+
+
+def test_matrix_shows_the_verdicts(tab: Tab, site_url: str) -> None:
+    tab.page.goto(site_url + "index.html")
+    tab.shot("matrix.png")
+    assert tab.page.locator("#filters").is_visible()  # the script ran
+    document = _document()
+    for config_id in ("uvicorn", "granian-workers2", "daphne"):
+        for prop, verdict in document["configurations"][config_id]["verdicts"].items():
+            expected = f"{_site.GLYPHS[verdict['status']]} {verdict['status']}"
+            assert _cell(tab, config_id, prop).inner_text().strip() == expected
+    assert _cell(tab, "granian", "lifespan.per-loop").inner_text().strip() == "! error"
+    assert _cell(tab, "granian", "state.shallow-copy").inner_text().strip() == "– unsupported"
+    assert "no wheel for trio" in tab.page.locator('tr[data-config="hypercorn-trio"]').inner_text()
+    assert tab.page.get_by_role("heading", name="Reference servers: controls").is_visible()
+    assert tab.page.get_by_role("heading", name="In-process test clients").is_visible()
+    header = tab.page.get_by_role("columnheader", name="Lifespan per event loop").first
+    assert header.is_visible()
+
+
+def test_a_cell_opens_its_detail_page(tab: Tab, site_url: str) -> None:
+    tab.page.goto(site_url + "index.html")
+    _cell(tab, "granian-workers2", "shutdown.after-drain.sigterm-group").get_by_role(
+        "link").click()
+    tab.page.wait_for_url("**/cells/granian-workers2/shutdown.after-drain.sigterm-group.html")
+    heading = tab.page.get_by_role("heading", level=1).inner_text()
+    assert heading.startswith("Drains first (SIGTERM to the process group)")
+    assert tab.page.locator("table.timeline tbody tr").count() >= 5
+    assert tab.page.locator("table.timeline").get_by_text("SIGTERM", exact=True).is_visible()
+    assert "asgi-matrix run --config granian-workers2" in tab.page.locator("#main").inner_text()
+    tab.shot("cell.png")
+    tab.page.get_by_role("link", name="granian-workers2").first.click()
+    tab.page.wait_for_url("**/configs/granian-workers2.html")
+    tab.shot("config.png")
+
+
+def test_a_url_filter_hides_rows(tab: Tab, site_url: str) -> None:
+    page = tab.page
+    page.goto(site_url + "index.html?server=granian&group=shutdown")
+    assert page.locator('tr[data-config="granian-mt2"]').is_visible()
+    assert page.locator('tr[data-config="uvicorn"]').is_hidden()
+    assert page.locator('tr[data-config="control-multiloop"]').is_hidden()
+    assert page.locator('th[data-prop="lifespan.supported"]').first.is_hidden()
+    assert page.locator('th[data-prop="shutdown.delivered.sigterm-main"]').first.is_visible()
+    assert page.locator("select[name=server]").input_value() == "granian"
+    tab.shot("matrix-filtered.png")
+    page.select_option("select[name=status]", "error")
+    assert "status=error" in page.url
+    assert page.locator('tr[data-config="granian-mt2"]').is_hidden()
+    page.select_option("select[name=server]", "")
+    assert page.locator('tr[data-config="hypercorn-trio"]').is_visible()  # not measured: error
+    assert page.locator('tr[data-config="granian"]').is_hidden()  # its error is not shutdown
+    assert page.locator("#permalink").get_attribute("href") == \
+        "index.html?group=shutdown&status=error"
+    page.select_option("select[name=group]", "lifespan")
+    assert page.locator('tr[data-config="granian"]').is_visible()
+    assert page.locator('tr[data-config="uvicorn"]').is_hidden()
+
+
+def test_a_requirements_query_highlights(tab: Tab, site_url: str) -> None:
+    page = tab.page
+    page.goto(site_url + "index.html?need=lifespan.per-loop,context.propagates")
+    assert page.locator("tr.config.meets").evaluate_all(
+        "rows => rows.map(r => r.dataset.config)") == ["control-multiloop"]
+    result = page.locator("#need-result")
+    assert result.inner_text() == ("1 of 15 configurations pass all of: Lifespan per event "
+                                   "loop, Contextvars reach HTTP handlers.")
+    assert "meets your needs" in page.locator('tr[data-config="control-multiloop"]').inner_text()
+    page.locator("input[name=need][value='context.propagates']").uncheck()
+    assert "need=lifespan.per-loop" in page.url
+    document = _document()
+    passing = [c for c, config in document["configurations"].items()
+               if config.get("verdicts", {}).get("lifespan.per-loop", {}).get("status") == "pass"
+               and config["status"] == "measured"]
+    assert page.locator("tr.config.meets").count() == len(passing)
+    page.locator("input[name=need][value='shutdown.after-drain.sigterm-main']").check()
+    tab.shot("matrix-need.png")
+
+
+def test_dark_mode_follows_the_system(tab: Tab, site_url: str) -> None:
+    tab.page.emulate_media(color_scheme="dark")
+    tab.page.goto(site_url + "index.html")
+    background = tab.page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(13, 17, 23)"
+    tab.shot("matrix-dark.png")
+    tab.page.goto(site_url + "cells/granian-workers2/lifespan.per-loop.html")
+    tab.shot("cell-dark.png")
+    tab.page.emulate_media(color_scheme="light")
+    assert tab.page.evaluate("getComputedStyle(document.body).backgroundColor") == \
+        "rgb(255, 255, 255)"
+
+
+def test_keyboard_skip_link_and_focus(tab: Tab, site_url: str) -> None:
+    page = tab.page
+    page.goto(site_url + "index.html")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    assert page.locator("a.skip").is_visible()
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_on_a_phone_the_table_scrolls_in_its_box(browser: Any, site_url: str) -> None:
+    tab = Tab(browser, PHONE)
+    try:
+        page = tab.page
+        page.goto(site_url + "index.html")
+        wrap = page.locator(".table-wrap").first
+        assert wrap.evaluate("w => w.scrollWidth > w.clientWidth")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        name = page.locator('tr[data-config="uvicorn"] th[scope=row]')
+        before = name.bounding_box()
+        wrap.evaluate("w => { w.scrollLeft = 400; }")
+        after = name.bounding_box()
+        assert before is not None
+        assert after is not None
+        assert abs(after["x"] - before["x"]) < 2  # the first column stays put
+        tab.shot("phone.png")
+        assert tab.errors == []
+    finally:
+        tab.context.close()
+
+
+def test_it_works_from_disk(tab: Tab, site_dir: Path) -> None:
+    page = tab.page
+    page.goto((site_dir / "index.html").as_uri() + "?server=daphne")
+    assert page.locator('tr[data-config="daphne"]').is_visible()
+    assert page.locator('tr[data-config="uvicorn"]').is_hidden()
+    _cell(tab, "daphne", "lifespan.supported").get_by_role("link").click()
+    page.wait_for_url("**/cells/daphne/lifespan.supported.html")
+    assert page.evaluate("getComputedStyle(document.querySelector('header.top')).display") \
+        == "flex"  # the stylesheet loaded by its relative link

@@ -21,6 +21,7 @@ import os
 import re
 import shlex
 import shutil
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -466,22 +467,42 @@ def render(document: dict[str, Any], options: Options | None = None) -> dict[str
 
 
 def build(document: dict[str, Any], out_dir: Path, options: Options | None = None) -> int:
-    """Render the site into ``out_dir``; returns the number of files written."""
+    """Render the site into ``out_dir``; returns the number of files written.
+
+    The site is written into a temporary folder beside ``out_dir`` and swapped in by
+    renames at the end, so a failure while writing (a full disk, an unencodable string)
+    leaves the old site as it was and the temporary folder removed.
+    """
     files = render(document, options)
-    _prepare(out_dir)
+    out_dir = out_dir.resolve()  # its parent holds the temporary folder, even for "."
+    _check_target(out_dir)
     try:
-        for folder in sorted({(out_dir / relative).parent for relative in files}):
-            folder.mkdir(parents=True, exist_ok=True)
-        for relative, text in files.items():
-            _write(out_dir / relative, text.encode())
-        shutil.copytree(SITE_DIR / "static", out_dir / "static")
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
     except OSError as err:
         raise ResultsError(f"cannot write the site to {out_dir}: {err.strerror or err}") from err
+    try:
+        for folder in sorted({(staging / relative).parent for relative in files}):
+            folder.mkdir(parents=True, exist_ok=True)
+        for relative, text in files.items():
+            _write(staging / relative, text.encode())
+        shutil.copytree(SITE_DIR / "static", staging / "static")
+        _keep_users_files(out_dir, staging)
+        os.chmod(staging, 0o755)  # mkdtemp makes it private; a site is for publishing
+        _swap(staging, out_dir)
+    except OSError as err:
+        raise ResultsError(f"cannot write the site to {out_dir}: {err.strerror or err}") from err
+    except UnicodeEncodeError as err:
+        raise ResultsError(f"cannot write the site to {out_dir}: text that cannot be "
+                           f"encoded ({err.reason})") from err
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return len(files) + sum(1 for _ in (SITE_DIR / "static").iterdir())
 
 
 def _write(path: Path, data: bytes) -> None:
-    """One small file with three system calls: a big site is thousands of them."""
+    """One small file with three system calls: a big site is thousands of them (the
+    whole folder is swapped in at the end, so files need no renames of their own)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         view = memoryview(data)
@@ -491,8 +512,8 @@ def _write(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _prepare(out_dir: Path) -> None:
-    """An empty folder, or a site we built before (whose files we replace), never others."""
+def _check_target(out_dir: Path) -> None:
+    """An empty or missing folder, or a site we built before, never others."""
     try:
         if out_dir.exists():
             if not out_dir.is_dir():
@@ -500,15 +521,38 @@ def _prepare(out_dir: Path) -> None:
             if any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
                 raise ResultsError(f"{out_dir}: not empty and not an asgi-matrix site; "
                                    "choose an empty or new folder")
-            for name in OWNED:
-                old = out_dir / name
-                if old.is_dir() and not old.is_symlink():
-                    shutil.rmtree(old)
-                elif old.exists() or old.is_symlink():
-                    old.unlink()
-        out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ResultsError(f"cannot write the site to {out_dir}: {err.strerror or err}") from err
+
+
+def _keep_users_files(out_dir: Path, staging: Path) -> None:
+    """Copy what the user added to the old site (a CNAME, say) into the new one."""
+    if not out_dir.is_dir():
+        return
+    for entry in out_dir.iterdir():
+        if entry.name in OWNED:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, staging / entry.name, symlinks=True)
+        else:
+            shutil.copy2(entry, staging / entry.name, follow_symlinks=False)
+
+
+def _swap(staging: Path, out_dir: Path) -> None:
+    """Put the new site in place of the old: two renames, the old one restored if the
+    second fails, so ``out_dir`` is the old site or the new one, never a mix."""
+    if not out_dir.exists():
+        os.rename(staging, out_dir)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+    os.rmdir(old)  # only its unique name is wanted
+    os.rename(out_dir, old)
+    try:
+        os.rename(staging, out_dir)
+    except OSError:
+        os.rename(old, out_dir)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def transferred_size(page: str) -> int:

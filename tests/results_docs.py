@@ -12,6 +12,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from asgi_matrix.results.document import with_levels
+
 SAMPLE = Path(__file__).parent / "data" / "results-sample.json"
 
 Document = dict[str, Any]
@@ -19,7 +21,7 @@ Document = dict[str, Any]
 
 @cache
 def _recorded() -> Document:
-    loaded: Document = json.loads(SAMPLE.read_text())
+    loaded: Document = with_levels(json.loads(SAMPLE.read_text()))  # as results.load does
     return loaded
 
 

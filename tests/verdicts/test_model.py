@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from asgi_matrix.verdicts import PROPERTIES, Verdict, combine, evaluate
+import pytest
+from asgi_matrix.verdicts import LEVELS, PROPERTIES, Property, Verdict, combine, evaluate
+from asgi_matrix.verdicts._model import Reference
 from observations import obs
 
 
@@ -27,3 +29,23 @@ def test_malformed_records_become_error_cells_not_crashes():
     verdicts = evaluate(obs(main={"ready": {"ok": True}, "events": [{"event": "http"}]}))
     assert verdicts["lifespan.per-loop"].status in {"error", "unsupported"}
     assert len(verdicts) == len(PROPERTIES)
+
+
+def test_every_property_has_a_level_and_a_scenario_that_is_run():
+    from asgi_matrix.measure.scenarios import SCENARIOS
+
+    for prop in PROPERTIES:
+        assert prop.level in LEVELS, prop.id
+        assert prop.scenario in SCENARIOS, prop.id
+        if prop.level != "not-in-spec":
+            assert prop.reference.quote, prop.id
+        assert prop.to_json()["level"] == prop.level
+
+
+def test_a_required_property_must_quote_the_spec():
+    with pytest.raises(ValueError, match="quotes the spec"):
+        Property("x.y", "lifespan", "t", "d", Reference("r", "u"), lambda o: Verdict("pass", ""),
+                 level="MUST")
+    with pytest.raises(ValueError, match="not one of"):
+        Property("x.y", "lifespan", "t", "d", Reference("r", "u", "q"),
+                 lambda o: Verdict("pass", ""), level="MAY")  # type: ignore[arg-type]

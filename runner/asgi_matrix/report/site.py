@@ -123,15 +123,9 @@ def is_stale(document: dict[str, Any], options: Options) -> bool:
     return (now - when).total_seconds() > options.stale_after_days * 86400
 
 
-def scenario_for(property_id: str) -> str:
-    """The scenario whose observations a property is judged from."""
-    if property_id.startswith("shutdown.") and property_id.endswith("-group"):
-        return "group"
-    if property_id.startswith("startup-failure."):
-        return "startup-fail"
-    if property_id.startswith("lifespan-rejected."):
-        return "reject-lifespan"
-    return "main"
+def scenario_for(prop: dict[str, Any]) -> str:
+    """The scenario whose observations a property is judged from (the property says)."""
+    return str(prop.get("scenario") or "main")
 
 
 def server_version(config: dict[str, Any]) -> str:
@@ -382,7 +376,7 @@ class _Renderer:
         return self.page("cell.html", 2, f"{prop['title']} · {config_id}", config=config,
                          config_id=config_id, slug=self.cslug[config_id], prop=prop,
                          verdict=config["verdicts"][property_id], badge=badge,
-                         observed=self.observed(config_id, scenario_for(property_id)),
+                         observed=self.observed(config_id, scenario_for(prop)),
                          command=_command(config), reproduce=_reproduce(config_id))
 
     def observed(self, config_id: str, name: str) -> Markup:
@@ -403,7 +397,7 @@ class _Renderer:
         return self._observed[key]
 
     def about(self) -> str:
-        used_by = {name: [p for p in self.properties.values() if scenario_for(p["id"]) == name]
+        used_by = {name: [p for p in self.properties.values() if scenario_for(p) == name]
                    for name in SCENARIOS}
         return self.page("about.html", 0, "About", doc=self.doc, scenarios=SCENARIOS,
                          used_by=used_by, meanings=STATUS_MEANING, statuses=list(GLYPHS))

@@ -109,4 +109,15 @@ def load(path: Path) -> dict[str, Any]:
     except ValueError as err:
         raise ResultsError(f"{path}: not JSON (truncated or corrupt?): {err}") from err
     validate(document, str(path))
+    return with_levels(document)
+
+
+def with_levels(document: dict[str, Any]) -> dict[str, Any]:
+    """Documents recorded before properties carried ``level`` and ``scenario`` get them
+    from today's table, for the ids it still has (the facts did not change)."""
+    current = {p.id: p for p in PROPERTIES}
+    for prop_id, prop in (document.get("properties") or {}).items():
+        if prop_id in current:
+            prop.setdefault("level", current[prop_id].level)
+            prop.setdefault("scenario", current[prop_id].scenario)
     return document

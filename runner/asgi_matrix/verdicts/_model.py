@@ -10,7 +10,15 @@ from typing import Any, Literal
 Status = Literal["pass", "fail", "unsupported", "error", "n/a", "flaky"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "unsupported", "error", "n/a", "flaky")
 
+#: How strongly the ASGI spec asks for a property: its own words "must" and "should", or
+#: "not-in-spec" where the spec does not require it (an open issue, an optional feature,
+#: what users rely on beyond it). A failed "not-in-spec" property is a difference between
+#: servers, not a violation.
+Level = Literal["MUST", "SHOULD", "not-in-spec"]
+LEVELS: tuple[Level, ...] = ("MUST", "SHOULD", "not-in-spec")
+
 LIFESPAN_SPEC = "https://asgi.readthedocs.io/en/latest/specs/lifespan.html"
+WWW_SPEC = "https://asgi.readthedocs.io/en/latest/specs/www.html"
 ASGIREF_338 = "https://github.com/django/asgiref/pull/338"
 ASGIREF_322 = "https://github.com/django/asgiref/issues/322"
 ASGIREF_277 = "https://github.com/django/asgiref/pull/277"
@@ -40,19 +48,33 @@ class Reference:
 
 @dataclass(frozen=True)
 class Property:
-    """A behaviour of a server that a user's app depends on, and how to judge it."""
+    """A behaviour of a server that a user's app depends on, and how to judge it.
+
+    ``level`` says whether the spec requires it; for MUST and SHOULD the reference quotes
+    the spec's sentence. ``scenario`` names the scenario whose observations the check
+    reads (the site shows that scenario's record beside the verdict).
+    """
 
     id: str
-    group: str  #: lifespan, context, state, shutdown, failure
+    group: str  #: lifespan, context, state, requests, shutdown, failure
     title: str
     description: str
     reference: Reference
     check: Callable[[Observations], Verdict]
     expected: str = ""  #: what a correct server does, in plain words
+    level: Level = field(default="not-in-spec", kw_only=True)
+    scenario: str = field(default="main", kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise ValueError(f"property {self.id}: level {self.level!r} is not one of {LEVELS}")
+        if self.level != "not-in-spec" and not self.reference.quote:
+            raise ValueError(f"property {self.id}: a {self.level} property quotes the spec")
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "group": self.group, "title": self.title,
                 "description": self.description, "expected": self.expected,
+                "level": self.level, "scenario": self.scenario,
                 "reference": {"title": self.reference.title, "url": self.reference.url,
                               "quote": self.reference.quote}}
 

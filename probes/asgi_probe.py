@@ -32,6 +32,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -173,6 +174,8 @@ def _where() -> dict[str, Any]:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping) and not isinstance(value, dict):
+        value = dict(value)  # e.g. peregrine's scope["asgi"] is a read-only mappingproxy
     try:
         json.dumps(value)
         return value

@@ -2,9 +2,11 @@
 # Build a local base image (Debian minbase + python3 + python3-venv) with debootstrap,
 # for machines where the official python image cannot be pulled.
 #
-#   probes/docker/build-base.sh [--force] [--include PKG,PKG...] SUITE [TAG]
+#   probes/docker/build-base.sh [--force] [--include PKG,PKG...] [--python X.Y] SUITE [TAG]
 #
 # SUITE: bookworm (Python 3.11), trixie (3.13), forky or sid (3.14).
+# --python X.Y: a Python the suite packages beside its default (sid: 3.15), installed as
+# pythonX.Y and pythonX.Y-venv and made the image's python3 (/usr/local/bin/python3).
 # TAG defaults to asgi-matrix-base:SUITE. An existing TAG is kept unless --force.
 # --include adds Debian packages (system libraries a server needs, e.g. libuv1): probe
 # images are built with --network none and the base keeps no apt lists, so what a
@@ -15,35 +17,48 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 [--force] [--include PKG,PKG...] SUITE [TAG]" >&2
+    echo "usage: $0 [--force] [--include PKG,PKG...] [--python X.Y] SUITE [TAG]" >&2
     exit 2
 }
 
 force=0
 extra=""
+python=""
 args=()
 want_include=0
+want_python=0
 for a in "$@"; do
     if [ "$want_include" -eq 1 ]; then
         extra="$a"
         want_include=0
         continue
     fi
+    if [ "$want_python" -eq 1 ]; then
+        python="$a"
+        want_python=0
+        continue
+    fi
     case "$a" in
         --force) force=1 ;;
         --include) want_include=1 ;;
         --include=*) extra="${a#--include=}" ;;
+        --python) want_python=1 ;;
+        --python=*) python="${a#--python=}" ;;
         -h|--help) usage ;;
         -*) echo "unknown option: $a" >&2; usage ;;
         *) args+=("$a") ;;
     esac
 done
-[ "$want_include" -eq 0 ] || usage
+[ "$want_include" -eq 0 ] && [ "$want_python" -eq 0 ] || usage
+case "$python" in
+    ""|[0-9].[0-9]|[0-9].[0-9][0-9]) ;;
+    *) echo "build-base: --python takes a version such as 3.15" >&2; exit 2 ;;
+esac
 [ "${#args[@]}" -ge 1 ] && [ "${#args[@]}" -le 2 ] || usage
 case "$extra" in
     *[!a-z0-9+.,-]*) echo "build-base: --include takes Debian package names, comma-separated" >&2; exit 2 ;;
 esac
-include="python3,python3-venv,ca-certificates${extra:+,$extra}"
+include="python3,python3-venv,ca-certificates${python:+,python$python,python$python-venv}${extra:+,$extra}"
 suite="${args[0]}"
 tag="${args[1]:-asgi-matrix-base:$suite}"
 mirror="${ASGI_MATRIX_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
@@ -96,9 +111,16 @@ if ! debootstrap --variant=minbase --include="$include" \
     exit 1
 fi
 
+# The image's python3 is the one asked for (PATH has /usr/local/bin before /usr/bin).
+py=/usr/bin/python3
+if [ -n "$python" ]; then
+    ln -sf "/usr/bin/python$python" "$rootfs/usr/local/bin/python3"
+    py="/usr/bin/python$python"
+fi
+
 # Facts about the base, recorded as labels (the runner reads asgi-matrix.glibc).
-py_version="$(chroot "$rootfs" python3 -c 'import platform; print(platform.python_version())')"
-glibc="$(chroot "$rootfs" python3 -c 'import platform; print(platform.libc_ver()[1])')"
+py_version="$(chroot "$rootfs" "$py" -c 'import platform; print(platform.python_version())')"
+glibc="$(chroot "$rootfs" "$py" -c 'import platform; print(platform.libc_ver()[1])')"
 echo "build-base: $suite has Python $py_version, glibc $glibc"
 
 # Slim: package lists and caches, docs, man pages, locales; keep dpkg from putting them back.

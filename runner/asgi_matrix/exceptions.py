@@ -42,9 +42,10 @@ class NotRunnable(AsgiMatrixError):
     """The configuration cannot run on this backend here (no matching Python, no wheel):
     recorded as "not run" with the reason, never as a failure."""
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", prefix: str = "") -> None:
         super().__init__(message)
-        self.hint = hint
+        self.hint = hint  #: options after the command that would run it ("--backend docker")
+        self.prefix = prefix  #: what goes before it (an environment variable to set)
 
 
 class ServerFailed(AsgiMatrixError):

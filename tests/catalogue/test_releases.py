@@ -335,7 +335,7 @@ def test_the_default_run_is_unchanged() -> None:
     assert _releases.select(catalogue, index=fake_index) == catalogue.select()
     by_server = _releases.select(catalogue, servers=["uvicorn"], index=fake_index)
     assert [c.id for c in by_server] == ["uvicorn", "uvicorn-uvloop", "uvicorn-workers2",
-                                         "uvicorn-py313", "uvicorn-py314"]
+                                         "uvicorn-py313", "uvicorn-py314", "uvicorn-py315"]
 
 
 def test_history_adds_every_release_of_every_set() -> None:

@@ -25,6 +25,8 @@ KINDS = ("server", "harness", "control")
 _ID = re.compile(r"^[a-z0-9][a-z0-9.+_-]*$")
 _PLACEHOLDERS = {"python", "host", "port", "app", "controls", "harnesses"}
 _DEBIAN_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+#: ``python = "3.14t"``: that minor's free-threaded build (PEP 703), uv's spelling
+_FREE_THREADED = re.compile(r"^\s*(\d+\.\d+)t\s*$")
 
 
 def python_axis(spec: str) -> str:
@@ -51,6 +53,7 @@ class ServerConfig:
     websocket: bool = True
     lifespan: bool = True  #: documented expectation only; verdicts come from evidence
     python: str = ""  #: PEP 440 specifier of the interpreters it runs on; "" = any
+    free_threaded: bool = False  #: needs a free-threaded build (catalogue: python = "3.14t")
     system: tuple[str, ...] = ()  #: Debian packages it needs beside Python (libuv1, ...)
     default: bool = True  #: False keeps it out of the default matrix (fault controls)
     description: str = ""
@@ -68,7 +71,9 @@ class ServerConfig:
         """The coordinates of this configuration in the matrix (open to more axes)."""
         axes: dict[str, Any] = {"server": self.server, "loop": self.loop,
                                 "workers": self.workers, "threads": self.threads,
-                                "pattern": "runvar", "python": python_axis(self.python)}
+                                "pattern": "runvar",
+                                "python": python_axis(self.python) + ("t" if self.free_threaded
+                                                                      else "")}
         if self.release is not None:
             axes["release"] = self.release.version
         return axes
@@ -117,15 +122,20 @@ def _entry(raw: Any, where: str) -> ServerConfig:
     if not all(isinstance(p, str) and _DEBIAN_PACKAGE.match(p) for p in raw.get("system", [])):
         raise CatalogueError(f"{here}: system must be a list of Debian package names "
                              "(lowercase letters, digits and +-. e.g. \"libuv1\")")
+    python, free_threaded = raw.get("python", ""), False
+    if match := _FREE_THREADED.match(python):  # "3.14t": 3.14, free-threaded build only
+        python, free_threaded = f"=={match.group(1)}.*", True
     try:
-        SpecifierSet(raw.get("python", ""))
+        SpecifierSet(python)
     except InvalidSpecifier as err:
-        raise CatalogueError(f"{here}: python is not a version specifier: {err}") from err
+        raise CatalogueError(f"{here}: python is not a version specifier (or X.Yt for a "
+                             f"free-threaded build): {err}") from err
     for key in ("workers", "threads"):
         if raw.get(key, 1) < 1:
             raise CatalogueError(f"{here}: {key} must be at least 1")
     values = {**raw, "argv": tuple(argv), "requires": tuple(raw.get("requires", ())),
-              "system": tuple(raw.get("system", ()))}
+              "system": tuple(raw.get("system", ())), "python": python,
+              "free_threaded": free_threaded}
     if "releases" in raw:  # a history entry: never in the default matrix
         if raw.get("default") is True:
             raise CatalogueError(f"{here}: an entry with releases cannot be default = true "

@@ -58,7 +58,8 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
         prepared: Prepared = (_releases.prepare(backend, config) if config.release
                               else backend.prepare(config))
     except NotRunnable as err:
-        command = f"asgi-matrix run --config {config.id}" + (f" {err.hint}" if err.hint else "")
+        command = (f"{err.prefix}asgi-matrix run --config {config.id}"
+                   + (f" {err.hint}" if err.hint else ""))
         return {**_identity(config), "status": "not-run", "reason": str(err),
                 "try": command, "verdicts": {}}
     except AsgiMatrixError as err:

@@ -18,10 +18,8 @@ def facts(obs: Observations) -> dict[str, Any]:
                                              event["t"])
     started_first = {loop: any(s["loop_id"] == loop and s["t"] <= t for s in startups)
                      for loop, t in first_served.items()}
-    spec_versions = sorted({str((e.get("asgi") or {}).get("spec_version", "missing"))
-                            for e in served})
-    lifespan_spec = sorted({str((e.get("asgi") or {}).get("spec_version", "missing"))
-                            for e in startups})
+    spec_versions = sorted({_spec_version(e) for e in served})
+    lifespan_spec = sorted({_spec_version(e) for e in startups})
     main_pid = (obs.scenario("main") or {}).get("server_pid")
     return {
         "processes": len({e["pid"] for e in served}),
@@ -46,3 +44,12 @@ def facts(obs: Observations) -> dict[str, Any]:
         "app_errors": sorted({str(e.get("error")) for e in obs.events("main", "app.error")})[:5],
         "requests_recorded": len(served),
     }
+
+
+def _spec_version(event: dict[str, Any]) -> str:
+    """scope["asgi"]["spec_version"] as recorded; a scope["asgi"] that was no mapping (the
+    probe wrote its repr) says so instead of breaking the facts."""
+    asgi = event.get("asgi") or {}
+    if not isinstance(asgi, dict):
+        return "scope['asgi'] not a dict"
+    return str(asgi.get("spec_version", "missing"))

@@ -50,6 +50,26 @@ def _python_for(config: ServerConfig) -> str:
                       f"{', '.join(sorted(_images.BASES))})")
 
 
+def free_threaded_base_variable(python: str) -> str:
+    """The environment variable that names a free-threaded base: ASGI_MATRIX_BASE_314T."""
+    return f"ASGI_MATRIX_BASE_{python.replace('.', '')}T"
+
+
+def _free_threaded_base(config: ServerConfig, python: str) -> tuple[str, str]:
+    """(base image, wheel ABI) for a free-threaded configuration, from the user's base.
+
+    No Debian suite packages a free-threaded CPython, so build-base.sh cannot make one:
+    the user names an image with ``python3`` a free-threaded build and its venv module.
+    """
+    variable = free_threaded_base_variable(python)
+    if not (base := os.environ.get(variable, "")):
+        raise NotRunnable(f"needs a free-threaded Python {python} ({python}t) and no base "
+                          f"image has one: Debian packages none; name an image whose python3 "
+                          f"is {python}t as {variable}",
+                          prefix=f"{variable}=IMAGE ", hint="--backend docker")
+    return base, f"cp{python.replace('.', '')}t"
+
+
 class DockerServer:
     """A started container: reached on a published loopback port."""
 
@@ -142,9 +162,11 @@ class DockerBackend:
 
     def prepare(self, config: ServerConfig) -> Prepared:
         python = _python_for(config)
+        base, abi = _free_threaded_base(config, python) if config.free_threaded else ("", "")
         requirements = [*config.requires, "anyio>=4"]
         try:
-            image = _images.build_image(requirements, python, system=config.system)
+            image = _images.build_image(requirements, python, system=config.system,
+                                        base=base, abi=abi)
         except (_images.NoWheelError, _images.SystemPackagesUnavailable) as err:
             raise NotRunnable(str(err)) from err
         except (_images.ImageBuildError, _images.BaseImageError,

@@ -56,6 +56,10 @@ def _service(config: ServerConfig) -> list[str]:
         python = DEFAULT_PYTHON
     base = ("ASGI_MATRIX_BASE" if python == DEFAULT_PYTHON
             else f"ASGI_MATRIX_BASE_{python.replace('.', '')}")
+    default = f"-python:{python}-slim"
+    if config.free_threaded:  # no official free-threaded image to fall back to: say so
+        base = f"ASGI_MATRIX_BASE_{python.replace('.', '')}T"
+        default = f"-asgi-matrix-set-{base.lower().replace('_', '-')}:{python}t"
     return [
         f"  {config.id}:",
         "    profiles: [servers]",
@@ -63,11 +67,12 @@ def _service(config: ServerConfig) -> list[str]:
         "      context: .",
         "      dockerfile: probes/Dockerfile",
         "      args:",
-        f"        BASE: ${{{base}:-python:{python}-slim}}",
+        f"        BASE: ${{{base}:{default}}}",
         f"        REQUIREMENTS: {_q(requirements)}",
         *([f"        SYSTEM: {_q(' '.join(config.system))}"] if config.system else []),
         f"    image: asgi-matrix-compose/{config.id}",
-        f"    command: [{', '.join(_q(a) for a in command)}]",
+        # "$$": compose would substitute a "$VAR" in the command (a Caddyfile's {$VIRTUAL_ENV})
+        f"    command: [{', '.join(_q(a.replace('$', '$$')) for a in command)}]",
         "    environment:",
         "      ASGI_MATRIX_OBS: /obs/observations.jsonl",
         "    ports:",

@@ -84,7 +84,15 @@ BASES: dict[str, tuple[str, str]] = {
     "3.11": ("bookworm", "asgi-matrix-base:bookworm"),
     "3.13": ("trixie", "asgi-matrix-base:trixie"),
     "3.14": ("sid", "asgi-matrix-base:sid"),
+    "3.15": ("sid", "asgi-matrix-base:sid-py3.15"),
 }
+#: Pythons a suite packages beside its default python3 (sid: python3.15 and its venv):
+#: their base is made with ``build-base.sh --python X.Y``, which makes it the python3.
+NOT_SUITE_DEFAULT = frozenset({"3.15"})
+
+
+def _python_args(python: str) -> list[str]:
+    return ["--python", python] if python in NOT_SUITE_DEFAULT else []
 
 #: glibc of each suite (verified 2026-11). build-base.sh also records the real one as the
 #: image label ``asgi-matrix.glibc``, which wins (sid moves).
@@ -325,7 +333,7 @@ def _ensure_base(python: str, official: bool, client: Any) -> str:
         raise BaseImageError(f"base image {tag} is missing and {BUILD_BASE} is not there")
     try:
         proc = subprocess.run(
-            ["bash", str(BUILD_BASE), suite, tag],
+            ["bash", str(BUILD_BASE), *_python_args(python), suite, tag],
             capture_output=True,
             text=True,
             timeout=1200,
@@ -379,7 +387,8 @@ def ensure_system_base(python: str, system: Sequence[str], *, client: Any | None
         failure: SystemPackagesUnavailable | None = None
         try:
             proc = subprocess.run(
-                ["bash", str(BUILD_BASE), "--include", ",".join(packages), suite, tag],
+                ["bash", str(BUILD_BASE), "--include", ",".join(packages),
+                 *_python_args(python), suite, tag],
                 capture_output=True,
                 text=True,
                 timeout=1200,
@@ -520,8 +529,11 @@ def _missing_for_target(top: Sequence[str], directory: Path, env: dict[str, str]
 
 
 def _pip_download(
-    pip: list[str], specs: Sequence[str], python: str, platforms: Sequence[str], dest: Path
+    pip: list[str], specs: Sequence[str], python: str, platforms: Sequence[str], dest: Path,
+    abi: str = "",
 ) -> subprocess.CompletedProcess[str]:
+    # abi "cp314t": a free-threaded target takes only its own ABI's and pure wheels (no abi3)
+    abis = ["--abi", abi, "--abi", "none"] if abi else []
     cmd = [
         *pip,
         "download",
@@ -530,6 +542,7 @@ def _pip_download(
         python,
         "--implementation",
         "cp",
+        *abis,
         *[arg for p in platforms for arg in ("--platform", p)],
         "--dest",
         str(dest),
@@ -571,6 +584,7 @@ def download_wheelhouse(
     *,
     glibc: str | None = None,
     arch: str | None = None,
+    abi: str = "",
 ) -> Path:
     """Fill ``dest`` with wheels for ``requirements`` on CPython ``python`` (e.g. "3.14").
 
@@ -587,7 +601,8 @@ def download_wheelhouse(
     platform_desc = f"linux {arch_}, glibc {glibc}"
     key = hashlib.sha256(
         json.dumps(
-            {"requirements": reqs, "python": minor, "glibc": glibc, "arch": arch_, "v": 1},
+            {"requirements": reqs, "python": minor, "glibc": glibc, "arch": arch_, "v": 1,
+             **({"abi": abi} if abi else {})},
             sort_keys=True,
         ).encode()
     ).hexdigest()[:24]
@@ -608,7 +623,7 @@ def download_wheelhouse(
                         f"wheelhouse for {reqs} on Python {minor} does not close: still "
                         f"missing {todo}"
                     )
-                proc = _pip_download(pip, todo, minor, platforms, work)
+                proc = _pip_download(pip, todo, minor, platforms, work, abi)
                 if proc.returncode != 0:
                     _raise_for_pip(proc, minor, platform_desc)
                 # pip judged markers for the host's Python: add what the target needs.
@@ -678,26 +693,30 @@ def image_tag(requirements: list[str], python: str, base: str, *, client: Any | 
 
 
 def build_image(requirements: list[str], python: str, *, official: bool = False,
-                system: Sequence[str] = ()) -> BuiltImage:
+                system: Sequence[str] = (), base: str = "", abi: str = "") -> BuiltImage:
     """The probe image for ``requirements`` on Python ``python``: reused when its tag exists,
     else built offline (``network_mode="none"``) from a wheelhouse. ``system``: Debian
     packages the image needs, from a base made with them (``ensure_system_base``). Raises
     ``DockerUnavailable``, ``BaseImageError`` (``SystemPackagesUnavailable``),
-    ``NoWheelError``/``WheelhouseError`` or ``ImageBuildError``."""
+    ``NoWheelError``/``WheelhouseError`` or ``ImageBuildError``. ``base``: a base image the
+    user gave (a free-threaded Python, which no Debian suite packages), with wheels for
+    its ``abi`` ("cp314t")."""
     started = time.monotonic()
     python = _python_minor(python)
     reqs = normalize_requirements(requirements)
     packages = sorted(set(system))
     with _client_scope(None) as client:
-        return _build_image(reqs, python, official, client, started, packages)
+        return _build_image(reqs, python, official, client, started, packages, base, abi)
 
 
 def _build_image(
     reqs: list[str], python: str, official: bool, client: Any, started: float,
-    system: list[str] | None = None,
+    system: list[str] | None = None, given_base: str = "", abi: str = "",
 ) -> BuiltImage:
     system = system or []
-    base = ensure_base(python, official=official and not system, client=client)
+    if given_base and _image(client, given_base) is None:
+        raise BaseImageError(f"base image {given_base} is not present locally")
+    base = given_base or ensure_base(python, official=official and not system, client=client)
     if system:
         # The wheels first: a configuration that has none is "not run" without a base build.
         plain = _image(client, base)
@@ -705,7 +724,7 @@ def _build_image(
         with tempfile.TemporaryDirectory(prefix="asgi-matrix-wheels.") as tmp:
             download_wheelhouse(reqs, python, Path(tmp), glibc=glibc0 or _glibc_for(python))
         base = ensure_system_base(python, system, client=client)
-    tag = image_tag(reqs, python, base, client=client, system=system)
+    tag = image_tag(reqs, python, base, client=client, system=system)  # base id: the ABI
     existing = _image(client, tag)
     if existing is not None:
         return BuiltImage(
@@ -727,7 +746,7 @@ def _build_image(
         for src, rel in IMAGE_FILES:
             (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, ctx / rel)
-        download_wheelhouse(reqs, python, ctx / "wheels", glibc=glibc)
+        download_wheelhouse(reqs, python, ctx / "wheels", glibc=glibc, abi=abi)
         error: str | None = None
         try:
             stream = client.api.build(

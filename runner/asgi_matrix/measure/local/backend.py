@@ -162,7 +162,7 @@ class LocalBackend:
             server.kill_group()
 
     def prepare(self, config: ServerConfig) -> Prepared:
-        interpreter = _envs.find_interpreter(config.python, self.interpreter)
+        interpreter = _envs.find_interpreter(config.python, self.interpreter, config.free_threaded)
         _system.require(config.system)  # NotRunnable: it names what is missing
         env = _envs.ensure(config.requires, interpreter)
         command = render(config.argv, python=str(env.python), host=HOST, port="{port}",

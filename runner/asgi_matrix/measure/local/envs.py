@@ -18,6 +18,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import sysconfig
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,25 +61,64 @@ def uv_binary() -> str:
         return _uv_binary()
 
 
-def find_interpreter(spec: str, default: str | None = None) -> str:
+def find_interpreter(spec: str, default: str | None = None, free_threaded: bool = False) -> str:
     """An interpreter satisfying the PEP 440 ``spec``: ours if it does, else one uv finds.
 
-    uv may download one only where the user allows it (UV_PYTHON_DOWNLOADS); a spec
-    nothing satisfies raises NotRunnable, so the configuration is "not run", not failed.
+    ``free_threaded``: only a free-threaded build will do (``3.14t``), ours or uv's. uv may
+    download one only where the user allows it (UV_PYTHON_DOWNLOADS); a spec nothing
+    satisfies raises NotRunnable, so the configuration is "not run", not failed.
     """
     from packaging.specifiers import SpecifierSet
 
     ours = default or sys.executable
+    if free_threaded:
+        return _find_free_threaded(spec, ours)
     if not spec or SpecifierSet(spec).contains(platform.python_version()):
         return ours
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": os.environ.get("UV_PYTHON_DOWNLOADS", "never")}
-    found = subprocess.run([uv_binary(), "python", "find", "--no-project", spec],
-                           capture_output=True, text=True, env=env, timeout=120)
-    path = found.stdout.strip().splitlines()[-1] if found.stdout.strip() else ""
-    if found.returncode != 0 or not path:
+    path = _uv_find(spec)
+    if not path:
         raise NotRunnable(f"no Python interpreter matching {spec!r} on this machine "
                           f"(this one is {platform.python_version()})",
                           hint="--backend docker")
+    return path
+
+
+def _uv_find(request: str) -> str:
+    """The interpreter uv finds for ``request`` (never downloading), or ""."""
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    found = subprocess.run([uv_binary(), "python", "find", "--no-project", request],
+                           capture_output=True, text=True, env=env, timeout=120)
+    path = found.stdout.strip().splitlines()[-1] if found.stdout.strip() else ""
+    return path if found.returncode == 0 else ""
+
+
+#: What lets uv fetch an interpreter: the user's UV_PYTHON_DOWNLOADS, never our default.
+DOWNLOADS_ALLOWED = ("automatic", "manual")
+
+
+def _find_free_threaded(spec: str, ours: str) -> str:
+    """A free-threaded interpreter for ``spec`` ("==3.14.*"): ours when it is one, else uv's.
+
+    uv's request "3.14t" matches free-threaded builds only. Where the user allows
+    downloads (UV_PYTHON_DOWNLOADS=automatic or manual), uv installs one first.
+    """
+    minor = spec.strip().removeprefix("==").removesuffix(".*")
+    request = f"{minor}t"
+    if (sysconfig.get_config_var("Py_GIL_DISABLED") and ours == sys.executable
+            and platform.python_version().startswith(f"{minor}.")):
+        return ours
+    path = _uv_find(request)
+    allowed = os.environ.get("UV_PYTHON_DOWNLOADS", "") in DOWNLOADS_ALLOWED
+    if not path and allowed:
+        _run([uv_binary(), "python", "install", request], f"uv python install {request}")
+        path = _uv_find(request)
+    if not path:
+        how = ("uv could not install one" if allowed else
+               "uv found none, and may download one only where UV_PYTHON_DOWNLOADS allows it")
+        raise NotRunnable(f"needs a free-threaded Python {minor} ({request}); {how} (or in "
+                          f"docker: a base with python{request} as ASGI_MATRIX_BASE_"
+                          f"{minor.replace('.', '')}T)",
+                          prefix="UV_PYTHON_DOWNLOADS=manual ")
     return path
 
 

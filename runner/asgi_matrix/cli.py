@@ -16,6 +16,7 @@ import click
 from asgi_matrix import __version__
 from asgi_matrix.catalogue.load import Catalogue
 from asgi_matrix.exceptions import AsgiMatrixError, CatalogueError, UnknownConfig
+from asgi_matrix.files import write_atomic
 
 EX_INTERRUPTED = 130
 
@@ -27,6 +28,19 @@ def _say(line: str) -> None:
 def _fail(message: str, code: int = 1) -> None:
     click.echo(f"asgi-matrix: {message}", err=True)
     sys.exit(code)
+
+
+def _read(path: Path) -> tuple[dict[str, Any], str]:
+    """A results document, and a line saying which file it is and how its run ended
+    (said on stderr once the command succeeded: a failure stays one line)."""
+    from asgi_matrix.results import document as _results
+
+    try:
+        found, note = _results.locate(path)
+        document = _results.load(found)
+    except AsgiMatrixError as err:
+        _fail(str(err))
+    return document, f"{note}: run {document['run']['id']}, {_results.state(document)}"
 
 
 def _catalogue(paths: tuple[Path, ...]) -> Catalogue:
@@ -180,33 +194,33 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
 def show(results: Path, config_id: str | None) -> None:
     """A readable table of a results file (or one configuration's verdicts)."""
     from asgi_matrix.report.show import render_config, render_matrix
-    from asgi_matrix.results import document as _results
 
-    try:
-        document = _results.load(results)
-    except AsgiMatrixError as err:
-        _fail(str(err))
+    document, note = _read(results)
     if config_id is None:
         click.echo(render_matrix(document))
+        _say(note)
         return
     configs: dict[str, Any] = document["configurations"]
     if config_id not in configs:
         raise click.BadParameter(f"{config_id!r} is not in {results}; it has: "
                                  + ", ".join(configs), param_hint="CONFIG_ID")
     click.echo(render_config(document, config_id))
+    _say(note)
 
 
 @cli.command()
 @click.argument("shards", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path),
               help="The merged results file to write.")
-def merge(shards: tuple[Path, ...], out_file: Path) -> None:
+@click.option("--allow-mixed", is_flag=True, help="Merge shards measured on different "
+              "hosts, backends or repeat counts (recorded in the merged run as 'mixed').")
+def merge(shards: tuple[Path, ...], out_file: Path, allow_mixed: bool) -> None:
     """Combine the results files of a sharded run into one results file."""
     from asgi_matrix.results import document as _results
     from asgi_matrix.results.merge import merge as merge_documents
 
     try:
-        merged = merge_documents([(str(p), _results.load(p)) for p in shards])
+        merged = merge_documents([(str(p), _results.load(p)) for p in shards], allow_mixed)
         _results.write_atomic(out_file, merged)
     except AsgiMatrixError as err:
         _fail(str(err))
@@ -225,12 +239,14 @@ EX_DIFF_UNREADABLE = 2  # not 1: in CI, 1 must mean "regressed" and nothing else
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
               default="text", show_default=True)
 @click.option("--fail-on-regression", is_flag=True,
-              help="Exit 1 when any cell got worse (errors are not regressions).")
+              help="Exit 1 when any cell got worse (errors are not regressions), or when "
+              "the new run is empty, interrupted, unfinished or lost configurations.")
 def diff(old: Path, new: Path, fmt: str, fail_on_regression: bool) -> None:
     """What changed from results OLD to results NEW, cell by cell.
 
-    Exits 0, or 1 with --fail-on-regression when a cell regressed; 2 when a file
-    cannot be read as results.
+    Exits 0, or 1 with --fail-on-regression when a cell regressed or the new run
+    cannot vouch for its cells (empty, interrupted, unfinished, configurations
+    missing); 2 when a file cannot be read as results.
     """
     import json
 
@@ -246,7 +262,9 @@ def diff(old: Path, new: Path, fmt: str, fail_on_regression: bool) -> None:
         click.echo(json.dumps(result.to_json(), indent=1))
     else:
         click.echo(render_markdown(result) if fmt == "markdown" else render_text(result))
-    if fail_on_regression and result.regressions:
+    if fail_on_regression and (result.regressions or result.incomplete):
+        for reason in result.incomplete:
+            _say(f"asgi-matrix: --fail-on-regression: {reason}")
         sys.exit(1)
 
 
@@ -261,15 +279,15 @@ def diff(old: Path, new: Path, fmt: str, fail_on_regression: bool) -> None:
 def site(results: Path, out_dir: Path, stale_after_days: int, base_url: str) -> None:
     """Build the static dashboard from a results file (open DIR/index.html, or host it)."""
     from asgi_matrix.report import site as _site
-    from asgi_matrix.results import document as _results
 
     if base_url and not base_url.startswith(("https://", "http://")):
         raise click.BadParameter("must start with https:// or http://", param_hint="--base-url")
+    document, note = _read(results)
     try:
-        document = _results.load(results)
         count = _site.build(document, out_dir, _site.Options(stale_after_days, None, base_url))
     except AsgiMatrixError as err:
         _fail(str(err))
+    _say(note)
     _say(f"{count} files written")
     click.echo(str(out_dir / "index.html"))
 
@@ -301,7 +319,7 @@ def compose(out_file: Path, catalogues: tuple[Path, ...]) -> None:
 
     text = _compose.render(_catalogue(catalogues).select())
     try:
-        out_file.write_text(text)
+        write_atomic(out_file, text)
     except OSError as err:
         _fail(f"cannot write {out_file}: {err.strerror or err}")
     click.echo(str(out_file))

@@ -102,17 +102,18 @@ def test_interrupting_a_run_keeps_what_was_measured_and_stops_every_server(tmp_p
         env={**os.environ, "ASGI_MATRIX_RUN": tag}, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    results = out / "results.json"
+    partial = out / "results.partial.json"
     # Interrupt once the first configuration is on disk and the next has servers running.
     while time.monotonic() < deadline:
-        if results.exists() and processes_tagged(tag):
+        if partial.exists() and processes_tagged(tag):
             break
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr.splitlines()[-1]
-    document = _results.load(results)
+    assert not (out / "results.json").exists()  # only a finished run is "the last complete"
+    document = _results.load(out)  # the folder: its partial document, as no complete one
     assert "control-nolifespan" in document["configurations"]
     assert document["run"]["interrupted"] is True
     assert document["run"]["not_run"], "the configurations not run must be listed"
@@ -189,9 +190,28 @@ def test_files_that_are_not_results_are_refused_in_one_line(tmp_path, content, m
     assert done.stderr.count("\n") == 1, done.stderr
 
 
-def test_results_are_never_left_truncated(tmp_path):
+def test_results_are_never_left_truncated(tmp_path, monkeypatch):
+    """A write interrupted half-way (the disk fills up) leaves the previous document whole
+    and no temporary file."""
+    from asgi_matrix import files as _files
+
     path = tmp_path / "results.json"
-    _results.write_atomic(path, {"a": 1})
+    before = {"a": 1, "b": "x" * 100_000}
+    _results.write_atomic(path, before)
+    real_write, calls = os.write, []
+
+    def half_then_fail(fd: int, data: bytes | memoryview) -> int:
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, bytes(data[: len(data) // 2]))  # a short write
+        raise OSError(28, os.strerror(28))
+
+    monkeypatch.setattr(_files.os, "write", half_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        _results.write_atomic(path, {"a": 2, "b": "y" * 200_000})
+    monkeypatch.undo()
+    assert len(calls) == 2  # it really was interrupted part-way
+    assert json.loads(path.read_text()) == before
     assert [p.name for p in Path(tmp_path).iterdir()] == ["results.json"]
 
 

@@ -6,7 +6,9 @@ import itertools
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from asgi_matrix.cli import cli
@@ -83,12 +85,14 @@ def test_every_kind_of_change_is_found() -> None:
     assert result.configs_removed == ["granian-mt2"]
     assert len(result.regressions) == 2
     assert result.notes == []
+    assert result.incomplete == ["configurations missing from the new run: granian-mt2"]
 
 
 def test_text_is_grouped_by_configuration() -> None:
     text = render_text(diff(*edited()))
-    assert text.splitlines()[:4] == [
+    assert text.splitlines()[:5] == [
         "asgi-matrix diff: run e65d4976db6e -> run 0123456789ab",
+        "incomplete: configurations missing from the new run: granian-mt2",
         "2 regressions, 1 improvement, 1 became error, 1 recovered from error, 1 new cell, "
         "1 removed cell",
         "configurations added: granian-mt4",
@@ -201,3 +205,36 @@ def test_summary_counts_regressions_even_when_none() -> None:
     old, new = sample(), sample()
     set_status(new, "uvicorn", "context.propagates", "pass")
     assert render_text(diff(old, new)).splitlines()[1] == "0 regressions, 1 improvement"
+
+
+def _incomplete(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> tuple[int, str]:
+    old, new = sample(), sample()
+    change(new)
+    paths = [str(write(tmp_path / n, d)) for n, d in (("o.json", old), ("n.json", new))]
+    code, stdout, stderr = run_cli("diff", "--fail-on-regression", *paths)
+    assert "incomplete: " in stdout
+    return code, stderr
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    pytest.param(lambda d: d["configurations"].clear(), "has no configurations", id="empty"),
+    pytest.param(lambda d: d["run"].update(interrupted=True), "was interrupted",
+                 id="interrupted"),
+    pytest.param(lambda d: d["run"].update(finished=None), "did not finish", id="killed"),
+    pytest.param(lambda d: d["configurations"].pop("daphne"),
+                 "configurations missing from the new run: daphne", id="vanished"),
+])
+def test_cli_fails_when_the_new_run_cannot_vouch_for_its_cells(
+        tmp_path: Path, change: Callable[[dict[str, Any]], None], reason: str) -> None:
+    code, stderr = _incomplete(tmp_path, change)
+    assert code == 1
+    assert reason in stderr
+
+
+def test_without_the_flag_an_incomplete_run_is_only_reported(tmp_path: Path) -> None:
+    old, new = sample(), sample()
+    new["run"]["interrupted"] = True
+    paths = [str(write(tmp_path / n, d)) for n, d in (("o.json", old), ("n.json", new))]
+    code, stdout, _ = run_cli("diff", *paths)
+    assert code == 0
+    assert "incomplete: the new run was interrupted" in stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from asgi_matrix.cli import cli
@@ -203,3 +204,57 @@ def test_cli_refuses_different_suite_versions(tmp_path: Path) -> None:
 def test_cli_needs_out_and_inputs(tmp_path: Path) -> None:
     assert run_cli("merge", "--out", str(tmp_path / "m.json"))[0] == 2
     assert run_cli("merge", *shard_files(tmp_path))[0] == 2
+
+
+@pytest.mark.parametrize(("what", "change", "shown"), [
+    pytest.param("hosts", lambda d: d["host"].update(python="3.13.5"), "'python': '3.13.5'",
+                 id="host-python"),
+    pytest.param("hosts", lambda d: d["host"].update(machine="aarch64"), "'aarch64'",
+                 id="host-machine"),
+    pytest.param("backends", lambda d: d["run"].update(backend="docker"), "'docker'",
+                 id="backend"),
+    pytest.param("repeat counts", lambda d: d["run"].update(repeat=3), "vs 3", id="repeat"),
+])
+def test_refuses_mixed_shards_unless_allowed(what: str, change: Any, shown: str) -> None:
+    shards = three_shards()
+    change(shards[1][1])
+    message = refusal(shards)
+    assert message.startswith(f"cannot merge a.json and b.json: {what} differ")
+    assert shown in message
+    assert message.endswith("; --allow-mixed merges them anyway")
+    merged = merge(shards, allow_mixed=True)
+    mixed = merged["run"]["mixed"][what.split()[0]]
+    assert [m["file"] for m in mixed] == ["a.json", "b.json", "c.json"]
+    assert mixed[0]["value"] != mixed[1]["value"]
+    _results.validate(merged, "merged")
+
+
+def test_a_kernel_patch_level_is_not_another_host() -> None:
+    shards = three_shards()
+    shards[1][1]["host"]["os"] = "Linux-6.1.0-99-amd64-x86_64-with-glibc2.36"
+    assert "mixed" not in merge(shards)["run"]
+
+
+def test_cli_allow_mixed(tmp_path: Path) -> None:
+    shards = three_shards()
+    shards[2][1]["run"]["backend"] = "docker"
+    files = [str(write(tmp_path / name, document)) for name, document in shards]
+    code, _, stderr = run_cli("merge", *files, "--out", str(tmp_path / "m.json"))
+    assert code == 1
+    assert "backends differ ('local' vs 'docker')" in stderr
+    assert not (tmp_path / "m.json").exists()
+    code, _, stderr = run_cli("merge", *files, "--out", str(tmp_path / "m.json"),
+                              "--allow-mixed")
+    assert code == 0, stderr
+    mixed = _results.load(tmp_path / "m.json")["run"]["mixed"]
+    assert [m["value"] for m in mixed["backends"]] == ["local", "local", "docker"]
+
+
+def test_a_shard_with_an_invalid_timestamp_is_refused_in_one_line(tmp_path: Path) -> None:
+    shards = three_shards()
+    shards[1][1]["run"]["started"] = "yesterday"
+    files = [str(write(tmp_path / name, document)) for name, document in shards]
+    code, _, stderr = run_cli("merge", *files, "--out", str(tmp_path / "m.json"))
+    assert code == 1
+    assert stderr == (f"asgi-matrix: {files[1]}: not valid results at run/started: "
+                      "'yesterday' is not an ISO 8601 time\n")

@@ -25,6 +25,7 @@ before anything is installed, the installer says so after.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -49,6 +50,7 @@ from asgi_matrix.exceptions import (
     NotRunnable,
     UnknownConfig,
 )
+from asgi_matrix.files import write_atomic
 
 if TYPE_CHECKING:
     from asgi_matrix.catalogue.load import Catalogue, ServerConfig
@@ -357,19 +359,29 @@ def fetch_index(package: str, timeout: float = 20.0) -> Index:
         if not copy.is_file():
             raise AsgiMatrixError(f"cannot read the releases of {package} from {url}: "
                                   f"{err}") from err
-        saved = json.loads(copy.read_text())
+        saved = _read_copy(copy, package, url, err)
         index = parse_index(package, saved["data"], saved["source"], saved["fetched"])
         return replace(index, note=f"the index could not be reached ({err}); using its "
                                    f"answer of {saved['fetched']}")
-    try:
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        tmp = copy.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"source": url, "fetched": fetched,
-                                   "data": {"releases": data.get("releases", {})}}))
-        tmp.replace(copy)
-    except OSError:
-        pass  # the copy is a convenience; the run has what it needs
+    with contextlib.suppress(OSError):  # the copy is a convenience; the run has its answer
+        write_atomic(copy, json.dumps({"source": url, "fetched": fetched,
+                                       "data": {"releases": data.get("releases", {})}}))
     return index
+
+
+def _read_copy(copy: Path, package: str, url: str, why: Exception) -> dict[str, Any]:
+    """The index's last answer kept on disk, or one line saying why it cannot be used."""
+    try:
+        saved = json.loads(copy.read_text())
+        if not (isinstance(saved, dict) and isinstance(saved.get("data"), dict)
+                and isinstance(saved.get("source"), str)
+                and isinstance(saved.get("fetched"), str)):
+            raise ValueError("not a saved index answer")
+    except (OSError, ValueError) as err:
+        raise AsgiMatrixError(f"cannot read the releases of {package} from {url} ({why}), "
+                              f"and the copy kept in {copy} is unusable ({err}); delete it "
+                              "or retry online") from err
+    return saved
 
 
 # -- from the catalogue to configurations ------------------------------------------------

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from asgi_matrix.catalogue.load import ServerConfig
+from asgi_matrix.files import write_atomic
 from asgi_matrix.measure.local import envs as _envs
 from asgi_matrix.resources import PACKAGE_DIR
 from asgi_matrix.results import document as _results
@@ -110,11 +109,7 @@ class CellCache:
         record = {"key": key_parts(config, self.backend, self.repeat, self.suite),
                   "measured_at": cell["measured_at"], "cell": cell}
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-            with os.fdopen(fd, "w") as handle:
-                json.dump(record, handle, default=repr)
-            os.replace(tmp, path)
+            write_atomic(path, json.dumps(record, default=repr))
             self.stored += 1
         except OSError:
             pass  # a cache that cannot be written only costs a measurement next time

@@ -1,12 +1,16 @@
 """Running the matrix: every selected configuration, in parallel, into one document.
 
 A configuration that cannot be measured becomes an error cell with its reason and
-log tail; the run goes on. The document is rewritten after each configuration, so an
-interrupted run keeps everything measured so far and lists what was not run.
+log tail; the run goes on. The partial document (results.partial.json) is rewritten
+after each configuration, so an interrupted run keeps everything measured so far and
+lists what was not run; it replaces results.json, the last complete run, only when the
+run finishes. A write that fails (a full disk) stops the run: servers are stopped and
+both documents stay as they were last written.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -18,7 +22,7 @@ from typing import Any
 
 from asgi_matrix.catalogue import releases as _releases
 from asgi_matrix.catalogue.load import ServerConfig
-from asgi_matrix.exceptions import AsgiMatrixError, NotRunnable
+from asgi_matrix.exceptions import AsgiMatrixError, NotRunnable, ResultsError
 from asgi_matrix.measure.backend import Backend, Prepared
 from asgi_matrix.measure.cell_cache import CellCache
 from asgi_matrix.measure.scenarios import LIMITS, Limits, run_scenario, scenarios_for
@@ -129,9 +133,19 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
                jobs: int = 1, repeat: int = 1, progress: Progress = lambda line: None,
                extra_run: dict[str, Any] | None = None, limits: Limits = LIMITS,
                cache: CellCache | None = None) -> tuple[Path, dict[str, Any]]:
-    """Measure ``configs`` and write ``out_dir/results.json``; returns its path and contents."""
+    """Measure ``configs`` into ``out_dir/results.partial.json``, then (if not interrupted)
+    put it in place of ``out_dir/results.json``; returns the path written and the document."""
     _results.check_writable(out_dir)
     path = out_dir / _results.RESULTS_NAME
+    partial = out_dir / _results.PARTIAL_NAME
+    if partial.exists():  # a run before this one did not finish: keep what it measured
+        try:
+            os.replace(partial, out_dir / _results.PREVIOUS_PARTIAL_NAME)
+        except OSError as err:
+            raise ResultsError(f"cannot keep {partial} of an unfinished run: "
+                               f"{err.strerror or err}") from err
+        progress(f"the partial document of a run that did not finish is kept as "
+                 f"{out_dir / _results.PREVIOUS_PARTIAL_NAME}")
     run = {"id": uuid.uuid4().hex[:12], "started": _results.now(), "finished": None,
            "backend": backend.kind, "jobs": jobs, "repeat": repeat,
            "selected": [c.id for c in configs], "not_run": [], "interrupted": False,
@@ -140,18 +154,22 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
     lock = threading.Lock()
     cancelled = threading.Event()
 
-    def on_signal(signum: int, frame: Any) -> None:
+    def stop(why: str) -> None:
         cancelled.set()
         stop_all = getattr(backend, "stop_all", None)
         if stop_all is not None:
             stop_all()  # no orphans: every server we started goes down with us
-        progress(f"interrupted by {signal.Signals(signum).name}: stopping servers")
+        progress(f"{why}: stopping servers")
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop(f"interrupted by {signal.Signals(signum).name}")
 
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, on_signal)
     done = 0
+    failed_write: OSError | None = None
     try:
         with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="asgi-matrix") as pool:
             futures = {pool.submit(_guarded, c, backend, repeat, cancelled, limits, cache): c
@@ -165,7 +183,12 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
                         run["not_run"].append({"id": config.id, "reason": "interrupted"})
                     else:
                         document["configurations"][config.id] = cell
-                    _results.write_atomic(path, document)
+                    try:
+                        _results.write_atomic(partial, document)
+                    except OSError as err:
+                        if failed_write is None:  # stop: nothing more could be kept
+                            failed_write = err
+                            stop(f"cannot write {partial}: {err.strerror or err}")
                 counts = summary(cell.get("verdicts", {}))
                 progress(f"[{done}/{len(configs)}] {config.id}: {cell['status']} "
                          + " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
@@ -185,11 +208,24 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
                                              key=lambda kv: order.get(kv[0], 0)))
     if history := _history.compute(document["configurations"], list(document["properties"])):
         document["history"] = history
-    _results.validate(document, str(path))
-    _results.write_atomic(path, document)
+    if failed_write is not None:
+        raise ResultsError(f"cannot write results to {partial}: "
+                           f"{failed_write.strerror or failed_write}; the run was stopped"
+                           + (f", {path} is as before" if path.exists() else ""))
+    _results.validate(document, str(partial))
+    try:
+        _results.write_atomic(partial, document)
+        if not cancelled.is_set():
+            os.replace(partial, path)  # the run is complete: it becomes the last complete one
+    except OSError as err:
+        raise ResultsError(f"cannot write results to {out_dir}: {err.strerror or err}"
+                           + (f"; {path} is as before" if path.exists() else "")) from err
     if cancelled.is_set():
         raise Interrupted(f"interrupted: {len(document['configurations'])} configuration(s) "
-                          f"kept in {path}; not run: "
+                          f"kept in {partial}"
+                          + (f" ({path} still holds the last complete run)"
+                             if path.exists() else "")
+                          + "; not run: "
                           + (", ".join(n["id"] for n in run["not_run"]) or "none"))
     return path, document
 

@@ -52,6 +52,9 @@ class Diff:
     configs_removed: list[str] = field(default_factory=list)
     #: Why the two may not be comparable (another suite or probe measured them).
     notes: list[str] = field(default_factory=list)
+    #: Why the new run cannot vouch for "no regression" (empty, interrupted, unfinished,
+    #: configurations gone): ``--fail-on-regression`` fails on these too.
+    incomplete: list[str] = field(default_factory=list)
 
     def of_kind(self, kind: Kind) -> list[CellChange]:
         return [c for c in self.changes if c.kind == kind]
@@ -71,6 +74,7 @@ class Diff:
         return {"old_run": self.old_run, "new_run": self.new_run,
                 "counts": self.counts(), "configs_added": self.configs_added,
                 "configs_removed": self.configs_removed, "notes": self.notes,
+                "incomplete": self.incomplete,
                 "changes": [vars(c) for c in self.changes]}
 
 
@@ -101,6 +105,7 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> Diff:
     # not listed one by one: a new server is not fifteen "new cells".
     result.configs_added = [c for c in new_configs if c not in old_configs]
     result.configs_removed = [c for c in old_configs if c not in new_configs]
+    result.incomplete = incomplete(new, result.configs_removed)
     prop_order = list(dict.fromkeys([*new["properties"], *old["properties"]]))
     for config_id in (c for c in new_configs if c in old_configs):
         before, after = _statuses(old_configs[config_id]), _statuses(new_configs[config_id])
@@ -112,6 +117,21 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> Diff:
             if kind is not None:
                 result.changes.append(CellChange(config_id, prop, kind, was, now))
     return result
+
+
+def incomplete(new: dict[str, Any], removed: list[str]) -> list[str]:
+    """Why the new run's silence about a cell proves nothing."""
+    run, reasons = new["run"], []
+    if not new["configurations"]:
+        reasons.append("the new run has no configurations")
+    if run.get("interrupted"):
+        reasons.append("the new run was interrupted")
+    elif not run.get("finished"):
+        reasons.append("the new run did not finish")
+    if removed:
+        shown = ", ".join(removed[:5]) + (f" and {len(removed) - 5} more" if removed[5:] else "")
+        reasons.append(f"configurations missing from the new run: {shown}")
+    return reasons
 
 
 def _summary(result: Diff) -> str:
@@ -132,6 +152,7 @@ def render_text(result: Diff) -> str:
     """Grouped by configuration, for a terminal or a log."""
     lines = [f"asgi-matrix diff: run {result.old_run} -> run {result.new_run}"]
     lines += [f"note: {note}" for note in result.notes]
+    lines += [f"incomplete: {reason}" for reason in result.incomplete]
     if result.empty:
         return "\n".join([*lines, "no changes"])
     lines.append(_summary(result))
@@ -158,7 +179,8 @@ def render_markdown(result: Diff) -> str:
     lines = [f"### asgi-matrix: run {_md(result.new_run)} compared with {_md(result.old_run)}",
              ""]
     lines += [f"> **Note:** {note}" for note in result.notes]
-    if result.notes:
+    lines += [f"> **Incomplete:** {reason}" for reason in result.incomplete]
+    if result.notes or result.incomplete:
         lines.append("")
     if result.empty:
         return "\n".join([*lines, "No verdict changed.", ""])

@@ -1,8 +1,10 @@
 """The results document: one JSON file per run, validated against a JSON Schema.
 
-Written atomically (a temporary file in the same folder, then rename), so an
-interrupted run never leaves a truncated file, and rewritten after each
-configuration completes, so what was measured before an interruption is kept.
+A run writes ``results.partial.json`` after each configuration completes and puts it
+in place of ``results.json`` only when the run finishes: an interrupted run keeps
+both the last complete document and what it measured. Every write is atomic (see
+asgi_matrix.files). Documents are checked when read for what their readers assume
+beyond the schema: timestamps that parse and text that can be encoded.
 """
 
 from __future__ import annotations
@@ -20,11 +22,16 @@ import jsonschema
 
 from asgi_matrix import __version__
 from asgi_matrix.exceptions import ResultsError
+from asgi_matrix.files import write_atomic as write_file
 from asgi_matrix.resources import PROBE_FILE, RESULTS_SCHEMA, source_commit
 from asgi_matrix.verdicts import PROPERTIES
 
 SCHEMA_VERSION = 1
 RESULTS_NAME = "results.json"
+#: the document of a run in progress, or of one that did not finish
+PARTIAL_NAME = "results.partial.json"
+#: the partial document of the run before, kept when a new run starts
+PREVIOUS_PARTIAL_NAME = "results.interrupted.json"
 
 
 def now() -> str:
@@ -53,17 +60,30 @@ def new_document(run: dict[str, Any]) -> dict[str, Any]:
 
 def write_atomic(path: Path, document: dict[str, Any]) -> None:
     """Replace ``path`` with the document in one rename: readers see old or new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    text = json.dumps(document, indent=1, default=repr)
+    if not _encodable(text):  # a server's bytes as lone surrogates: keep the rest readable
+        text = json.dumps(_clean(document), indent=1, default=repr)
+    write_file(path, text + "\n")
+
+
+def _encodable(text: str) -> bool:
     try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(document, handle, indent=1, default=repr)
-            handle.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for publishing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _clean(value: Any) -> Any:
+    """The value with each lone surrogate replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value if _encodable(value) else value.encode(
+            "utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
 
 
 def check_writable(out_dir: Path) -> None:
@@ -94,12 +114,71 @@ def validate(document: Any, source: str = "results") -> None:
     except jsonschema.ValidationError as err:
         at = "/".join(str(p) for p in err.absolute_path) or "(top)"
         raise ResultsError(f"{source}: not valid results at {at}: {err.message[:200]}") from err
+    check_readable(document, source)
+
+
+def check_readable(document: dict[str, Any], source: str) -> None:
+    """What readers assume beyond the schema: timestamps parse, all text is encodable."""
+    run = document["run"]
+    stamps = [("run/started", run["started"]), ("run/finished", run["finished"])]
+    stamps += [(f"run/shards/{i}/{key}", shard.get(key))
+               for i, shard in enumerate(run.get("shards") or []) if isinstance(shard, dict)
+               for key in ("started", "finished")]
+    stamps += [(f"configurations/{cid}/measured_at", config.get("measured_at"))
+               for cid, config in document["configurations"].items()]
+    for at, stamp in stamps:
+        if stamp is None:
+            continue
+        try:
+            datetime.fromisoformat(stamp)
+        except (TypeError, ValueError):
+            raise ResultsError(f"{source}: not valid results at {at}: {str(stamp)[:60]!r} "
+                               "is not an ISO 8601 time") from None
+    if not _encodable(json.dumps(document, ensure_ascii=False)):
+        raise ResultsError(f"{source}: not valid results at {_unencodable(document)}: text "
+                           "with a lone surrogate (not Unicode text)")
+
+
+def _unencodable(value: Any, at: str = "") -> str:
+    """Where in ``value`` the first text that cannot be encoded is."""
+    if isinstance(value, str):
+        return "" if _encodable(value) else (at or "(top)")
+    items = (value.items() if isinstance(value, dict)
+             else enumerate(value) if isinstance(value, list) else ())
+    for key, item in items:
+        if isinstance(key, str) and not _encodable(key):
+            return f"{at}/(a key)".lstrip("/")
+        if where := _unencodable(item, f"{at}/{key}".lstrip("/")):
+            return where
+    return ""
+
+
+def locate(path: Path) -> tuple[Path, str]:
+    """The document a path stands for (a folder: its complete run, else its partial one)
+    and a line saying which it is, for readers to show."""
+    if not path.is_dir():
+        return path, f"reading {path}"
+    complete, partial = path / RESULTS_NAME, path / PARTIAL_NAME
+    if complete.is_file():
+        return complete, (f"reading {complete}, the last complete run"
+                          + (f" ({partial} holds a run that did not finish)"
+                             if partial.is_file() else ""))
+    if partial.is_file():
+        return partial, f"reading {partial}: a run that did not finish (no complete run here)"
+    return complete, f"reading {complete}"
+
+
+def state(document: dict[str, Any]) -> str:
+    """complete, interrupted, or did not finish (killed, or still running)."""
+    run = document["run"]
+    if run.get("interrupted"):
+        return "interrupted"
+    return "complete" if run.get("finished") else "did not finish"
 
 
 def load(path: Path) -> dict[str, Any]:
-    """Read and validate a results document; a folder means its results.json."""
-    if path.is_dir():
-        path = path / RESULTS_NAME
+    """Read and validate a results document; a folder means the document ``locate`` finds."""
+    path, _ = locate(path)
     try:
         document = json.loads(path.read_text())
     except FileNotFoundError:

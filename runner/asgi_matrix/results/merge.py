@@ -32,7 +32,36 @@ def _refuse_mismatch(documents: Sequence[tuple[str, Document]], what: str,
     for name, document in documents[1:]:
         if value(first) != value(document):
             raise ResultsError(f"cannot merge {first_name} and {name}: {what} differ "
-                               f"({value(first)!r} vs {value(document)!r})")
+                               f"({value(first)!r} vs {value(document)!r})"
+                               + ("; --allow-mixed merges them anyway" if what in MIXABLE
+                                  else ""))
+
+
+def _host_key(document: Document) -> dict[str, Any]:
+    """What of a host can change a verdict (a kernel's patch level cannot)."""
+    host = document["host"]
+    return {"python": host.get("python"), "implementation": host.get("implementation"),
+            "os": str(host.get("os", "")).split("-")[0], "machine": host.get("machine")}
+
+
+MIXABLE: dict[str, Callable[[Document], Any]] = {
+    "hosts": _host_key,
+    "backends": lambda d: d["run"]["backend"],
+    "repeat counts": lambda d: d["run"]["repeat"],
+}
+
+
+def _mixed(documents: Sequence[tuple[str, Document]], allow_mixed: bool) -> Document:
+    """What the shards differ in; refused (one line) unless ``allow_mixed``."""
+    mixed: Document = {}
+    for what, value in MIXABLE.items():
+        values = [value(d) for _, d in documents]
+        if any(v != values[0] for v in values[1:]):
+            if not allow_mixed:
+                _refuse_mismatch(documents, what, value)
+            mixed[what.split()[0]] = [{"file": name, "value": v}
+                                      for (name, _), v in zip(documents, values, strict=True)]
+    return mixed
 
 
 def _refuse_overlap(documents: Sequence[tuple[str, Document]]) -> None:
@@ -76,7 +105,7 @@ def _run(documents: Sequence[tuple[str, Document]]) -> Document:
     }
 
 
-def merge(documents: list[tuple[str, Document]]) -> Document:
+def merge(documents: list[tuple[str, Document]], allow_mixed: bool = False) -> Document:
     """One results document from shard documents given as (file name, document) pairs.
 
     Raises ``ResultsError`` with a one-line message naming the files when the shards
@@ -88,8 +117,11 @@ def merge(documents: list[tuple[str, Document]]) -> Document:
     _refuse_mismatch(documents, "suite versions", lambda d: d["suite"]["version"])
     _refuse_mismatch(documents, "probe hashes", lambda d: d["suite"]["probe_sha256"])
     _refuse_overlap(documents)
+    mixed = _mixed(documents, allow_mixed)
 
     run = _run(documents)
+    if mixed:
+        run["mixed"] = mixed  # merged with --allow-mixed: say so in the document
     properties: Document = {}
     cells: Document = {}
     for _, document in documents:

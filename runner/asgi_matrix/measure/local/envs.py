@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from asgi_matrix.exceptions import EnvironmentFailed, NotRunnable
+from asgi_matrix.files import write_atomic
 
 #: What the probe itself needs in every environment.
 PROBE_REQUIREMENTS = ("anyio>=4",)
@@ -179,10 +180,10 @@ def ensure(requirements: tuple[str, ...], interpreter: str | None = None) -> Env
             _run([uv, "pip", "install", "-q", "--python", str(python), *wanted],
                  f"cannot install {' '.join(wanted)}")
             versions = _freeze(python)
-            tmp = manifest.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"requirements": wanted, "interpreter": interpreter,
-                                       "versions": versions}, indent=1))
-            tmp.rename(manifest)  # the manifest last: its presence means "complete"
+            # the manifest last: its presence means "complete"
+            write_atomic(manifest, json.dumps({"requirements": wanted,
+                                               "interpreter": interpreter,
+                                               "versions": versions}, indent=1))
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
             raise

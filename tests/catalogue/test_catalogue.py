@@ -38,6 +38,8 @@ def test_an_extra_file_adds_a_configuration_without_code(tmp_path):
     pytest.param(GOOD.replace('id = "mine"\n', ""), "missing required key 'id'", id="no-id"),
     pytest.param(GOOD + "workers = 'two'\n", "'workers' must be int", id="wrong-type"),
     pytest.param(GOOD + 'python = "three"\n', "not a version specifier", id="bad-python"),
+    pytest.param(GOOD + 'python = "3.14x"\n', "or X.Yt for a free-threaded build",
+                 id="bad-free-threaded"),
     pytest.param(GOOD.replace("{app}", "{ap}"), "unknown placeholder {ap}", id="bad-placeholder"),
     pytest.param(GOOD + "[oops\n", "not valid TOML", id="syntax-error"),
 ])
@@ -86,7 +88,8 @@ def test_system_must_be_a_list_of_package_names(tmp_path, system):
 
 @pytest.mark.parametrize(("spec", "axis"), [
     ("", "any"), ("==3.13.*", "3.13"), ("== 3.14.*", "3.14"), ("==3.14", "3.14"),
-    (">=3.12", ">=3.12"), (">=3.11, <3.14", ">=3.11,<3.14")])
+    (">=3.12", ">=3.12"), (">=3.11, <3.14", ">=3.11,<3.14"), ("3.14t", "3.14t"),
+    ("3.13t", "3.13t")])
 def test_the_python_axis_is_short_for_one_minor(tmp_path, spec, axis):
     path = tmp_path / "py.toml"
     path.write_text(GOOD + f'python = "{spec}"\n')
@@ -104,3 +107,27 @@ def test_the_new_servers_are_in_the_default_matrix_on_the_pythons_they_support()
         assert catalogue.get(f"{name}-py314").axes()["python"] == "3.14"
     assert catalogue.get("pounce-subinterpreter2").python == ">=3.14"
     assert catalogue.get("caddysnake-thread").system == ("libpython3.11",)
+
+
+def test_a_free_threaded_python_is_that_minor_plus_the_build():
+    catalogue = Catalogue.load()
+    config = catalogue.get("granian-py314t-workers2")
+    assert (config.python, config.free_threaded) == ("==3.14.*", True)
+    assert not catalogue.get("granian-py314").free_threaded
+
+
+def test_the_more_servers_of_16_are_in_the_default_matrix():
+    catalogue = Catalogue.load()
+    default = {c.id for c in catalogue.select()}
+    assert {"gunicorn-asgi", "gunicorn-asgi-workers2", "anycorn", "anycorn-trio",
+            "anycorn-workers2", "peregrine", "peregrine-workers2", "pyvoy", "pyvoy-threads2",
+            "caddysnake-lifespan-thread", "caddysnake-lifespan-process2"} <= default
+    for name in ("uvicorn", "hypercorn", "granian", "daphne", "gunicorn-asgi"):
+        assert catalogue.get(f"{name}-py315").axes()["python"] == "3.15"
+    assert catalogue.get("pyvoy-threads2").threads == 2
+    # the Caddyfile entry is data: written from the placeholders, braces escaped
+    caddyfile = catalogue.get("caddysnake-lifespan-thread").argv[-1].format(
+        host="127.0.0.1", port="8000", app="asgi_probe:app")
+    assert "lifespan on" in caddyfile
+    assert "venv {$VIRTUAL_ENV}" in caddyfile
+    assert "http://127.0.0.1:8000 {" in caddyfile

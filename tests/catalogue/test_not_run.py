@@ -111,3 +111,69 @@ def test_a_system_base_is_tagged_by_its_python_and_package_set():
     assert tag == _images.system_base_tag("3.11.2", ["libpython3.11", "libuv1", "libuv1"])
     assert tag != _images.system_base_tag("3.11", ["libuv1"])
     assert _images.system_base_tag("3.14", ["libuv1"]).startswith("asgi-matrix-base:sid-sys-")
+
+
+def has_free_threaded_314() -> bool:
+    from asgi_matrix.measure.local import envs as _envs
+
+    try:
+        _envs.find_interpreter("==3.14.*", free_threaded=True)
+    except NotRunnable:
+        return False
+    return True
+
+
+@pytest.mark.skipif(has_free_threaded_314(), reason="uv finds a free-threaded 3.14 here")
+def test_free_threaded_entries_are_not_run_locally_with_the_command_that_would_run_them(
+        tmp_path):
+    done = subprocess.run([sys.executable, "-m", "asgi_matrix", "run",
+                           "peregrine-py314t-scope-process", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"})
+    assert done.returncode == 0, done.stderr
+    cell = _results.load(tmp_path)["configurations"]["peregrine-py314t-scope-process"]
+    assert cell["status"] == "not-run"
+    assert cell["reason"].startswith("needs a free-threaded Python 3.14 (3.14t); uv found none")
+    assert "ASGI_MATRIX_BASE_314T" in cell["reason"]
+    assert cell["try"] == ("UV_PYTHON_DOWNLOADS=manual asgi-matrix run --config "
+                           "peregrine-py314t-scope-process")
+    assert cell["axes"]["python"] == "3.14t"
+
+
+def test_docker_needs_a_free_threaded_base_named_by_the_user(monkeypatch):
+    from asgi_matrix.measure.docker import backend as _docker
+
+    config = Catalogue.load().get("granian-py314t-workers2")
+    monkeypatch.delenv("ASGI_MATRIX_BASE_314T", raising=False)
+    with pytest.raises(NotRunnable, match="Debian packages none") as caught:
+        _docker._free_threaded_base(config, "3.14")
+    assert (caught.value.prefix, caught.value.hint) == ("ASGI_MATRIX_BASE_314T=IMAGE ",
+                                                        "--backend docker")
+    monkeypatch.setenv("ASGI_MATRIX_BASE_314T", "mine:3.14t")
+    assert _docker._free_threaded_base(config, "3.14") == ("mine:3.14t", "cp314t")
+
+
+def test_wheels_for_a_free_threaded_image_are_asked_for_its_abi(monkeypatch, tmp_path):
+    from asgi_matrix.measure.docker import images as _images
+
+    seen: list[list[str]] = []
+    monkeypatch.setattr(_images.subprocess, "run",
+                        lambda cmd, **kw: seen.append(cmd) or subprocess.CompletedProcess(
+                            cmd, 0, "", ""))
+    _images._pip_download(["pip"], ["granian"], "3.14", ["linux_x86_64"], tmp_path, "cp314t")
+    _images._pip_download(["pip"], ["granian"], "3.14", ["linux_x86_64"], tmp_path)
+    with_abi, without = seen
+    assert with_abi[with_abi.index("--abi") + 1] == "cp314t"
+    assert "--abi" not in without
+
+
+def test_python_315_comes_from_a_sid_base_made_with_build_base_python():
+    from asgi_matrix.measure.docker import images as _images
+
+    assert _images.BASES["3.15"] == ("sid", "asgi-matrix-base:sid-py3.15")
+    assert _images._python_args("3.15") == ["--python", "3.15"]
+    assert _images._python_args("3.14") == []
+    bad = subprocess.run(["bash", str(_images.BUILD_BASE), "--python", "3.x", "sid"],
+                         capture_output=True, text=True, timeout=30)
+    assert (bad.returncode, bad.stderr.strip()) == (
+        2, "build-base: --python takes a version such as 3.15")

@@ -1,0 +1,89 @@
+"""The servers of #16 started for real on the local backend: one warm run shared by all.
+
+A smoke test per server (it became ready, answered, was stopped in bounded time, and the
+cell names its command and versions), and the multi-loop entries' lifespan.per-loop judged
+from the topology the probe saw (processes, loops, lifespans).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgi_matrix.results import document as _results
+
+pytestmark = pytest.mark.servers
+
+#: one entry per new server (its multi-loop variant where it has one) -> its package
+SERVERS = {"gunicorn-asgi-workers2": "gunicorn", "anycorn-trio": "anycorn",
+           "peregrine": "peregrine-server", "pyvoy-threads2": "pyvoy",
+           "socketify": "socketify", "caddysnake-lifespan-thread": "caddysnake"}
+STOP_TIMEOUT = 8.0
+RUN_TAG = f"tests-more-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("more-servers")
+    done = subprocess.run(
+        [sys.executable, "-m", "asgi_matrix", "run", *SERVERS, "--out", str(out), "--jobs", "2",
+         "--stop-timeout", str(STOP_TIMEOUT)],
+        capture_output=True, text=True, timeout=900,
+        env={**os.environ, "ASGI_MATRIX_RUN": RUN_TAG})
+    assert done.returncode == 0, done.stderr
+    return _results.load(out / "results.json")
+
+
+def cell(matrix: dict[str, Any], config_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = matrix["configurations"][config_id]
+    return found
+
+
+@pytest.mark.parametrize("config_id", list(SERVERS))
+def test_each_new_server_starts_answers_and_stops(matrix, config_id):
+    got = cell(matrix, config_id)
+    assert got["status"] == "measured", got.get("reason")
+    main = got["attempts"][-1]["scenarios"]["main"]
+    assert main["ready"]["ok"] is True
+    assert got["facts"]["requests_recorded"] >= 1
+    stop = main["stop"]
+    assert stop["seconds"] <= STOP_TIMEOUT + 10  # stopped, by itself or killed, in bounded time
+    assert got["command"]
+    assert SERVERS[config_id] in got["versions"]
+
+
+def test_no_server_process_outlives_the_run(matrix):
+    tagged = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if f"ASGI_MATRIX_RUN={RUN_TAG}".encode() in Path(f"/proc/{entry}/environ").read_bytes():
+                tagged.append(int(entry))
+        except OSError:
+            continue
+    assert tagged == []
+
+
+def per_loop_from_topology(facts: dict[str, Any]) -> str:
+    """What lifespan.per-loop must say given the topology alone: every loop that served
+    ran its lifespan first, and there were as many lifespans as loops with one."""
+    started = facts["serving_loops_started_first"]
+    ok = bool(started) and all(started.values()) and facts["lifespans"] == facts["lifespan_loops"]
+    return "pass" if ok else "fail"
+
+
+@pytest.mark.parametrize(("config_id", "processes", "several_loops_per_process"), [
+    pytest.param("pyvoy-threads2", 1, True, id="pyvoy-worker-threads"),
+    pytest.param("gunicorn-asgi-workers2", 2, False, id="gunicorn-asgi-two-workers"),
+])
+def test_multi_loop_entries_are_judged_from_their_topology(matrix, config_id, processes,
+                                                           several_loops_per_process):
+    got = cell(matrix, config_id)
+    facts = got["facts"]
+    assert facts["processes"] == processes, facts
+    assert (facts["loops"] > facts["processes"]) is several_loops_per_process, facts
+    assert got["verdicts"]["lifespan.per-loop"]["status"] == per_loop_from_topology(facts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,10 @@ import click
 
 from asgi_matrix import __version__
 from asgi_matrix.catalogue.load import Catalogue
-from asgi_matrix.exceptions import AsgiMatrixError, CatalogueError, UnknownConfig
+from asgi_matrix.exceptions import AsgiMatrixError, CatalogueError, Interrupted, UnknownConfig
 from asgi_matrix.files import write_atomic
+from asgi_matrix.measure.backend import BACKENDS
+from asgi_matrix.measure.scenarios import LIMITS
 
 EX_INTERRUPTED = 130
 
@@ -101,16 +104,16 @@ def list_(catalogues: tuple[Path, ...]) -> None:
               help="Configurations measured at the same time.")
 @click.option("--repeat", type=click.IntRange(1, 100), default=1, show_default=True,
               help="Attempts per configuration; verdicts that differ become 'flaky'.")
-@click.option("--backend", type=click.Choice(["local", "docker"]), default="local",
+@click.option("--backend", type=click.Choice(list(BACKENDS)), default=next(iter(BACKENDS)),
               show_default=True)
 @click.option("--catalogue", "catalogues", multiple=True, type=click.Path(path_type=Path),
               help="An extra catalogue file (TOML) to load after the built-in one.")
 @click.option("--strict", is_flag=True, help="Exit 1 when any cell is an error.")
 @click.option("--site", "site_dir", type=click.Path(path_type=Path), default=None,
               help="Also build the dashboard into this folder once the run succeeded.")
-@click.option("--ready-timeout", type=click.FloatRange(0.1, 600), default=20.0,
+@click.option("--ready-timeout", type=click.FloatRange(0.1, 600), default=LIMITS.ready_s,
               show_default=True, help="Seconds a server may take to answer its first request.")
-@click.option("--stop-timeout", type=click.FloatRange(0.1, 600), default=8.0,
+@click.option("--stop-timeout", type=click.FloatRange(0.1, 600), default=LIMITS.stop_s,
               show_default=True, help="Seconds after SIGTERM before a server is killed.")
 @click.option("--shard", type=ShardParam(), default=None,
               help="Run only slice I of N of the selection (I/N, 1-based), for CI fan-out.")
@@ -129,11 +132,10 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
     release) or as ID@VERSION (one release); a release measured before by the same
     probe suite comes from the cache unless --force.
     """
-    from asgi_matrix.catalogue.releases import select as select_releases
+    from asgi_matrix.catalogue.selection import select as select_releases
     from asgi_matrix.measure.backend import get_backend
     from asgi_matrix.measure.cell_cache import CellCache
-    from asgi_matrix.measure.run import Interrupted, run_matrix
-    from asgi_matrix.measure.scenarios import Limits
+    from asgi_matrix.measure.run import run_matrix
     from asgi_matrix.results.document import check_writable
 
     catalogue = _catalogue(catalogues)
@@ -166,7 +168,8 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
     try:
         path, document = run_matrix(configs, get_backend(backend), out_dir, jobs=jobs,
                                     repeat=repeat, progress=_say, extra_run=extra_run,
-                                    limits=Limits(ready_s=ready_timeout, stop_s=stop_timeout),
+                                    limits=replace(LIMITS, ready_s=ready_timeout,
+                                                   stop_s=stop_timeout),
                                     cache=cache)
     except Interrupted as err:
         _fail(str(err), EX_INTERRUPTED)
@@ -338,6 +341,13 @@ def images(ids: tuple[str, ...], catalogues: tuple[Path, ...],
 
     configs = _catalogue(catalogues).select(list(ids))
     try:
+        if runner_wheels is not None:  # first: it needs no engine, and fails fast offline
+            from asgi_matrix.measure.docker.compose import runner_requirements
+            from asgi_matrix.measure.docker.images import DEFAULT_PYTHON
+            from asgi_matrix.measure.docker.wheelhouse import download_wheelhouse
+
+            download_wheelhouse(runner_requirements(), DEFAULT_PYTHON, runner_wheels)
+            click.echo(f"runner wheels: {runner_wheels}")
         backend = get_backend("docker")
         for config in configs:
             try:
@@ -347,19 +357,8 @@ def images(ids: tuple[str, ...], catalogues: tuple[Path, ...],
                 continue
             state = "built" if prepared.created else "reused"
             click.echo(f"{config.id}: {prepared.provenance['image']} ({state})")
-        if runner_wheels is not None:
-            from asgi_matrix.measure.docker import images as _images
-
-            _images.download_wheelhouse(RUNNER_REQUIREMENTS, "3.11", runner_wheels)
-            click.echo(f"runner wheels: {runner_wheels}")
     except AsgiMatrixError as err:
         _fail(str(err))
-
-
-#: What the compose file's matrix service installs (pyproject's dependencies + build).
-RUNNER_REQUIREMENTS = ["click>=8.1", "httpx>=0.27", "websockets>=13", "jinja2>=3.1",
-                       "jsonschema>=4.20", "uv>=0.4", "docker>=7.0", "packaging>=23",
-                       "setuptools>=69", "wheel"]
 
 
 def main() -> None:
@@ -374,3 +373,6 @@ def main() -> None:
         _fail(err.format_message().replace("\n", " "), err.exit_code)
     except AsgiMatrixError as err:
         _fail(str(err))
+    except OSError as err:  # a file or folder the command was given cannot be used
+        where = f"{err.filename}: " if err.filename else ""
+        _fail(f"{where}{err.strerror or err}")

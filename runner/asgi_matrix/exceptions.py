@@ -1,26 +1,46 @@
-"""Errors asgi-matrix reports, one per step of a run.
+"""Every error asgi-matrix reports: one tree, one class per way a step can fail.
 
-    load the catalogue   -> CatalogueError        (file, entry or line, what is wrong)
-    select configs       -> UnknownConfig         (the id, and the valid ones)
-    resolve environment  -> NotRunnable           (no matching interpreter: "not run")
-                         -> EnvironmentFailed     (requirements, installer's last lines)
-    start the server     -> ServerFailed          (never ready, exited early; log tail)
-    drive traffic        -> ServerFailed
-    stop the server      -> ServerFailed          (ignored SIGTERM; log tail)
-    write/read results   -> ResultsError          (path, what is wrong)
-    docker backend       -> DockerUnavailable, ImageBuildFailed
+A run walks each configuration through these steps; each step raises only these::
 
-A server failing a property is a finding, not an error: it becomes a verdict.
-Errors in one configuration become an "error" cell and the run goes on; only
-errors of the harness as a whole (bad input, unwritable output) end the run.
+    resolve   catalogue, selection, releases -> CatalogueError  (file:line, entry, what)
+                                              -> UnknownConfig   (the id, and the valid ones)
+                                              -> IndexUnavailable (package index unreachable)
+    prepare   environment or probe image     -> NotRunnable     (no Python, wheel or system
+                                                                 package for it here: "not run")
+                                              -> EnvironmentFailed  (local: installer's tail)
+                                              -> DockerUnavailable  (docker: no engine)
+                                              -> ImageBuildFailed   (docker: base image,
+                                                 wheelhouse or build; the log's tail)
+    start     the server's process/container -> ServerFailed
+    ready     first answer within Limits      -> ServerFailed    (never ready; log tail)
+    drive     traffic of the scenario         -> ServerFailed
+    stop      SIGTERM, then SIGKILL           -> ServerFailed    (would not stop; log tail)
+    judge     verdicts from observations      -> nothing: what could not be observed is
+                                                 an "error" verdict with the reason
+    publish   results, merge, diff, site      -> ResultsError    (path, what is wrong)
+              the run itself stopped          -> Interrupted     (what was kept)
+
+A server failing a property is a finding, not an error: it becomes a verdict. An error
+of one configuration becomes its "error" cell and the run goes on; only errors of the
+run as a whole (bad input, unwritable output) end it, as one line ``asgi-matrix: ...``
+and an exit code (``asgi_matrix.cli``). Each error may carry ``log_tail``: the last lines
+of the installer, build or server that failed, kept in the cell as evidence.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class AsgiMatrixError(Exception):
     """Base class: its message is one line a user can act on."""
 
+    def __init__(self, message: str = "", log_tail: str = "") -> None:
+        super().__init__(message)
+        self.log_tail = log_tail
+
+
+# -- resolve ------------------------------------------------------------------------------
 
 class CatalogueError(AsgiMatrixError):
     """The catalogue file is malformed: names the file and the entry or line."""
@@ -30,13 +50,11 @@ class UnknownConfig(AsgiMatrixError):
     """A configuration id or server name that the catalogue does not have."""
 
 
-class EnvironmentFailed(AsgiMatrixError):
-    """A configuration's environment could not be created or installed."""
+class IndexUnavailable(AsgiMatrixError):
+    """The package index cannot tell a release set's releases (and no saved answer)."""
 
-    def __init__(self, message: str, log_tail: str = "") -> None:
-        super().__init__(message)
-        self.log_tail = log_tail
 
+# -- prepare ------------------------------------------------------------------------------
 
 class NotRunnable(AsgiMatrixError):
     """The configuration cannot run on this backend here (no matching Python, no wheel):
@@ -48,25 +66,79 @@ class NotRunnable(AsgiMatrixError):
         self.prefix = prefix  #: what goes before it (an environment variable to set)
 
 
+class PrepareFailed(AsgiMatrixError):
+    """A configuration could not be made runnable; ``log_tail`` has the installer's end."""
+
+
+class EnvironmentFailed(PrepareFailed):
+    """Local backend: the configuration's virtualenv could not be created or installed."""
+
+
+class DockerUnavailable(PrepareFailed):
+    """The Docker engine cannot be reached (not running, no permission, no socket)."""
+
+
+class ImageBuildFailed(PrepareFailed):
+    """Docker backend: the probe image of a configuration could not be built."""
+
+
+class BaseImageError(ImageBuildFailed):
+    """No base image for this Python, or building one failed."""
+
+
+class SystemPackagesUnavailable(BaseImageError):
+    """The Debian packages a configuration needs could not be put into a base image here
+    (the docker backend records it as "not run")."""
+
+    def __init__(self, packages: Sequence[str], suite: str, why: str, log_tail: str = "") -> None:
+        super().__init__(
+            f"needs system packages {', '.join(packages)}: no Debian {suite} base image with "
+            f"them could be built here ({why})",
+            log_tail,
+        )
+        self.packages = list(packages)
+
+
+class WheelhouseError(ImageBuildFailed):
+    """pip could not download the wheels an image is built from."""
+
+
+class NoWheelError(WheelhouseError):
+    """A requirement (or one of its dependencies) has no wheel for the target Python
+    (the docker backend records it as "not run")."""
+
+    def __init__(self, package: str, python: str, platform_desc: str, log_tail: str = "") -> None:
+        super().__init__(
+            f"no wheel for Python {python} ({platform_desc}) of package {package!r}: "
+            "images are built offline from wheels only (pip --only-binary=:all:); "
+            "pick a version that publishes wheels for this Python, or another Python",
+            log_tail,
+        )
+        self.package = package
+        self.python = python
+
+
+class ImageBuildError(ImageBuildFailed):
+    """``docker build`` of a probe image failed; the message ends with its log's tail."""
+
+    def __init__(self, message: str, log_tail: str = "") -> None:
+        super().__init__(
+            f"{message}\n--- build log (tail) ---\n{log_tail}" if log_tail else message,
+            log_tail,
+        )
+
+
+# -- start, ready, drive, stop ------------------------------------------------------------
+
 class ServerFailed(AsgiMatrixError):
     """The server could not be measured: never ready, exited early, or would not stop."""
 
-    def __init__(self, message: str, log_tail: str = "") -> None:
-        super().__init__(message)
-        self.log_tail = log_tail
 
+# -- publish ------------------------------------------------------------------------------
 
 class ResultsError(AsgiMatrixError):
     """A results file that cannot be written, or read back as results."""
 
 
-class DockerUnavailable(AsgiMatrixError):
-    """The Docker engine cannot be reached."""
-
-
-class ImageBuildFailed(AsgiMatrixError):
-    """An image for a configuration could not be built."""
-
-    def __init__(self, message: str, log_tail: str = "") -> None:
-        super().__init__(message)
-        self.log_tail = log_tail
+class Interrupted(AsgiMatrixError):
+    """asgi-matrix itself got SIGINT or SIGTERM: what was measured is kept."""

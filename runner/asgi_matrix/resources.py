@@ -9,6 +9,7 @@ so a wheel install, an editable install and a checkout resolve them the same way
 
 from __future__ import annotations
 
+import os
 import subprocess
 from functools import cache
 from importlib.resources import files
@@ -39,6 +40,13 @@ CATALOGUE_FILE = PACKAGE_DIR / "catalogue" / "catalogue.toml"
 RESULTS_SCHEMA = PACKAGE_DIR / "results" / "results.schema.json"
 #: the probe app, as servers import it (PROBES_DIR is on their PYTHONPATH)
 PROBE_APP = "asgi_probe:app"
+
+
+def cache_root() -> Path:
+    """Where environments, images' wheels and measured releases are kept between runs:
+    ``$ASGI_MATRIX_CACHE`` (``~`` expanded) if set, else ``~/.cache/asgi-matrix``."""
+    env = os.environ.get("ASGI_MATRIX_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "asgi-matrix"
 
 
 @cache

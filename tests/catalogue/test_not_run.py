@@ -104,13 +104,13 @@ def test_servers_that_need_python_314_are_not_run_locally_with_the_docker_hint(t
 
 
 def test_a_system_base_is_tagged_by_its_python_and_package_set():
-    from asgi_matrix.measure.docker import images as _images
+    from asgi_matrix.measure.docker import bases as _bases
 
-    tag = _images.system_base_tag("3.11", ["libuv1", "libpython3.11"])
+    tag = _bases.system_base_tag("3.11", ["libuv1", "libpython3.11"])
     assert tag.startswith("asgi-matrix-base:bookworm-sys-")
-    assert tag == _images.system_base_tag("3.11.2", ["libpython3.11", "libuv1", "libuv1"])
-    assert tag != _images.system_base_tag("3.11", ["libuv1"])
-    assert _images.system_base_tag("3.14", ["libuv1"]).startswith("asgi-matrix-base:sid-sys-")
+    assert tag == _bases.system_base_tag("3.11.2", ["libpython3.11", "libuv1", "libuv1"])
+    assert tag != _bases.system_base_tag("3.11", ["libuv1"])
+    assert _bases.system_base_tag("3.14", ["libuv1"]).startswith("asgi-matrix-base:sid-sys-")
 
 
 def has_free_threaded_314() -> bool:
@@ -154,26 +154,26 @@ def test_docker_needs_a_free_threaded_base_named_by_the_user(monkeypatch):
 
 
 def test_wheels_for_a_free_threaded_image_are_asked_for_its_abi(monkeypatch, tmp_path):
-    from asgi_matrix.measure.docker import images as _images
+    from asgi_matrix.measure.docker import wheelhouse as _wheelhouse
 
     seen: list[list[str]] = []
-    monkeypatch.setattr(_images.subprocess, "run",
+    monkeypatch.setattr(_wheelhouse.subprocess, "run",
                         lambda cmd, **kw: seen.append(cmd) or subprocess.CompletedProcess(
                             cmd, 0, "", ""))
-    _images._pip_download(["pip"], ["granian"], "3.14", ["linux_x86_64"], tmp_path, "cp314t")
-    _images._pip_download(["pip"], ["granian"], "3.14", ["linux_x86_64"], tmp_path)
+    _wheelhouse._pip_download(["pip"], ["granian"], "3.14", ["linux_x86_64"], tmp_path, "cp314t")
+    _wheelhouse._pip_download(["pip"], ["granian"], "3.14", ["linux_x86_64"], tmp_path)
     with_abi, without = seen
     assert with_abi[with_abi.index("--abi") + 1] == "cp314t"
     assert "--abi" not in without
 
 
 def test_python_315_comes_from_a_sid_base_made_with_build_base_python():
-    from asgi_matrix.measure.docker import images as _images
+    from asgi_matrix.measure.docker import bases as _bases
 
-    assert _images.BASES["3.15"] == ("sid", "asgi-matrix-base:sid-py3.15")
-    assert _images._python_args("3.15") == ["--python", "3.15"]
-    assert _images._python_args("3.14") == []
-    bad = subprocess.run(["bash", str(_images.BUILD_BASE), "--python", "3.x", "sid"],
+    assert _bases.BASES["3.15"] == ("sid", "asgi-matrix-base:sid-py3.15")
+    assert _bases._python_args("3.15") == ["--python", "3.15"]
+    assert _bases._python_args("3.14") == []
+    bad = subprocess.run(["bash", str(_bases.BUILD_BASE), "--python", "3.x", "sid"],
                          capture_output=True, text=True, timeout=30)
     assert (bad.returncode, bad.stderr.strip()) == (
         2, "build-base: --python takes a version such as 3.15")

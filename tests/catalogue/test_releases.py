@@ -13,17 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asgi_matrix.catalogue import releases as _releases
+from asgi_matrix.catalogue import index as _index
+from asgi_matrix.catalogue import release_sets as _sets
+from asgi_matrix.catalogue import selection as _selection
+from asgi_matrix.catalogue.index import Host, Index, IndexRelease, parse_index
 from asgi_matrix.catalogue.load import Catalogue, ServerConfig, load_file
-from asgi_matrix.catalogue.releases import (
-    Host,
-    Index,
-    IndexRelease,
-    ReleaseSet,
-    Resolved,
-    parse_index,
-    resolve,
-)
+from asgi_matrix.catalogue.release_sets import ReleaseSet
+from asgi_matrix.catalogue.selection import Resolved, resolve
 from asgi_matrix.exceptions import (
     AsgiMatrixError,
     CatalogueError,
@@ -31,6 +27,7 @@ from asgi_matrix.exceptions import (
     NotRunnable,
     UnknownConfig,
 )
+from asgi_matrix.measure import releases as _releases
 from packaging.tags import Tag
 
 DATA = Path(__file__).parents[1] / "data"
@@ -143,7 +140,7 @@ def release_config(version: str = "1.0", unavailable: str = "",
                    package: str = "oldserver") -> ServerConfig:
     base = ServerConfig(id="old-history", server="oldserver", argv=("{python}", "{port}"),
                         requires=(package,), releases=ReleaseSet(package, versions=(version,)))
-    [config] = _releases.expand(base, [Resolved(version, unavailable)])
+    [config] = _selection.expand(base, [Resolved(version, unavailable)])
     return config
 
 
@@ -251,10 +248,10 @@ def test_a_source_release_that_needs_a_compiler_is_not_run(tmp_path: Path,
 # -- pins and ids -----------------------------------------------------------------------
 
 def test_the_pin_replaces_the_requirement_on_the_package_and_keeps_extras() -> None:
-    pinned = _releases.pin(["uvicorn[standard]>=0.18; python_version >= '3.8'", "websockets"],
+    pinned = _sets.pin(["uvicorn[standard]>=0.18; python_version >= '3.8'", "websockets"],
                            "uvicorn", "0.21.1")
     assert pinned == ('uvicorn[standard]==0.21.1; python_version >= "3.8"', "websockets")
-    assert _releases.pin(["websockets"], "Uvicorn", "0.21.1") == ("websockets",
+    assert _sets.pin(["websockets"], "Uvicorn", "0.21.1") == ("websockets",
                                                                   "Uvicorn==0.21.1")
 
 
@@ -262,7 +259,7 @@ def test_each_release_is_a_configuration_of_its_own(index: Index) -> None:
     base = Catalogue.load().get("uvicorn-history")
     assert base.releases is not None
     assert not base.default
-    configs = _releases.expand(base, resolve(replace(base.releases, max=2), index, HOST))
+    configs = _selection.expand(base, resolve(replace(base.releases, max=2), index, HOST))
     assert [c.id for c in configs] == ["uvicorn-history@0.54.0", "uvicorn-history@0.53.0"]
     assert configs[1].requires == ("uvicorn==0.53.0", "websockets")
     assert configs[1].axes()["release"] == "0.53.0"
@@ -332,15 +329,15 @@ def fake_index(package: str) -> Index:
 
 def test_the_default_run_is_unchanged() -> None:
     catalogue = Catalogue.load()
-    assert _releases.select(catalogue, index=fake_index) == catalogue.select()
-    by_server = _releases.select(catalogue, servers=["uvicorn"], index=fake_index)
+    assert _selection.select(catalogue, index=fake_index) == catalogue.select()
+    by_server = _selection.select(catalogue, servers=["uvicorn"], index=fake_index)
     assert [c.id for c in by_server] == ["uvicorn", "uvicorn-uvloop", "uvicorn-workers2",
                                          "uvicorn-py313", "uvicorn-py314", "uvicorn-py315"]
 
 
 def test_history_adds_every_release_of_every_set() -> None:
     catalogue = Catalogue.load()
-    chosen = _releases.select(catalogue, history=True, index=fake_index)
+    chosen = _selection.select(catalogue, history=True, index=fake_index)
     ids = [c.id for c in chosen]
     assert ids[:len(catalogue.select())] == [c.id for c in catalogue.select()]
     uvicorn = [i for i in ids if i.startswith("uvicorn-history@")]
@@ -351,19 +348,19 @@ def test_history_adds_every_release_of_every_set() -> None:
 
 
 def test_history_with_a_server_adds_only_that_servers_sets() -> None:
-    chosen = _releases.select(Catalogue.load(), servers=["hypercorn"], history=True,
+    chosen = _selection.select(Catalogue.load(), servers=["hypercorn"], history=True,
                               index=fake_index)
     assert [c.id for c in chosen if c.release] == ["hypercorn-history@9.0"]
 
 
 def test_one_release_by_id_any_version_on_the_index() -> None:
-    chosen = _releases.select(Catalogue.load(), ["uvicorn-history@0.16.0",
+    chosen = _selection.select(Catalogue.load(), ["uvicorn-history@0.16.0",
                                                  "uvicorn-history@0.17.0"], index=fake_index)
     assert [c.id for c in chosen] == ["uvicorn-history@0.16.0", "uvicorn-history@0.17.0"]
     assert chosen[0].requires[0] == "uvicorn==0.16.0"
     assert chosen[0].unavailable == ""
     assert "yanked" in chosen[1].unavailable
-    whole = _releases.select(Catalogue.load(), ["uvicorn-history", "daphne"],
+    whole = _selection.select(Catalogue.load(), ["uvicorn-history", "daphne"],
                              index=fake_index)
     assert [c.id for c in whole][-1] == "daphne"
     assert len(whole) == 38
@@ -376,7 +373,7 @@ def test_one_release_by_id_any_version_on_the_index() -> None:
 ])
 def test_bad_release_ids_are_refused(ident: str, message: str) -> None:
     with pytest.raises(UnknownConfig, match=message):
-        _releases.select(Catalogue.load(), [ident], index=fake_index)
+        _selection.select(Catalogue.load(), [ident], index=fake_index)
 
 
 # -- the index over HTTP ----------------------------------------------------------------
@@ -407,16 +404,16 @@ def test_the_index_is_fetched_and_kept_for_when_it_cannot_be_reached(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index_server: str) -> None:
     monkeypatch.setenv("ASGI_MATRIX_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("ASGI_MATRIX_INDEX_URL", index_server)
-    fetched = _releases.fetch_index("uvicorn")
+    fetched = _index.fetch_index("uvicorn")
     assert fetched.find("0.21.1") is not None
     assert fetched.note == ""
     assert (tmp_path / "cache" / "history" / "index" / "uvicorn.json").is_file()
     monkeypatch.setenv("ASGI_MATRIX_INDEX_URL", "http://127.0.0.1:9")  # nothing listens
-    again = _releases.fetch_index("uvicorn", timeout=2)
+    again = _index.fetch_index("uvicorn", timeout=2)
     assert "could not be reached" in again.note
     assert again.releases == fetched.releases
     with pytest.raises(AsgiMatrixError, match="cannot read the releases of hypercorn"):
-        _releases.fetch_index("hypercorn", timeout=2)
+        _index.fetch_index("hypercorn", timeout=2)
 
 
 def test_a_package_the_index_does_not_have(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -424,7 +421,7 @@ def test_a_package_the_index_does_not_have(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("ASGI_MATRIX_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("ASGI_MATRIX_INDEX_URL", index_server)
     with pytest.raises(AsgiMatrixError, match="'nosuchserver' is not on the package index"):
-        _releases.fetch_index("nosuchserver")
+        _index.fetch_index("nosuchserver")
 
 
 # -- the command line -------------------------------------------------------------------

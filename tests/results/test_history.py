@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asgi_matrix.catalogue import releases as _releases
+from asgi_matrix.catalogue import selection as _selection
 from asgi_matrix.catalogue.load import ServerConfig
-from asgi_matrix.catalogue.releases import ReleaseSet, Resolved
+from asgi_matrix.catalogue.release_sets import ReleaseSet
+from asgi_matrix.catalogue.selection import Resolved
 from asgi_matrix.exceptions import NotRunnable, ResultsError
 from asgi_matrix.measure.cell_cache import CellCache
 from asgi_matrix.measure.run import run_matrix
@@ -117,7 +118,7 @@ def config_for(version: str, unavailable: str = "") -> ServerConfig:
                         argv=("{python}", "-m", "uvicorn", "--port", "{port}", "{app}"),
                         requires=("uvicorn", "websockets"),
                         releases=ReleaseSet("uvicorn", versions=(version,)))
-    [config] = _releases.expand(base, [Resolved(version, unavailable)])
+    [config] = _selection.expand(base, [Resolved(version, unavailable)])
     return config
 
 
@@ -199,6 +200,12 @@ class NoBackend:
 
     def start(self, *args: Any) -> Any:
         raise AssertionError("no server may start")
+
+    def stop_all(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def test_a_run_takes_measured_releases_from_the_cache(tmp_path: Path) -> None:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from asgi_matrix.catalogue.releases import Release, ReleaseSet, parse_release_set
+from asgi_matrix.catalogue.release_sets import Release, ReleaseSet, parse_release_set
 from asgi_matrix.exceptions import CatalogueError, UnknownConfig
 from asgi_matrix.resources import CATALOGUE_FILE
 
@@ -119,6 +120,12 @@ def _entry(raw: Any, where: str) -> ServerConfig:
         raise CatalogueError(f"{here}: argv has no {{port}}: the runner could not reach it")
     if not all(isinstance(r, str) for r in raw.get("requires", [])):
         raise CatalogueError(f"{here}: requires must be a list of strings")
+    for text in raw.get("requires", []):
+        try:
+            Requirement(text)
+        except InvalidRequirement as err:
+            raise CatalogueError(f"{here}: requires: {text!r} is not a requirement: "
+                                 f"{err}") from None
     if not all(isinstance(p, str) and _DEBIAN_PACKAGE.match(p) for p in raw.get("system", [])):
         raise CatalogueError(f"{here}: system must be a list of Debian package names "
                              "(lowercase letters, digits and +-. e.g. \"libuv1\")")

@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from asgi_matrix.catalogue.load import ServerConfig
+from asgi_matrix.exceptions import AsgiMatrixError
 
 StopScope = Literal["main", "group"]
+
+#: What the probe itself needs in every server's environment or image.
+PROBE_REQUIREMENTS = ("anyio>=4",)
 
 #: backend kind -> module:class, imported on demand
 BACKENDS = {"local": "asgi_matrix.measure.local.backend:LocalBackend",
@@ -51,13 +55,20 @@ class RunningServer(Protocol):
     """A started server: where to reach it, and how to stop it."""
 
     base_url: str
+    #: the server's main process, to tell a supervisor from its workers; None where it is
+    #: not a process of this machine (a container's PID 1)
+    pid: int | None
 
     def read_file(self, name: str) -> bytes | None:
         """A file the probe or a harness wrote in the server's working folder, if any."""
         ...
 
     def is_alive(self) -> bool: ...
-    def exit_code(self) -> int | None: ...
+
+    def exit_code(self) -> int | None:
+        """How the main process exited; None while it runs."""
+        ...
+
     def stop(self, scope: StopScope, grace_s: float) -> StopOutcome: ...
     def log_tail(self, lines: int = 40) -> str: ...
 
@@ -72,13 +83,31 @@ class Backend(Protocol):
     def start(self, prepared: Prepared, scenario: str,
               env: dict[str, str]) -> AbstractContextManager[RunningServer]: ...
 
+    def stop_all(self) -> None:
+        """Kill every server still running: asgi-matrix itself is being stopped."""
+        ...
+
+    def close(self) -> None:
+        """Release what outlives single scenarios (a run's network); called once, last."""
+        ...
+
 
 def get_backend(kind: str, **options: Any) -> Backend:
     """The backend of that kind, its module imported only now."""
     try:
         target = BACKENDS[kind]
     except KeyError:
-        raise ValueError(f"unknown backend {kind!r}; known: {', '.join(BACKENDS)}") from None
+        raise AsgiMatrixError(f"unknown backend {kind!r}; known: {', '.join(BACKENDS)}") from None
     module, _, name = target.partition(":")
     backend: Backend = getattr(importlib.import_module(module), name)(**options)
     return backend
+
+
+def parse_freeze(text: str) -> dict[str, str]:
+    """``name==version`` lines of ``pip freeze`` as {lowercase name: version}."""
+    versions = {}
+    for line in text.splitlines():
+        name, sep, version = line.partition("==")
+        if sep:
+            versions[name.strip().lower()] = version.strip()
+    return versions

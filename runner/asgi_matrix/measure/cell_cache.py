@@ -25,16 +25,15 @@ from typing import Any
 
 from asgi_matrix.catalogue.load import ServerConfig
 from asgi_matrix.files import write_atomic
-from asgi_matrix.measure.local import envs as _envs
-from asgi_matrix.resources import PACKAGE_DIR
+from asgi_matrix.measure.judge import attempt_verdicts, judge
+from asgi_matrix.resources import PACKAGE_DIR, cache_root
 from asgi_matrix.results import document as _results
-from asgi_matrix.verdicts import PROPERTIES, Observations, combine, evaluate, facts
 
 LAYOUT = 1  #: bump when what a cached cell holds changes
 
 
 def cache_dir() -> Path:
-    return _envs.cache_root() / "history" / "cells"
+    return cache_root() / "history" / "cells"
 
 
 @cache
@@ -121,16 +120,7 @@ def rejudge(config: ServerConfig, cell: dict[str, Any]) -> dict[str, Any]:
     if cell.get("status") != "measured" or not attempts:
         return dict(cell)
     try:
-        per_attempt = []
-        for attempt in attempts:
-            obs = Observations(config.id, config.kind, config.websocket, attempt["scenarios"])
-            per_attempt.append(evaluate(obs))
-        verdicts = {p.id: combine([a[p.id] for a in per_attempt]) for p in PROPERTIES}
-        last = Observations(config.id, config.kind, config.websocket,
-                            attempts[-1]["scenarios"])
-        errored = all(v.status == "error" for v in verdicts.values())
-        return {**cell, "verdicts": {k: v.to_json() for k, v in verdicts.items()},
-                "facts": facts(last), "status": "error" if errored else "measured",
-                "reason": verdicts["lifespan.supported"].explanation if errored else None}
+        per_attempt = [attempt_verdicts(config, a["scenarios"]) for a in attempts]
+        return {**cell, **judge(config, per_attempt, attempts[-1]["scenarios"])}
     except Exception:  # observations this suite cannot read: keep what was judged then
         return dict(cell)

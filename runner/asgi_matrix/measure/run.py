@@ -20,24 +20,16 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from asgi_matrix.catalogue import releases as _releases
 from asgi_matrix.catalogue.load import ServerConfig
-from asgi_matrix.exceptions import AsgiMatrixError, NotRunnable, ResultsError
+from asgi_matrix.exceptions import AsgiMatrixError, Interrupted, NotRunnable, ResultsError
+from asgi_matrix.measure import releases as _releases
 from asgi_matrix.measure.backend import Backend, Prepared
 from asgi_matrix.measure.cell_cache import CellCache
+from asgi_matrix.measure.judge import attempt_verdicts, judge, observations
 from asgi_matrix.measure.scenarios import LIMITS, Limits, run_scenario, scenarios_for
 from asgi_matrix.results import document as _results
 from asgi_matrix.results import history as _history
-from asgi_matrix.verdicts import (
-    PROPERTIES,
-    Observations,
-    Verdict,
-    combine,
-    evaluate,
-    facts,
-    summary,
-)
-from asgi_matrix.verdicts._model import measured
+from asgi_matrix.verdicts import PROPERTIES, Verdict, facts, summary
 
 Progress = Callable[[str], None]
 
@@ -67,7 +59,7 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
         return {**_identity(config), "status": "not-run", "reason": str(err),
                 "try": command, "verdicts": {}}
     except AsgiMatrixError as err:
-        return _error_cell(config, str(err), getattr(err, "log_tail", ""))
+        return _error_cell(config, str(err), err.log_tail)
     attempts: list[dict[str, Any]] = []
     per_attempt: list[dict[str, Verdict]] = []
     for _ in range(repeat):
@@ -88,27 +80,22 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
                 scenarios[scenario] = run_scenario(backend, prepared, scenario, limits, expected)
             except AsgiMatrixError as err:
                 scenarios[scenario] = {"scenario": scenario, "error": str(err),
-                                       "log_tail": getattr(err, "log_tail", "")}
-        obs = Observations(config.id, config.kind, config.websocket, scenarios)
-        per_attempt.append(evaluate(obs))
+                                       "log_tail": err.log_tail}
+        per_attempt.append(attempt_verdicts(config, scenarios))
         attempts.append({"seconds": round(time.monotonic() - t0, 3), "scenarios": scenarios,
-                         "facts": facts(obs)})
-    verdicts = {p.id: combine([a[p.id] for a in per_attempt]) for p in PROPERTIES}
+                         "facts": facts(observations(config, scenarios))})
+    judged = judge(config, per_attempt, attempts[-1]["scenarios"])
     main = attempts[-1]["scenarios"].get("main", {})
-    # Error cell: the configuration could not be measured at all (its main scenario).
-    unmeasured = measured(Observations(config.id, config.kind, config.websocket,
-                                       attempts[-1]["scenarios"]), "main")
-    errored = unmeasured is not None
     return {
         **_identity(config),
-        "status": "error" if errored else "measured",
-        "reason": unmeasured.explanation if unmeasured is not None else None,
+        "status": judged["status"],
+        "reason": judged["reason"],
         "command": prepared.command,
         "python": prepared.python,
         "versions": prepared.versions,
         "provenance": prepared.provenance,
-        "facts": attempts[-1]["facts"],
-        "verdicts": {k: v.to_json() for k, v in verdicts.items()},
+        "facts": judged["facts"],
+        "verdicts": judged["verdicts"],
         "log_tail": main.get("log_tail", ""),
         "attempts": attempts,
         "seconds": round(time.monotonic() - started, 3),
@@ -123,10 +110,6 @@ def _judged(scenarios: list[str]) -> list[str]:
 
 def _never_ready(main: dict[str, Any] | None) -> bool:
     return main is not None and not (main.get("ready") or {}).get("ok", True)
-
-
-class Interrupted(AsgiMatrixError):
-    """asgi-matrix itself got SIGINT or SIGTERM."""
 
 
 def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
@@ -156,9 +139,7 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
 
     def stop(why: str) -> None:
         cancelled.set()
-        stop_all = getattr(backend, "stop_all", None)
-        if stop_all is not None:
-            stop_all()  # no orphans: every server we started goes down with us
+        backend.stop_all()  # no orphans: every server we started goes down with us
         progress(f"{why}: stopping servers")
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -198,9 +179,7 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        close = getattr(backend, "close", None)
-        if close is not None:
-            close()  # networks and the like that outlive single scenarios
+        backend.close()  # networks and the like that outlive single scenarios
     run["interrupted"] = cancelled.is_set()
     run["finished"] = _results.now()
     order = {c.id: i for i, c in enumerate(configs)}

@@ -14,7 +14,6 @@ saw); verdicts are computed from those later, by pure functions.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -55,7 +54,7 @@ def _events(server: RunningServer) -> tuple[list[dict[str, Any]], dict[str, Any]
 
 
 def _collect(server: RunningServer, record: dict[str, Any]) -> dict[str, Any]:
-    record["server_pid"] = getattr(server, "pid", None)  # tells a supervisor from its workers
+    record["server_pid"] = server.pid  # tells a supervisor from its workers
     record["events"], record["bad_lines"] = _events(server)
     record["log_tail"] = server.log_tail()
     return record
@@ -163,7 +162,6 @@ def harness(server: RunningServer, prepared: Prepared, scenario: str,
     """An in-process test client drives the traffic itself and writes what it saw."""
     mode = SCENARIOS[scenario][0]
     record: dict[str, Any] = {"scenario": scenario, "mode": mode}
-    proc: subprocess.Popen[bytes] | None = getattr(server, "proc", None)
     start = time.monotonic()
     deadline = start + limits.harness_s
     served_after_failure: float | None = None
@@ -178,7 +176,7 @@ def harness(server: RunningServer, prepared: Prepared, scenario: str,
     if server.is_alive():
         record["stop"] = asdict(server.stop("group", 2.0))
         record["timed_out"] = True
-    record["exit_code"] = server.exit_code() if proc is None else proc.returncode
+    record["exit_code"] = server.exit_code()
     try:
         record["client"] = json.loads(server.read_file(CLIENT) or b"")
         record.update({k: record["client"].get(k) for k in ("ready", "requests", "websocket")})

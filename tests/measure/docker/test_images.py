@@ -10,17 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from asgi_matrix.measure.docker import images as _images
-from asgi_matrix.measure.docker.images import (
-    DockerUnavailable,
-    ImageBuildError,
-    NoWheelError,
-    build_image,
-    docker_client,
-    download_wheelhouse,
-    ensure_base,
-    image_tag,
-)
+from asgi_matrix.exceptions import DockerUnavailable, ImageBuildError, NoWheelError
+from asgi_matrix.measure.docker.bases import ensure_base
+from asgi_matrix.measure.docker.engine import client_scope, docker_client
+from asgi_matrix.measure.docker.images import build_image, image_tag
+from asgi_matrix.measure.docker.wheelhouse import download_wheelhouse
 
 pytestmark = pytest.mark.containers
 
@@ -55,7 +49,7 @@ def test_build_twice_reuses_the_image(base: str) -> None:
     assert second.tag == first.tag
     assert second.image_id == first.image_id
     assert second.seconds < 5
-    with _images._client_scope(None) as client:
+    with client_scope(None) as client:
         labels = client.images.get(first.tag).labels
     assert labels["asgi-matrix"] == "1"
     assert labels["asgi-matrix.requirements"] == "anyio uvicorn==0.54.0"

@@ -21,38 +21,36 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from asgi_matrix.catalogue.load import ServerConfig
-from asgi_matrix.exceptions import DockerUnavailable, ImageBuildFailed, NotRunnable
-from asgi_matrix.measure.backend import Prepared, StopOutcome, StopScope
-from asgi_matrix.measure.docker import images as _images
-from asgi_matrix.measure.observations import CLIENT, OBSERVATIONS
-from asgi_matrix.resources import PROBE_APP
+from packaging.requirements import Requirement
 
-CONTAINER_PORT = 8000
-IMAGE_PYTHON = "/opt/venv/bin/python"
-IMAGE_CONTROLS = "/opt/asgi-matrix/controls"
-IMAGE_HARNESSES = "/opt/asgi-matrix/harnesses"
-DEFAULT_PYTHON = "3.11"  #: the same Python as the local backend's, so verdicts can agree
+from asgi_matrix.catalogue.load import ServerConfig
+from asgi_matrix.exceptions import (
+    ImageBuildFailed,
+    NotRunnable,
+    NoWheelError,
+    SystemPackagesUnavailable,
+)
+from asgi_matrix.measure.backend import (
+    PROBE_REQUIREMENTS,
+    Prepared,
+    StopOutcome,
+    StopScope,
+    parse_freeze,
+)
+from asgi_matrix.measure.docker.engine import docker_client
+from asgi_matrix.measure.docker.images import (
+    CONTAINER_PORT,
+    IMAGE_PYTHON,
+    build_image,
+    container_command,
+    free_threaded_base_variable,
+    python_for,
+)
+from asgi_matrix.measure.observations import CLIENT, OBSERVATIONS
+
 #: "network" when the runner itself runs in a container (docker-compose's matrix service):
 #: it then joins the run's network and reaches servers by name, not by published port.
 REACH = os.environ.get("ASGI_MATRIX_DOCKER_REACH", "published")
-
-
-def _python_for(config: ServerConfig) -> str:
-    """The first Python an image can have that the configuration accepts."""
-    from packaging.specifiers import SpecifierSet
-
-    spec = SpecifierSet(config.python)
-    for python in [DEFAULT_PYTHON, *sorted(_images.BASES)]:
-        if spec.contains(f"{python}.0"):
-            return python
-    raise NotRunnable(f"no image Python matches {config.python!r} (images have: "
-                      f"{', '.join(sorted(_images.BASES))})")
-
-
-def free_threaded_base_variable(python: str) -> str:
-    """The environment variable that names a free-threaded base: ASGI_MATRIX_BASE_314T."""
-    return f"ASGI_MATRIX_BASE_{python.replace('.', '')}T"
 
 
 def _free_threaded_base(config: ServerConfig, python: str) -> tuple[str, str]:
@@ -76,7 +74,7 @@ class DockerServer:
     def __init__(self, container: Any, base_url: str) -> None:
         self.container = container
         self.base_url = base_url
-        self.pid = None
+        self.pid: int | None = None  # PID 1 of the container: not a process of this host
 
     def read_file(self, name: str) -> bytes | None:
         try:
@@ -138,10 +136,7 @@ class DockerBackend:
     kind = "docker"
 
     def __init__(self) -> None:
-        try:
-            self.client = _images.docker_client()
-        except _images.DockerUnavailable as err:
-            raise DockerUnavailable(str(err)) from err
+        self.client = docker_client()  # DockerUnavailable: one line, before any cell
         # ASGI_MATRIX_RUN lets a caller (a test) find exactly what this run created.
         self.run_id = os.environ.get("ASGI_MATRIX_RUN") or uuid.uuid4().hex[:12]
         self.labels = {"asgi-matrix": "1", "asgi-matrix.run": self.run_id}
@@ -161,21 +156,19 @@ class DockerBackend:
             return self._network
 
     def prepare(self, config: ServerConfig) -> Prepared:
-        python = _python_for(config)
+        python = python_for(config.python)
+        if urls := [r for r in config.requires if Requirement(r).url]:
+            raise NotRunnable(f"{urls[0]!r}: an image is built offline from the index's "
+                              "wheels, not from a URL", hint="--backend local")
         base, abi = _free_threaded_base(config, python) if config.free_threaded else ("", "")
-        requirements = [*config.requires, "anyio>=4"]
+        requirements = [*config.requires, *PROBE_REQUIREMENTS]
         try:
-            image = _images.build_image(requirements, python, system=config.system,
-                                        base=base, abi=abi)
-        except (_images.NoWheelError, _images.SystemPackagesUnavailable) as err:
+            image = build_image(requirements, python, system=config.system, base=base, abi=abi)
+        except (NoWheelError, SystemPackagesUnavailable) as err:
             raise NotRunnable(str(err)) from err
-        except (_images.ImageBuildError, _images.BaseImageError,
-                _images.WheelhouseError) as err:
-            raise ImageBuildFailed(f"image for {config.id}: {err}",
-                                   getattr(err, "log_tail", "")) from err
-        command = [a.format(python=IMAGE_PYTHON, host="0.0.0.0", port=str(CONTAINER_PORT),
-                            app=PROBE_APP, controls=IMAGE_CONTROLS, harnesses=IMAGE_HARNESSES)
-                   for a in config.argv]
+        except ImageBuildFailed as err:  # base image, wheelhouse or the build itself
+            raise ImageBuildFailed(f"image for {config.id}: {err}", err.log_tail) from err
+        command = container_command(config.argv)
         return Prepared(config=config, command=command, versions=self._versions(image.tag),
                         python=python, created=image.built,
                         provenance={"image": image.tag, "image_id": image.image_id,
@@ -186,12 +179,7 @@ class DockerBackend:
         """What the image's pip froze at build time."""
         out = self.client.containers.run(tag, ["cat", "/opt/venv/asgi-matrix-freeze.txt"],
                                          remove=True, network_mode="none", labels=self.labels)
-        versions = {}
-        for line in out.decode().splitlines():
-            name, sep, version = line.partition("==")
-            if sep:
-                versions[name.strip().lower()] = version.strip()
-        return versions
+        return parse_freeze(out.decode())
 
     @contextmanager
     def start(self, prepared: Prepared, scenario: str,

@@ -161,6 +161,9 @@ class LocalBackend:
         for server in live:
             server.kill_group()
 
+    def close(self) -> None:
+        """Nothing outlives a scenario here: each server's folder goes with it."""
+
     def prepare(self, config: ServerConfig) -> Prepared:
         interpreter = _envs.find_interpreter(config.python, self.interpreter, config.free_threaded)
         _system.require(config.system)  # NotRunnable: it names what is missing

@@ -25,15 +25,10 @@ from pathlib import Path
 
 from asgi_matrix.exceptions import EnvironmentFailed, NotRunnable
 from asgi_matrix.files import write_atomic
+from asgi_matrix.measure.backend import PROBE_REQUIREMENTS, parse_freeze
+from asgi_matrix.resources import cache_root
 
-#: What the probe itself needs in every environment.
-PROBE_REQUIREMENTS = ("anyio>=4",)
 _LAYOUT = 1  #: bump when the way environments are built changes
-
-
-def cache_root() -> Path:
-    root = os.environ.get("ASGI_MATRIX_CACHE") or Path.home() / ".cache" / "asgi-matrix"
-    return Path(root)
 
 
 _UV_LOCK = threading.Lock()
@@ -149,13 +144,8 @@ def _run(argv: list[str], what: str) -> str:
 
 
 def _freeze(python: Path) -> dict[str, str]:
-    out = _run([uv_binary(), "pip", "freeze", "--python", str(python)], "listing versions")
-    versions = {}
-    for line in out.splitlines():
-        name, sep, version = line.partition("==")
-        if sep:
-            versions[name.strip().lower()] = version.strip()
-    return versions
+    return parse_freeze(_run([uv_binary(), "pip", "freeze", "--python", str(python)],
+                             "listing versions"))
 
 
 def ensure(requirements: tuple[str, ...], interpreter: str | None = None) -> Environment:

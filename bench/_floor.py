@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from asgi_matrix.measure import traffic as _traffic
-from asgi_matrix.measure.backend import Prepared
+from asgi_matrix import Prepared, wait_ready
 
 SLOW_S = 1.0  #: the probe's /slow: in flight at each of the two stops
 STOPS_WITH_REQUEST_IN_FLIGHT = 2  # the main and group scenarios
@@ -23,7 +22,7 @@ def bare_start_to_exit(backend: Any, prepared: Prepared, ready_s: float = 30.0) 
             while server.is_alive() and time.monotonic() - start < 60:
                 time.sleep(0.005)
         else:
-            ready = _traffic.wait_ready(server.base_url, server.is_alive, ready_s)
+            ready = wait_ready(server.base_url, server.is_alive, ready_s)
             if ready["ok"]:
                 server.stop("group", 10.0)
     return time.monotonic() - start

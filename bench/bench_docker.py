@@ -30,17 +30,20 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from _floor import bare_start_to_exit, inherent_waits
-from asgi_matrix.catalogue.load import Catalogue
-from asgi_matrix.exceptions import AsgiMatrixError, NotRunnable
-from asgi_matrix.measure.backend import Prepared
-from asgi_matrix.measure.docker import images as _images
-from asgi_matrix.measure.docker.backend import DockerBackend
-from asgi_matrix.measure.local.backend import LocalBackend
-from asgi_matrix.measure.run import run_matrix
-from asgi_matrix.measure.scenarios import scenarios_for
+from asgi_matrix import (
+    DOCKER_BASES,
+    AsgiMatrixError,
+    Catalogue,
+    DockerBackend,
+    LocalBackend,
+    NotRunnable,
+    Prepared,
+    build_image,
+    docker_client,
+    run_matrix,
+    scenarios_for,
+)
 
 BUILD_REQUIREMENTS = ["uvicorn>=0.30", "websockets>=13"]
 
@@ -49,16 +52,16 @@ def builds(pythons: list[str]) -> list[tuple[str, float, float, float]]:
     """(python, cold, rebuild, warm) seconds; removes the images it made, by tag."""
     nonce = uuid.uuid4().hex[:10]
     rows = []
-    client = _images.docker_client()
+    client = docker_client()
     made: list[str] = []
     try:
         for python in pythons:
             reqs = [*BUILD_REQUIREMENTS, f"anyio>=4,!=0+bench.{nonce}"]
-            cold = _images.build_image(reqs, python)
+            cold = build_image(reqs, python)
             made.append(cold.tag)
             client.images.remove(cold.tag)  # ours: a tag no one else can have
-            rebuild = _images.build_image(reqs, python)
-            warm = _images.build_image(reqs, python)
+            rebuild = build_image(reqs, python)
+            warm = build_image(reqs, python)
             if not (cold.built and rebuild.built) or warm.built:
                 raise SystemExit(f"unexpected cache behaviour on Python {python}")
             rows.append((python, cold.seconds, rebuild.seconds, warm.seconds))
@@ -139,7 +142,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--pythons", default=",".join(sorted(_images.BASES)))
+    parser.add_argument("--pythons", default=",".join(sorted(DOCKER_BASES)))
     parser.add_argument("--skip-builds", action="store_true")
     parser.add_argument("--skip-matrix", action="store_true")
     parser.add_argument("--out", type=Path, help="keep the matrix's results.json here")

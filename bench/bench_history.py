@@ -25,10 +25,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from asgi_matrix import Catalogue
 
-from asgi_matrix.catalogue.load import Catalogue  # noqa: E402 (after the path is set)
+REPO = Path(__file__).resolve().parents[1]
 
 BOUND_S = 15 * 60
 

@@ -17,14 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from _floor import bare_start_to_exit, inherent_waits
-from asgi_matrix.catalogue.load import Catalogue
-from asgi_matrix.exceptions import NotRunnable
-from asgi_matrix.measure.local.backend import LocalBackend
-from asgi_matrix.measure.run import run_matrix
-from asgi_matrix.measure.scenarios import scenarios_for
+from asgi_matrix import Catalogue, LocalBackend, NotRunnable, run_matrix, scenarios_for
 
 
 def main() -> int:

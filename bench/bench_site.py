@@ -18,10 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from asgi_matrix import build_site, load_results, render_site, transferred_size
 
-from asgi_matrix import _results, _site  # noqa: E402 (after the path is set)
+REPO = Path(__file__).resolve().parents[1]
 
 SAMPLE = REPO / "tests" / "data" / "results-sample.json"
 BUILD_TARGET_S = 3.0
@@ -67,18 +66,18 @@ def measure(label: str, results: Path) -> None:
     for _ in range(RUNS):
         with tempfile.TemporaryDirectory() as tmp:
             started, cpu = time.perf_counter(), time.process_time()
-            document = _results.load(results)
+            document = load_results(results)
             loaded = time.perf_counter()
-            files = _site.build(document, Path(tmp) / "site")
+            files = build_site(document, Path(tmp) / "site")
             built, cpu = time.perf_counter(), time.process_time() - cpu
             page = (Path(tmp) / "site" / "index.html").read_text()
-        _site.render(document)
+        render_site(document)
         rendered = time.perf_counter()
         for phase, seconds in (("build", built - started), ("cpu", cpu), ("load", loaded - started),
                                ("render", rendered - built)):
             best[phase] = min(best[phase], seconds)
     raw = len(page.encode())
-    sent = _site.transferred_size(page)
+    sent = transferred_size(page)
     configs, props = len(document["configurations"]), len(document["properties"])
     print(f"{label}: {configs} configurations x {props} properties, {files} files")
     print(f"  build time            {best['build']:7.2f} s     target <= {BUILD_TARGET_S:.0f} s   "
@@ -96,7 +95,7 @@ def main() -> None:
     measure("recorded run", results)
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "results.json"
-        big.write_text(json.dumps(synthetic(_results.load(results))))
+        big.write_text(json.dumps(synthetic(load_results(results))))
         measure(f"synthetic run ({big.stat().st_size / 1e6:.1f} MB of results)", big)
 
 

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from asgi_matrix.results.history import attach
+
 SAMPLE: dict[str, Any] = json.loads(
     (Path(__file__).parent / "data" / "results-sample.json").read_text())
 
@@ -43,4 +45,4 @@ def history_document() -> dict[str, Any]:
              release_cell("uvicorn-history", "0.18.3", unsupported)]
     for cell in cells:
         document["configurations"][cell["id"]] = cell
-    return document
+    return attach(document)  # as the runner writes it

@@ -14,12 +14,12 @@ from typing import Any
 
 import click
 
-from asgi_matrix import __version__
 from asgi_matrix.catalogue.load import Catalogue
 from asgi_matrix.exceptions import AsgiMatrixError, CatalogueError, Interrupted, UnknownConfig
 from asgi_matrix.files import write_atomic
 from asgi_matrix.measure.backend import BACKENDS
 from asgi_matrix.measure.scenarios import LIMITS
+from asgi_matrix.resources import VERSION
 
 EX_INTERRUPTED = 130
 
@@ -73,7 +73,7 @@ class ShardParam(click.ParamType):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="asgi-matrix")
+@click.version_option(VERSION, prog_name="asgi-matrix")
 def cli() -> None:
     """How each real ASGI server runs your app, measured with evidence."""
 
@@ -158,7 +158,7 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
         check_writable(out_dir)
     except AsgiMatrixError as err:
         raise click.BadParameter(str(err), param_hint="--out") from None
-    _say(f"asgi-matrix {__version__}: {len(configs)} configuration(s), backend {backend}, "
+    _say(f"asgi-matrix {VERSION}: {len(configs)} configuration(s), backend {backend}, "
          f"{jobs} at a time")
     releases = [c for c in configs if c.release is not None]
     cache = CellCache(backend, repeat, force) if releases else None

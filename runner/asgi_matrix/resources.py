@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 from functools import cache
+from importlib import metadata
 from importlib.resources import files
 from pathlib import Path
 
@@ -26,6 +27,8 @@ def _directory(package: str) -> Path:
     return path
 
 
+#: the installed distribution's version (pyproject.toml's, through the package metadata)
+VERSION = metadata.version("asgi-matrix")
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROBES_DIR = _directory("asgi_matrix.probes")
 CONTROLS_DIR = PROBES_DIR / "controls"

@@ -19,8 +19,7 @@ import tomllib
 from dataclasses import fields
 from pathlib import Path
 
-from asgi_matrix.catalogue.load import Catalogue, ServerConfig
-from asgi_matrix.exceptions import AsgiMatrixError
+from asgi_matrix import AsgiMatrixError, Catalogue, ServerConfig
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 

@@ -185,8 +185,7 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
     order = {c.id: i for i, c in enumerate(configs)}
     document["configurations"] = dict(sorted(document["configurations"].items(),
                                              key=lambda kv: order.get(kv[0], 0)))
-    if history := _history.compute(document["configurations"], list(document["properties"])):
-        document["history"] = history
+    _history.attach(document)
     if failed_write is not None:
         raise ResultsError(f"cannot write results to {partial}: "
                            f"{failed_write.strerror or failed_write}; the run was stopped"

@@ -29,8 +29,9 @@ KIND_WORDS = {"since": "from", "fixed": "fixed in", "broke": "broke in", "change
 
 
 def compute(document: dict[str, Any]) -> dict[str, Any]:
-    """The history of the document's releases (recomputed: merged or older files agree)."""
-    return _history.compute(document["configurations"], list(document["properties"]))
+    """The history of the document's releases, as the run or the merge wrote it."""
+    history: dict[str, Any] = document.get("history") or {}
+    return history
 
 
 def is_release(config: dict[str, Any]) -> bool:

@@ -20,10 +20,9 @@ from typing import Any
 
 import jsonschema
 
-from asgi_matrix import __version__
 from asgi_matrix.exceptions import ResultsError
 from asgi_matrix.files import write_atomic as write_file
-from asgi_matrix.resources import PROBE_FILE, RESULTS_SCHEMA, source_commit
+from asgi_matrix.resources import PROBE_FILE, RESULTS_SCHEMA, VERSION, source_commit
 from asgi_matrix.verdicts import PROPERTIES
 
 SCHEMA_VERSION = 1
@@ -44,7 +43,7 @@ def suite() -> dict[str, Any]:
     import hashlib
 
     probe = hashlib.sha256(PROBE_FILE.read_bytes()).hexdigest()[:16]
-    return {"name": "asgi-matrix", "version": __version__, "commit": source_commit(),
+    return {"name": "asgi-matrix", "version": VERSION, "commit": source_commit(),
             "probe_sha256": probe}
 
 

@@ -163,3 +163,12 @@ def diff(entry: Mapping[str, Any], old: str, new: str) -> list[dict[str, Any]]:
         if a != b:
             rows.append({"property": pid, "old": a, "new": b})
     return rows
+
+
+def attach(document: dict[str, Any]) -> dict[str, Any]:
+    """Set the document's ``history`` section from its configurations (removed when no
+    release was measured): the one place a document gets it; readers read it."""
+    document.pop("history", None)
+    if history := compute(document["configurations"], list(document["properties"])):
+        document["history"] = history
+    return document

@@ -141,7 +141,6 @@ def merge(documents: list[tuple[str, Document]], allow_mixed: bool = False) -> D
               # runners of one workflow are alike.
               "host": first["host"], "properties": properties,
               "configurations": configurations}
-    if history := _history.compute(configurations, list(properties)):
-        merged["history"] = history  # from every shard's releases together
+    _history.attach(merged)  # from every shard's releases together
     _results.validate(merged, "merged results")
     return merged

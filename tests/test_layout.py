@@ -5,7 +5,8 @@ import of another ``asgi_matrix`` module counts, at module level or inside a fun
 (a lazy import is still a dependency), including those only for the type checker.
 The order, lowest first::
 
-    resources, exceptions   facts every stage needs: where files live, the error tree
+    resources, exceptions,  facts every stage needs: where files live, the error tree,
+    files                   the one atomic write
     catalogue               which configurations exist (data), release sets, the index
     verdicts                pure functions from observations to verdicts
     results                 the document: schema, merge, diff, history (uses verdicts'
@@ -36,7 +37,8 @@ from asgi_matrix.measure.docker.compose import BUILD_REQUIREMENTS
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = REPO / "runner"
-LAYERS = [("asgi_matrix.resources", "asgi_matrix.exceptions"), ("asgi_matrix.catalogue",),
+LAYERS = [("asgi_matrix.resources", "asgi_matrix.exceptions", "asgi_matrix.files"),
+          ("asgi_matrix.catalogue",),
           ("asgi_matrix.verdicts",), ("asgi_matrix.results",), ("asgi_matrix.measure",),
           ("asgi_matrix.report",), ("asgi_matrix.cli",), ("asgi_matrix", "asgi_matrix.__main__")]
 LONG = 400  #: lines; a module longer than this says why in its docstring

@@ -140,7 +140,7 @@ def test_what_cannot_run_here_is_not_run_with_its_reason(tmp_path: Path):
         "no wheel for Python 3.14 (linux x86_64, glibc ")
     assert "of package 'falcorn'" in cells["falcorn-task-py314"]["reason"]
     assert cells["needs-py312"]["reason"] == ("no image Python matches '==3.12.*' "
-                                              "(images have: 3.11, 3.13, 3.14)")
+                                              "(images have: 3.11, 3.13, 3.14, 3.15)")
     assert cells["needs-absent-package"]["reason"] == (
         f"needs system packages {ABSENT}: no Debian bookworm base image with them could be "
         f"built here (Debian bookworm has no package {ABSENT})")

@@ -17,6 +17,10 @@ from typing import Any
 
 SEQUENTIAL = 6
 CONCURRENT = 8
+#: the pattern axis: the paths to send the traffic to instead of /fast (no WebSocket then)
+PATHS = [p for p in os.environ.get("ASGI_MATRIX_PATHS", "").split(",") if p]
+if PATHS:  # as the runner's pattern traffic: fewer per path, so many paths stay quick
+    SEQUENTIAL, CONCURRENT = 3, 6
 
 
 def load_app(target: str) -> Any:

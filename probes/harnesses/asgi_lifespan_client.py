@@ -8,16 +8,16 @@ import sys
 from typing import Any
 
 import httpx
-from _common import CONCURRENT, SEQUENTIAL, failed, load_app, outcome, write
+from _common import CONCURRENT, PATHS, SEQUENTIAL, failed, load_app, outcome, write
 from asgi_lifespan import LifespanManager
 
 
-async def get(client: httpx.AsyncClient, tag: str) -> dict[str, Any]:
+async def get(client: httpx.AsyncClient, tag: str, path: str = "/fast") -> dict[str, Any]:
     try:
-        response = await client.get("/fast", params={"tag": tag})
-        return outcome(tag, "/fast", response.status_code)
+        response = await client.get(path, params={"tag": tag})
+        return outcome(tag, path, response.status_code)
     except Exception as err:
-        return outcome(tag, "/fast", None, f"{type(err).__name__}: {err}")
+        return outcome(tag, path, None, f"{type(err).__name__}: {err}")
 
 
 async def drive(app: Any, record: dict[str, Any]) -> None:
@@ -26,9 +26,11 @@ async def drive(app: Any, record: dict[str, Any]) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://probe") as client:
             first = await get(client, "ready")
             record["ready"] = {"ok": first["status"] is not None, "status": first["status"]}
-            record["requests"] = [await get(client, f"seq-{i}") for i in range(SEQUENTIAL)]
-            record["requests"] += await asyncio.gather(
-                *(get(client, f"conc-{i}") for i in range(CONCURRENT)))
+            for path in PATHS or ["/fast"]:
+                record["requests"] += [await get(client, f"seq-{i}", path)
+                                       for i in range(SEQUENTIAL)]
+                record["requests"] += await asyncio.gather(
+                    *(get(client, f"conc-{i}", path) for i in range(CONCURRENT)))
 
 
 def main() -> int:

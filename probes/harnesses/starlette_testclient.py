@@ -8,15 +8,24 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from _common import CONCURRENT, SEQUENTIAL, failed, load_app, outcome, write
+from _common import CONCURRENT, PATHS, SEQUENTIAL, failed, load_app, outcome, write
 from starlette.testclient import TestClient
 
 
-def get(client: TestClient, tag: str) -> dict[str, Any]:
+def get(client: TestClient, tag: str, path: str = "/fast") -> dict[str, Any]:
     try:
-        return outcome(tag, "/fast", client.get("/fast", params={"tag": tag}).status_code)
+        return outcome(tag, path, client.get(path, params={"tag": tag}).status_code)
     except Exception as err:
-        return outcome(tag, "/fast", None, f"{type(err).__name__}: {err}")
+        return outcome(tag, path, None, f"{type(err).__name__}: {err}")
+
+
+def websocket(client: TestClient) -> dict[str, Any]:
+    try:
+        with client.websocket_connect("/ws?tag=ws") as ws:
+            ws.send_text("hello")
+            return {"attempted": True, "ok": True, "reply": ws.receive_text()[:200]}
+    except Exception as err:
+        return {"attempted": True, "ok": False, "error": f"{type(err).__name__}: {err}"}
 
 
 def main() -> int:
@@ -31,18 +40,14 @@ def main() -> int:
             first = get(client, "ready")
             record["ready"] = {"ok": first["status"] is not None, "status": first["status"]}
             write(record)  # what was seen so far survives a hang further on
-            record["requests"] = [get(client, f"seq-{i}") for i in range(SEQUENTIAL)]
-            with ThreadPoolExecutor(CONCURRENT) as pool:
-                record["requests"] += list(pool.map(lambda i: get(client, f"conc-{i}"),
-                                                    range(CONCURRENT)))
-            try:
-                with client.websocket_connect("/ws?tag=ws") as ws:
-                    ws.send_text("hello")
-                    record["websocket"] = {"attempted": True, "ok": True,
-                                           "reply": ws.receive_text()[:200]}
-            except Exception as err:
-                record["websocket"] = {"attempted": True, "ok": False,
-                                       "error": f"{type(err).__name__}: {err}"}
+            for path in PATHS or ["/fast"]:
+                record["requests"] += [get(client, f"seq-{i}", path) for i in range(SEQUENTIAL)]
+                with ThreadPoolExecutor(CONCURRENT) as pool:
+                    record["requests"] += list(pool.map(
+                        lambda i, path=path: get(client, f"conc-{i}", path), range(CONCURRENT)))
+                write(record)
+            if not PATHS:  # the pattern axis sends HTTP only
+                record["websocket"] = websocket(client)
             write(record)
     except Exception as err:
         return failed(record, err)

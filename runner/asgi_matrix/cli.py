@@ -78,11 +78,36 @@ def cli() -> None:
     """How each real ASGI server runs your app, measured with evidence."""
 
 
+def _patterns(ids: tuple[str, ...], none: bool) -> list[Any]:
+    from asgi_matrix.catalogue import patterns as _pattern_catalogue
+
+    try:
+        every = _pattern_catalogue.load()
+        return [] if none else _pattern_catalogue.select(every, list(ids))
+    except CatalogueError as err:
+        raise click.UsageError(str(err)) from None
+    except UnknownConfig as err:
+        raise click.BadParameter(str(err), param_hint="--pattern") from None
+
+
 @cli.command("list")
 @click.option("--catalogue", "catalogues", multiple=True, type=click.Path(path_type=Path),
               help="An extra catalogue file (TOML) to load after the built-in one.")
-def list_(catalogues: tuple[Path, ...]) -> None:
+@click.option("--patterns", "patterns", is_flag=True,
+              help="List the app patterns and framework apps instead (* marks the default).")
+def list_(catalogues: tuple[Path, ...], patterns: bool) -> None:
     """The configurations in the catalogue (* marks the default matrix, @ a release set)."""
+    if patterns:
+        from asgi_matrix.catalogue import patterns as _pattern_catalogue
+
+        try:
+            every = _pattern_catalogue.load()
+        except CatalogueError as err:
+            raise click.UsageError(str(err)) from None
+        for pattern in every:
+            mark = "*" if pattern.default else " "
+            click.echo(f"{mark} {pattern.id:24} {pattern.kind:10} {pattern.title}")
+        return
     for config in _catalogue(catalogues).configs:
         if config.releases is not None:  # a release set: runs with --history or by id
             click.echo(f"@ {config.id:28} {config.server:22} {config.kind:8} "
@@ -121,11 +146,16 @@ def list_(catalogues: tuple[Path, ...]) -> None:
               "entries): each server release they resolve to on the index, ID@VERSION.")
 @click.option("--force", is_flag=True, help="Measure releases again even when the history "
               "cache has them for this probe suite.")
+@click.option("--pattern", "-p", "pattern_ids", multiple=True, help="App pattern or "
+              "framework app to measure on each configuration (repeatable; default: every "
+              "default one, see `asgi-matrix list --patterns`).")
+@click.option("--no-patterns", is_flag=True, help="Measure the servers only.")
 @click.argument("more_ids", nargs=-1)
 def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int, repeat: int,
         backend: str, catalogues: tuple[Path, ...], strict: bool, ready_timeout: float,
         stop_timeout: float, shard: tuple[int, int] | None, history: bool, force: bool,
-        site_dir: Path | None, more_ids: tuple[str, ...]) -> None:
+        site_dir: Path | None, pattern_ids: tuple[str, ...], no_patterns: bool,
+        more_ids: tuple[str, ...]) -> None:
     """Start each configuration with the probe app, drive traffic, stop it, judge it.
 
     Release sets (see `asgi-matrix list`) run with --history, by their id (every
@@ -139,6 +169,9 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
     from asgi_matrix.results.document import check_writable
 
     catalogue = _catalogue(catalogues)
+    if pattern_ids and no_patterns:
+        raise click.UsageError("--pattern and --no-patterns exclude each other")
+    patterns = _patterns(pattern_ids, no_patterns)
     try:
         configs = select_releases(catalogue, [*ids, *more_ids], servers, history=history,
                                   progress=_say)
@@ -159,7 +192,7 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
     except AsgiMatrixError as err:
         raise click.BadParameter(str(err), param_hint="--out") from None
     _say(f"asgi-matrix {VERSION}: {len(configs)} configuration(s), backend {backend}, "
-         f"{jobs} at a time")
+         f"{jobs} at a time" + (f", {len(patterns)} app pattern(s)" if patterns else ""))
     releases = [c for c in configs if c.release is not None]
     cache = CellCache(backend, repeat, force) if releases else None
     if releases:
@@ -170,7 +203,7 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
                                     repeat=repeat, progress=_say, extra_run=extra_run,
                                     limits=replace(LIMITS, ready_s=ready_timeout,
                                                    stop_s=stop_timeout),
-                                    cache=cache)
+                                    cache=cache, patterns=patterns)
     except Interrupted as err:
         _fail(str(err), EX_INTERRUPTED)
     except AsgiMatrixError as err:

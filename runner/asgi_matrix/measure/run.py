@@ -21,15 +21,18 @@ from pathlib import Path
 from typing import Any
 
 from asgi_matrix.catalogue.load import ServerConfig
+from asgi_matrix.catalogue.patterns import Pattern
 from asgi_matrix.exceptions import AsgiMatrixError, Interrupted, NotRunnable, ResultsError
 from asgi_matrix.measure import releases as _releases
 from asgi_matrix.measure.backend import Backend, Prepared
 from asgi_matrix.measure.cell_cache import CellCache
 from asgi_matrix.measure.judge import attempt_verdicts, judge, observations
+from asgi_matrix.measure.patterns import measure_patterns
 from asgi_matrix.measure.scenarios import LIMITS, Limits, run_scenario, scenarios_for
 from asgi_matrix.results import document as _results
 from asgi_matrix.results import history as _history
 from asgi_matrix.verdicts import PROPERTIES, Verdict, facts, summary
+from asgi_matrix.verdicts.patterns import summary as pattern_summary
 
 Progress = Callable[[str], None]
 
@@ -47,7 +50,8 @@ def _identity(config: ServerConfig) -> dict[str, Any]:
 
 
 def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
-            cancelled: threading.Event | None = None, limits: Limits = LIMITS) -> dict[str, Any]:
+            cancelled: threading.Event | None = None, limits: Limits = LIMITS,
+            patterns: Sequence[Pattern] = ()) -> dict[str, Any]:
     """All scenarios of one configuration, ``repeat`` times; verdicts with evidence."""
     started = time.monotonic()
     try:
@@ -86,6 +90,10 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
                          "facts": facts(observations(config, scenarios))})
     judged = judge(config, per_attempt, attempts[-1]["scenarios"])
     main = attempts[-1]["scenarios"].get("main", {})
+    pattern_cells: dict[str, Any] = {}
+    if patterns and judged["status"] == "measured" and config.release is None and not (
+            cancelled is not None and cancelled.is_set()):
+        pattern_cells = {"patterns": measure_patterns(backend, prepared, patterns, limits)}
     return {
         **_identity(config),
         "status": judged["status"],
@@ -98,6 +106,7 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
         "verdicts": judged["verdicts"],
         "log_tail": main.get("log_tail", ""),
         "attempts": attempts,
+        **pattern_cells,
         "seconds": round(time.monotonic() - started, 3),
     }
 
@@ -108,6 +117,10 @@ def _judged(scenarios: list[str]) -> list[str]:
     return [s for s in scenarios if s == "main" or s in used]
 
 
+def _pattern_summary(cells: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in sorted(pattern_summary(cells).items()))
+
+
 def _never_ready(main: dict[str, Any] | None) -> bool:
     return main is not None and not (main.get("ready") or {}).get("ok", True)
 
@@ -115,7 +128,8 @@ def _never_ready(main: dict[str, Any] | None) -> bool:
 def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
                jobs: int = 1, repeat: int = 1, progress: Progress = lambda line: None,
                extra_run: dict[str, Any] | None = None, limits: Limits = LIMITS,
-               cache: CellCache | None = None) -> tuple[Path, dict[str, Any]]:
+               cache: CellCache | None = None,
+               patterns: Sequence[Pattern] = ()) -> tuple[Path, dict[str, Any]]:
     """Measure ``configs`` into ``out_dir/results.partial.json``, then (if not interrupted)
     put it in place of ``out_dir/results.json``; returns the path written and the document."""
     _results.check_writable(out_dir)
@@ -134,6 +148,9 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
            "selected": [c.id for c in configs], "not_run": [], "interrupted": False,
            **(extra_run or {})}
     document = _results.new_document(run)
+    if patterns:
+        run["patterns"] = [p.id for p in patterns]
+        document["patterns"] = {p.id: p.to_json() for p in patterns}
     lock = threading.Lock()
     cancelled = threading.Event()
 
@@ -153,7 +170,8 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
     failed_write: OSError | None = None
     try:
         with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="asgi-matrix") as pool:
-            futures = {pool.submit(_guarded, c, backend, repeat, cancelled, limits, cache): c
+            futures = {pool.submit(_guarded, c, backend, repeat, cancelled, limits, cache,
+                                   patterns): c
                        for c in configs}
             for future in as_completed(futures):
                 config = futures[future]
@@ -171,8 +189,10 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
                             failed_write = err
                             stop(f"cannot write {partial}: {err.strerror or err}")
                 counts = summary(cell.get("verdicts", {}))
+                shapes = _pattern_summary(cell.get("patterns", {}))
                 progress(f"[{done}/{len(configs)}] {config.id}: {cell['status']} "
                          + " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+                         + (f"; patterns {shapes}" if shapes else "")
                          + f" ({cell.get('seconds', 0):.1f} s"
                          + (f", cached from {cell.get('measured_at')})" if cell.get("cached")
                             else ")"))
@@ -210,13 +230,14 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
 
 def _guarded(config: ServerConfig, backend: Backend, repeat: int,
              cancelled: threading.Event, limits: Limits,
-             cache: CellCache | None = None) -> dict[str, Any]:
+             cache: CellCache | None = None,
+             patterns: Sequence[Pattern] = ()) -> dict[str, Any]:
     if cancelled.is_set():
         return {**_identity(config), "status": "not-run", "interrupted": True}
     if cache is not None and (cached := cache.get(config)) is not None:
         return cached  # this release was measured before by this probe suite
     try:
-        cell = measure(config, backend, repeat, cancelled, limits)
+        cell = measure(config, backend, repeat, cancelled, limits, patterns)
     except Exception as err:  # a bug of ours in one cell must not lose the others
         cell = _error_cell(config, f"internal error: {type(err).__name__}: {err}")
     if cancelled.is_set():

@@ -1,0 +1,136 @@
+"""The pattern catalogue: app patterns and framework apps, as data (patterns.toml).
+
+A pattern is an app written the way users write theirs (probes/patterns/,
+probes/frameworks/), measured on each server configuration. Adding one is a table in
+the TOML file plus its module; unknown keys and duplicate ids are rejected with the
+file and entry named.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from asgi_matrix.exceptions import CatalogueError, UnknownConfig
+
+PATTERNS_FILE = Path(__file__).resolve().parent / "patterns.toml"
+KINDS = ("pattern", "framework")
+LIBRARIES = ("anyio", "asyncio")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_APP = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(\))?$")
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One way of keeping a resource in an app, and what its verdict needs to know."""
+
+    id: str
+    title: str
+    app: str
+    source: str
+    kind: str = "pattern"
+    requires: tuple[str, ...] = ()
+    lifespan: bool = False
+    jobs: bool = False
+    closes: bool = False
+    library: str = "anyio"
+    why: str = ""
+    instead: str = ""
+    default: bool = True
+    #: the server start it shares with the other raw patterns of the same name
+    start: str = "patterns"
+
+    @property
+    def path(self) -> str:
+        """Where its requests go."""
+        return f"/p/{self.id}/work"
+
+    @property
+    def shares_start(self) -> bool:
+        """Raw patterns share one server start; frameworks need their own environment."""
+        return self.kind == "pattern" and not self.requires
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "kind": self.kind, "app": self.app,
+                "start": self.start,
+                "source": self.source, "requires": list(self.requires),
+                "lifespan": self.lifespan, "jobs": self.jobs, "closes": self.closes,
+                "library": self.library, "why": self.why, "instead": self.instead}
+
+
+_FIELDS: dict[str, type] = {
+    "id": str, "title": str, "kind": str, "app": str, "source": str, "requires": list,
+    "lifespan": bool, "jobs": bool, "closes": bool, "library": str, "why": str,
+    "instead": str, "default": bool, "start": str,
+}
+_REQUIRED = ("id", "title", "app", "source")
+
+
+def _entry(raw: Any, where: str) -> Pattern:
+    if not isinstance(raw, dict):
+        raise CatalogueError(f"{where}: each [[pattern]] must be a table")
+    here = f"{where} (id {raw.get('id', '?')!r})"
+    if unknown := sorted(set(raw) - set(_FIELDS)):
+        raise CatalogueError(f"{here}: unknown key {unknown[0]!r}; known keys: "
+                             + ", ".join(sorted(_FIELDS)))
+    for key in _REQUIRED:
+        if key not in raw:
+            raise CatalogueError(f"{here}: missing required key {key!r}")
+    for key, value in raw.items():
+        if not isinstance(value, _FIELDS[key]):
+            raise CatalogueError(f"{here}: {key!r} must be {_FIELDS[key].__name__}, "
+                                 f"got {value!r}")
+    if not _ID.match(raw["id"]):
+        raise CatalogueError(f"{here}: id must be lowercase letters, digits, - and _")
+    if raw.get("kind", "pattern") not in KINDS:
+        raise CatalogueError(f"{here}: kind must be one of {', '.join(KINDS)}")
+    if raw.get("library", "anyio") not in LIBRARIES:
+        raise CatalogueError(f"{here}: library must be one of {', '.join(LIBRARIES)}")
+    if not _APP.match(raw["app"]):
+        raise CatalogueError(f"{here}: app must look like MODULE:ATTR, got {raw['app']!r}")
+    if not all(isinstance(r, str) for r in raw.get("requires", [])):
+        raise CatalogueError(f"{here}: requires must be a list of strings")
+    return Pattern(**{**raw, "requires": tuple(raw.get("requires", ()))})
+
+
+def load(path: Path = PATTERNS_FILE) -> list[Pattern]:
+    """Every pattern in the file, in order; every problem names the file and entry."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as err:
+        raise CatalogueError(f"{path}: cannot read pattern catalogue: "
+                             f"{err.strerror or err}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise CatalogueError(f"{path}: not valid TOML: {err}") from err
+    if unknown := sorted(set(data) - {"pattern"}):
+        raise CatalogueError(f"{path}: unknown top-level key {unknown[0]!r} "
+                             "(patterns go in [[pattern]] tables)")
+    entries = data.get("pattern", [])
+    if not isinstance(entries, list):
+        raise CatalogueError(f"{path}: 'pattern' must be an array of tables ([[pattern]])")
+    text = path.read_text()
+    starts = [m.start() for m in re.finditer(r"^\[\[pattern\]\]", text, re.MULTILINE)]
+    patterns: list[Pattern] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(entries):
+        line = text.count("\n", 0, starts[i]) + 1 if i < len(starts) else 0
+        pattern = _entry(raw, f"{path}:{line}")
+        if pattern.id in seen:
+            raise CatalogueError(f"{path}:{line}: duplicate pattern id {pattern.id!r}")
+        seen.add(pattern.id)
+        patterns.append(pattern)
+    return patterns
+
+
+def select(patterns: Sequence[Pattern], ids: Sequence[str]) -> list[Pattern]:
+    """The patterns named (in catalogue order); none named means every default one."""
+    known = {p.id for p in patterns}
+    if unknown := [i for i in ids if i not in known]:
+        raise UnknownConfig(f"unknown pattern {unknown[0]!r}; known: {', '.join(sorted(known))}")
+    if not ids:
+        return [p for p in patterns if p.default]
+    return [p for p in patterns if p.id in ids]

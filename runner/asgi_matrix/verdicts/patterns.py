@@ -1,0 +1,228 @@
+"""Verdicts on app patterns: does the way an app keeps its resources work on a server?
+
+Pure functions of what one server start recorded (the pattern app's own records and
+what the client saw). A pattern
+
+  works   every request succeeded, every background job it started completed, every
+          lifespan exited cleanly, and the resource was closed once per lifespan
+          where the pattern closes it;
+  breaks  anything else, with the first error's text, where it happened (process,
+          thread, event loop) and how many requests or jobs it hit;
+  n/a     it cannot be judged here, with the reason from the evidence (no lifespan ran
+          and it needs one; asyncio objects on a trio server);
+  error   nothing could be observed (the server never answered), with the reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+PatternStatus = Literal["works", "breaks", "n/a", "error"]
+PATTERN_STATUSES: tuple[PatternStatus, ...] = ("works", "breaks", "n/a", "error")
+WHERE_KEYS = ("pid", "thread_name", "thread_id", "loop_id", "loop_kind", "interpreter")
+
+
+@dataclass(frozen=True)
+class PatternVerdict:
+    status: PatternStatus
+    explanation: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "explanation": self.explanation,
+                "evidence": self.evidence}
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What the verdict needs to know of the pattern (from its catalogue entry)."""
+
+    id: str
+    lifespan: bool = False
+    jobs: bool = False
+    closes: bool = False
+    library: str = "anyio"
+
+
+def where(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: record[k] for k in WHERE_KEYS if k in record}
+
+
+def _where_text(record: dict[str, Any]) -> str:
+    return (f"pid {record.get('pid')}, thread {record.get('thread_name')}, "
+            f"loop {record.get('loop_id')} ({record.get('loop_kind')})")
+
+
+def _mine(needs: Needs, start: dict[str, Any]) -> tuple[list[dict[str, Any]],
+                                                        list[dict[str, Any]]]:
+    prefix = f"/p/{needs.id}/"
+    events = [e for e in start.get("events", []) if e.get("pattern") == needs.id]
+    sent = [r for r in start.get("requests", []) if str(r.get("path", "")).startswith(prefix)]
+    return events, sent
+
+
+def _of(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [e for e in events if e.get("event") == f"pattern.{kind}"]
+
+
+def judge(needs: Needs, start: dict[str, Any]) -> PatternVerdict:
+    """The verdict on one pattern from one server start's observations."""
+    events, sent = _mine(needs, start)
+    if not (start.get("ready") or {}).get("ok", bool(sent)):
+        return PatternVerdict("error", "could not be observed: "
+                              + (start.get("error") or "the server never answered"),
+                              {"ready": start.get("ready")})
+    if not sent:
+        why = start.get("error") or ("the test client did not finish in time"
+                                     if start.get("timed_out") else "")
+        return PatternVerdict("error", "could not be observed: no request reached this "
+                              "pattern" + (f" ({why})" if why else ""))
+    requests = _of(events, "request")
+    startups = _of(events, "startup")
+    shutdowns = _of(events, "shutdown")
+    loops = sorted({e["loop_id"] for e in requests if e.get("loop_id")})
+    pids = sorted({e["pid"] for e in requests if e.get("pid")})
+    evidence: dict[str, Any] = {
+        "requests": len(sent), "recorded": len(requests),
+        "failed": sum(not e.get("ok") for e in requests),
+        "loops": len(loops), "processes": len(pids),
+        "lifespans": [{"token": e.get("token"), "ok": e.get("ok"), **where(e)} for e in startups],
+        "shutdowns": [{"token": e.get("token"), "clean": e.get("clean"),
+                       **({"error": e["error"]} if e.get("error") else {}), **where(e)}
+                      for e in shutdowns],
+    }
+    libraries = {e.get("async_library") for e in requests}
+    if needs.library == "asyncio" and libraries == {"trio"}:
+        return PatternVerdict("n/a", "the server runs trio; this pattern is built on asyncio "
+                              "objects, so it cannot run there at all", evidence)
+    if needs.lifespan and not startups:
+        return PatternVerdict("n/a", f"the server ran no lifespan ({len(sent)} requests, no "
+                              "startup recorded) and this pattern needs one", evidence)
+    return (_startup_failed(startups, evidence) or _requests_failed(sent, requests, evidence)
+            or _jobs_lost(needs, events, shutdowns, evidence)
+            or _shutdown_failed(shutdowns, evidence) or _not_closed(needs, events, startups,
+                                                                    evidence)
+            or _works(needs, sent, loops, pids, events, startups, evidence))
+
+
+def _startup_failed(startups: list[dict[str, Any]],
+                    evidence: dict[str, Any]) -> PatternVerdict | None:
+    failed = [e for e in startups if not e.get("ok")]
+    if not failed:
+        return None
+    first = failed[0]
+    evidence.update(first_error=first.get("error"), where=where(first))
+    return PatternVerdict("breaks", f"{len(failed)} of {len(startups)} lifespan startups "
+                          f"failed: {first.get('error')} ({_where_text(first)})", evidence)
+
+
+def _requests_failed(sent: list[dict[str, Any]], requests: list[dict[str, Any]],
+                     evidence: dict[str, Any]) -> PatternVerdict | None:
+    failed = [e for e in requests if not e.get("ok")]
+    if failed:
+        first = failed[0]
+        evidence.update(first_error=first.get("error"), where=where(first),
+                        traceback=first.get("traceback", ""),
+                        errors=dict(Counter(str(e.get("error")) for e in failed).most_common(3)))
+        return PatternVerdict("breaks", f"{len(failed)} of {len(sent)} requests failed, the "
+                              f"first with {first.get('error')} ({_where_text(first)})",
+                              evidence)
+    unanswered = [r for r in sent if r.get("status") != 200]
+    if unanswered:  # the app never got to record it (a server error, a dropped connection)
+        first = unanswered[0]
+        seen = first.get("error") or f"status {first.get('status')}"
+        evidence.update(first_error=seen, client=first)
+        return PatternVerdict("breaks", f"{len(unanswered)} of {len(sent)} requests got no "
+                              f"answer from the app: {seen}", evidence)
+    return None
+
+
+def _jobs_lost(needs: Needs, events: list[dict[str, Any]], shutdowns: list[dict[str, Any]],
+               evidence: dict[str, Any]) -> PatternVerdict | None:
+    if not needs.jobs:
+        return None
+    jobs = _of(events, "job")
+    phases: dict[str, dict[str, dict[str, Any]]] = {}
+    for e in jobs:
+        phases.setdefault(str(e.get("job")), {})[str(e.get("phase"))] = e
+    queued = [j for j, p in phases.items() if "queued" in p]
+    finished = [j for j in queued if "finished" in phases[j]]
+    cancelled = [phases[j]["cancelled"] for j in queued if "cancelled" in phases[j]]
+    evidence["jobs"] = {"queued": len(queued), "finished": len(finished),
+                        "cancelled": len(cancelled),
+                        "never_ended": len(queued) - len(finished) - len(cancelled),
+                        "per_lifespan": _jobs_per_lifespan(phases, shutdowns)}
+    if len(finished) == len(queued):
+        return None
+    silent = all(e.get("ok") for e in _of(events, "request")) and all(
+        e.get("clean") for e in shutdowns)
+    how = " silently: every request got 200 and every lifespan exited cleanly" if silent else ""
+    if cancelled:
+        first = cancelled[0]
+        evidence.update(first_error=first.get("error"), where=where(first))
+        return PatternVerdict("breaks", f"{len(queued) - len(finished)} of {len(queued)} "
+                              f"background jobs never completed{how}; the first was "
+                              f"cancelled with {first.get('error') or 'CancelledError'} "
+                              f"({_where_text(first)})", evidence)
+    return PatternVerdict("breaks", f"{len(queued) - len(finished)} of {len(queued)} "
+                          f"background jobs never completed and left no trace{how} (the "
+                          "process ended under them)", evidence)
+
+
+def _jobs_per_lifespan(phases: dict[str, dict[str, dict[str, Any]]],
+                       shutdowns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per lifespan (by loop): jobs of that loop that finished before its shutdown ended."""
+    out = []
+    for shutdown in shutdowns:
+        loop, t = shutdown.get("loop_id"), shutdown.get("t", 0)
+        on_loop = [p for p in phases.values() if (p.get("queued") or {}).get("loop_id") == loop]
+        out.append({"loop_id": loop, "clean": shutdown.get("clean"), "jobs": len(on_loop),
+                    "finished_before_shutdown": sum(
+                        "finished" in p and p["finished"].get("t", 0) <= t for p in on_loop)})
+    return out
+
+
+def _shutdown_failed(shutdowns: list[dict[str, Any]],
+                     evidence: dict[str, Any]) -> PatternVerdict | None:
+    unclean = [e for e in shutdowns if not e.get("clean")]
+    if not unclean:
+        return None
+    first = unclean[0]
+    evidence.update(first_error=first.get("error"), where=where(first))
+    return PatternVerdict("breaks", f"{len(unclean)} of {len(shutdowns)} lifespans did not "
+                          f"exit cleanly: {first.get('error')} ({_where_text(first)})", evidence)
+
+
+def _not_closed(needs: Needs, events: list[dict[str, Any]], startups: list[dict[str, Any]],
+                evidence: dict[str, Any]) -> PatternVerdict | None:
+    if not needs.closes:
+        return None
+    closes = _of(events, "close")
+    opened = sum(bool(e.get("ok")) for e in startups)
+    evidence["closed"] = {"lifespans": opened, "closes": len(closes)}
+    if len(closes) == opened:
+        return None
+    return PatternVerdict("breaks", f"the resource was closed {len(closes)} time(s) for "
+                          f"{opened} lifespan(s): the server did not run every lifespan's "
+                          "shutdown", evidence)
+
+
+def _works(needs: Needs, sent: list[dict[str, Any]], loops: list[str], pids: list[int],
+           events: list[dict[str, Any]], startups: list[dict[str, Any]],
+           evidence: dict[str, Any]) -> PatternVerdict:
+    parts = [f"all {len(sent)} requests succeeded on {len(loops)} event loop(s) in "
+             f"{len(pids)} process(es)"]
+    if needs.jobs:
+        parts.append(f"all {evidence['jobs']['queued']} background jobs completed")
+    if needs.lifespan or startups:
+        parts.append(f"{len(startups)} lifespan(s) ran and exited cleanly")
+    if needs.closes:
+        parts.append("the resource was closed once per lifespan")
+    return PatternVerdict("works", "; ".join(parts), evidence)
+
+
+def summary(verdicts: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """How many patterns of a configuration got each status."""
+    return dict(Counter(v.get("status", "error") for v in verdicts.values()))

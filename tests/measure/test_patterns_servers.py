@@ -1,0 +1,75 @@
+"""The pattern axis end to end on real servers: one warm run shared by every test here.
+
+The controls of asgiref PR #277: on control-multiloop (three event loops, one process,
+one app object) the task group kept on the app object and the pool made at import
+time break while the RunVar task group works; on single-loop servers (uvicorn,
+hypercorn) they all work; under starlette-testclient-bare (a new loop per request)
+the import-time pool breaks and the lifespan patterns are n/a.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from asgi_matrix.results import document as _results
+
+pytestmark = pytest.mark.servers
+
+CONFIGS = ["control-multiloop", "uvicorn", "hypercorn", "starlette-testclient-bare"]
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("patterns")
+    done = subprocess.run(
+        [sys.executable, "-m", "asgi_matrix", "run", *CONFIGS, "--out", str(out), "--jobs", "2"],
+        capture_output=True, text=True, timeout=600, env=dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    return _results.load(out / "results.json")  # validates against the JSON Schema
+
+
+def status(matrix: dict[str, Any], config: str, pattern: str) -> str:
+    cell = matrix["configurations"][config]["patterns"][pattern]
+    return f"{cell['status']}: {cell['explanation']}"
+
+
+def test_every_default_pattern_on_every_configuration(matrix):
+    assert set(matrix["patterns"]) >= {"taskgroup-on-instance", "taskgroup-runvar",
+                                       "global-resource", "factory-resource",
+                                       "contextvar-resource", "lifespan-state"}
+    for config in CONFIGS:
+        assert set(matrix["configurations"][config]["patterns"]) == set(matrix["patterns"])
+
+
+def test_multiloop_control_breaks_the_naive_patterns_and_not_their_fixes(matrix):
+    assert status(matrix, "control-multiloop", "taskgroup-on-instance").startswith("breaks")
+    assert "silently" in status(matrix, "control-multiloop", "taskgroup-on-instance")
+    assert status(matrix, "control-multiloop", "global-resource").startswith("breaks")
+    assert status(matrix, "control-multiloop", "taskgroup-runvar").startswith("works")
+    assert status(matrix, "control-multiloop", "lifespan-state").startswith("works")
+
+
+@pytest.mark.parametrize("config", ["uvicorn", "hypercorn"])
+def test_single_loop_servers_run_both_kinds(matrix, config):
+    for pattern in ("taskgroup-on-instance", "taskgroup-runvar", "global-resource",
+                    "factory-resource", "lifespan-state"):
+        assert status(matrix, config, pattern).startswith("works"), pattern
+
+
+def test_a_new_loop_per_request_breaks_loop_bound_patterns(matrix):
+    assert "bound to a different event loop" in status(
+        matrix, "starlette-testclient-bare", "global-resource")
+    assert status(matrix, "starlette-testclient-bare", "taskgroup-runvar").startswith("n/a")
+
+
+def test_raw_patterns_share_starts_as_the_catalogue_says(matrix):
+    cells = matrix["configurations"]["uvicorn"]["patterns"]
+    starts = {c["start"] for c in cells.values()}
+    assert starts == {p["start"] for p in matrix["patterns"].values()}
+    assert len(starts) < len(cells)  # fewer starts than patterns
+    for cell in cells.values():
+        assert "patterns.dispatch:app" in " ".join(cell["command"])

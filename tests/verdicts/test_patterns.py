@@ -1,0 +1,155 @@
+"""Pattern verdicts on recorded observations: one real server start each (tests/verdicts/data).
+
+The recordings are what the pattern apps and the client saw on control-multiloop
+(three loops in one process), uvicorn (one loop), starlette-testclient-bare (a new
+loop per request) and hypercorn-trio. Each pattern's verdict is checked on a start
+where it works and one where it breaks; the branches no recorded start reaches are
+checked on a recording changed the way that failure would change it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgi_matrix.catalogue import patterns as catalogue
+from asgi_matrix.measure.patterns import needs
+from asgi_matrix.verdicts.patterns import judge, summary
+
+DATA = Path(__file__).parent / "data"
+PATTERNS = {p.id: p for p in catalogue.load()}
+
+
+def recorded(config: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((DATA / f"patterns-{config}.json").read_text())
+    return loaded
+
+
+def verdict(pattern: str, start: dict[str, Any]) -> Any:
+    return judge(needs(PATTERNS[pattern]), start)
+
+
+@pytest.mark.parametrize(("pattern", "works_on", "breaks_on", "because"), [
+    ("taskgroup-on-instance", "uvicorn", "control-multiloop", "background jobs never completed"),
+    ("taskgroup-runvar", "control-multiloop", None, None),
+    ("global-resource", "uvicorn", "control-multiloop", "is bound to a different event loop"),
+    ("global-resource", "uvicorn", "starlette-testclient-bare",
+     "is bound to a different event loop"),
+    ("factory-resource", "uvicorn", "control-multiloop", "is bound to a different event loop"),
+    ("contextvar-resource", "control-multiloop", "uvicorn", "LookupError"),
+    ("lifespan-state", "control-multiloop", None, None),
+])
+def test_works_and_breaks_on_recorded_starts(pattern, works_on, breaks_on, because):
+    works = verdict(pattern, recorded(works_on))
+    assert works.status == "works", works.explanation
+    if breaks_on is not None:
+        broken = verdict(pattern, recorded(breaks_on))
+        assert broken.status == "breaks"
+        assert because in broken.explanation
+        assert broken.evidence["first_error"]
+
+
+def test_silent_cancellation_is_a_breakage_with_where_it_happened():
+    broken = verdict("taskgroup-on-instance", recorded("control-multiloop"))
+    assert "silently" in broken.explanation  # every request answered 200, lifespans clean
+    assert broken.evidence["jobs"]["cancelled"] >= 1
+    assert {"pid", "thread_name", "loop_id"} <= set(broken.evidence["where"])
+    assert broken.evidence["loops"] == 3
+
+
+def test_runvar_breaks_where_a_loop_ran_no_lifespan():
+    start = recorded("uvicorn")
+    for event in start["events"]:
+        if event["pattern"] == "taskgroup-runvar" and event["event"] == "pattern.request":
+            event.update(ok=False, error="LookupError: <RunVar name='task_group'>")
+            break
+    broken = verdict("taskgroup-runvar", start)
+    assert broken.status == "breaks"
+    assert "1 of 12 requests failed" in broken.explanation
+
+
+def test_a_job_that_left_no_trace_breaks():
+    start = recorded("uvicorn")
+    start["events"] = [e for e in start["events"] if not (
+        e["pattern"] == "taskgroup-runvar" and e.get("phase") == "finished")]
+    broken = verdict("taskgroup-runvar", start)
+    assert broken.status == "breaks"
+    assert "left no trace" in broken.explanation
+
+
+def test_lifespan_state_shared_between_requests_breaks():
+    start = recorded("uvicorn")
+    ka = next(e for e in start["events"] if e["pattern"] == "lifespan-state"
+              and e["event"] == "pattern.request" and e.get("tag") == "ka-1")
+    ka.update(ok=False, error="RuntimeError: scope['state'] holds another request's key "
+              "'lifespan-state.request:ka-0': the server shares one state dict between requests")
+    broken = verdict("lifespan-state", start)
+    assert broken.status == "breaks"
+    assert "another request's key" in broken.explanation
+
+
+def test_a_resource_not_closed_at_shutdown_breaks():
+    start = recorded("uvicorn")
+    start["events"] = [e for e in start["events"] if not (
+        e["pattern"] == "lifespan-state" and e["event"] in ("pattern.close", "pattern.shutdown"))]
+    broken = verdict("lifespan-state", start)
+    assert broken.status == "breaks"
+    assert "closed 0 time(s) for 1 lifespan(s)" in broken.explanation
+
+
+def test_an_unclean_lifespan_exit_breaks():
+    start = recorded("uvicorn")
+    for event in start["events"]:
+        if event["pattern"] == "global-resource" and event["event"] == "pattern.shutdown":
+            event.update(clean=False, error="ValueError: The future belongs to a different loop")
+    broken = verdict("global-resource", start)
+    assert broken.status == "breaks"
+    assert "did not exit cleanly" in broken.explanation
+
+
+def test_a_request_the_app_never_saw_breaks():
+    start = recorded("uvicorn")
+    start["events"] = [e for e in start["events"] if not (
+        e["pattern"] == "global-resource" and e["event"] == "pattern.request"
+        and e.get("tag") == "seq-0")]
+    for sent in start["requests"]:
+        if sent["path"] == "/p/global-resource/work" and sent["tag"] == "seq-0":
+            sent.update(status=None, error="RemoteProtocolError: Server disconnected")
+    broken = verdict("global-resource", start)
+    assert broken.status == "breaks"
+    assert "RemoteProtocolError" in broken.explanation
+
+
+@pytest.mark.parametrize("pattern", ["taskgroup-on-instance", "taskgroup-runvar",
+                                     "factory-resource", "contextvar-resource",
+                                     "lifespan-state"])
+def test_no_lifespan_is_not_applicable_for_patterns_that_need_one(pattern):
+    got = verdict(pattern, recorded("starlette-testclient-bare"))
+    assert got.status == "n/a"
+    assert "ran no lifespan" in got.explanation
+    # ... and the same pattern is judged where a lifespan ran
+    assert verdict(pattern, recorded("control-multiloop")).status != "n/a"
+
+
+def test_asyncio_objects_on_trio_are_not_applicable_but_anyio_patterns_are_judged():
+    start = recorded("hypercorn-trio")
+    assert verdict("global-resource", start).status == "n/a"
+    assert "trio" in verdict("global-resource", start).explanation
+    assert verdict("taskgroup-on-instance", start).status == "works"
+
+
+def test_nothing_observed_is_an_error_with_the_reason():
+    got = verdict("global-resource", {"ready": {"ok": False}, "error": "never ready"})
+    assert got.status == "error"
+    assert "never ready" in got.explanation
+    start = copy.deepcopy(recorded("uvicorn"))
+    start["requests"] = [r for r in start["requests"] if "global-resource" not in r["path"]]
+    assert verdict("global-resource", start).status == "error"
+
+
+def test_summary_counts_statuses():
+    assert summary({"a": {"status": "works"}, "b": {"status": "works"},
+                    "c": {"status": "breaks"}}) == {"works": 2, "breaks": 1}

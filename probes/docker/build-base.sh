@@ -75,8 +75,14 @@ fi
 
 if ! command -v debootstrap >/dev/null 2>&1; then
     echo "build-base: installing debootstrap"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+    # Two builds of different bases at once would collide on apt's lock: take turns.
+    (
+        flock 9
+        command -v debootstrap >/dev/null 2>&1 || {
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+        }
+    ) 9>/var/lock/asgi-matrix-apt.lock
 fi
 
 # Suites newer than this debootstrap knows use the sid script (forky has none here).

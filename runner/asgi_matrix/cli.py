@@ -379,7 +379,11 @@ def images(ids: tuple[str, ...], catalogues: tuple[Path, ...],
             from asgi_matrix.measure.docker.images import DEFAULT_PYTHON
             from asgi_matrix.measure.docker.wheelhouse import download_wheelhouse
 
-            download_wheelhouse(runner_requirements(), DEFAULT_PYTHON, runner_wheels)
+            try:
+                download_wheelhouse(runner_requirements(), DEFAULT_PYTHON, runner_wheels)
+            except (AsgiMatrixError, OSError) as err:
+                first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+                _fail(f"--runner-wheels {runner_wheels}: {first}")
             click.echo(f"runner wheels: {runner_wheels}")
         backend = get_backend("docker")
         for config in configs:

@@ -76,6 +76,11 @@ def test_failed_build_carries_the_log_tail() -> None:
     with pytest.raises(ImageBuildError) as info:
         build_image(["uvicorn==0.54.0"], PYTHON)
     assert "No module named 'anyio'" in info.value.log_tail
+    # ... and leaves no untagged step images of its own (they carry its labels).
+    with client_scope(None) as client:
+        left = client.images.list(filters={
+            "dangling": True, "label": "asgi-matrix.requirements=uvicorn==0.54.0"})
+    assert left == []
 
 
 def test_markers_are_judged_for_the_target_python(tmp_path: Path) -> None:

@@ -11,8 +11,10 @@ run ends, whatever happened.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+import re
 import tarfile
 import threading
 import time
@@ -51,6 +53,23 @@ from asgi_matrix.measure.observations import CLIENT, OBSERVATIONS
 #: "network" when the runner itself runs in a container (docker-compose's matrix service):
 #: it then joins the run's network and reaches servers by name, not by published port.
 REACH = os.environ.get("ASGI_MATRIX_DOCKER_REACH", "published")
+
+
+_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]")
+NAME_MAX = 63  #: also a host name on the run's network: one DNS label
+
+
+def docker_name(*parts: str) -> str:
+    """A container, volume or network name the engine accepts ([a-zA-Z0-9][a-zA-Z0-9_.-]*),
+    from ids that may hold others (a release's ``@``, a catalogue's ``+``). Where a
+    character was replaced or the name cut short, a hash of the original keeps two ids
+    apart (``a@1`` and ``a+1`` stay two names)."""
+    wanted = "-".join(parts)
+    name = _NAME_UNSAFE.sub("-", wanted)
+    if name != wanted or len(name) > NAME_MAX:
+        digest = hashlib.sha256(wanted.encode()).hexdigest()[:10]
+        name = f"{name[:NAME_MAX - 11]}-{digest}"
+    return name
 
 
 def _free_threaded_base(config: ServerConfig, python: str) -> tuple[str, str]:
@@ -149,7 +168,8 @@ class DockerBackend:
         with self._lock:
             if self._network is None:
                 self._network = self.client.networks.create(
-                    f"asgi-matrix-{self.run_id}", driver="bridge", labels=self.labels)
+                    docker_name("asgi-matrix", self.run_id), driver="bridge",
+                    labels=self.labels)
                 if REACH == "network":  # reach the servers by name, over the private network
                     with suppress(Exception):
                         self._network.connect(os.environ.get("HOSTNAME", ""))
@@ -184,7 +204,7 @@ class DockerBackend:
     @contextmanager
     def start(self, prepared: Prepared, scenario: str,
               env: dict[str, str]) -> Iterator[DockerServer]:
-        name = f"asgi-matrix-{self.run_id}-{prepared.config.id}-{scenario}"[:63]
+        name = docker_name("asgi-matrix", self.run_id, prepared.config.id, scenario)
         volume = self.client.volumes.create(name=name, labels=self.labels)
         container = None
         try:

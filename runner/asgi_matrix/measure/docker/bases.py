@@ -9,23 +9,29 @@ are built with ``--network none``, so nothing can be installed with apt later.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import os
 import re
 import subprocess
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from asgi_matrix.exceptions import BaseImageError, SystemPackagesUnavailable
 from asgi_matrix.measure.docker.engine import client_scope, find_image, tail
-from asgi_matrix.resources import BUILD_BASE
+from asgi_matrix.resources import BUILD_BASE, cache_root
 
+#: The repository of the local base images; another one (ASGI_MATRIX_BASE_REPO) gives a
+#: test bases of its own to build and remove without touching the shared ones.
+BASE_REPO = os.environ.get("ASGI_MATRIX_BASE_REPO") or "asgi-matrix-base"
 #: Python minor -> (Debian suite, local base image tag made by build-base.sh).
 BASES: dict[str, tuple[str, str]] = {
-    "3.11": ("bookworm", "asgi-matrix-base:bookworm"),
-    "3.13": ("trixie", "asgi-matrix-base:trixie"),
-    "3.14": ("sid", "asgi-matrix-base:sid"),
-    "3.15": ("sid", "asgi-matrix-base:sid-py3.15"),
+    "3.11": ("bookworm", f"{BASE_REPO}:bookworm"),
+    "3.13": ("trixie", f"{BASE_REPO}:trixie"),
+    "3.14": ("sid", f"{BASE_REPO}:sid"),
+    "3.15": ("sid", f"{BASE_REPO}:sid-py3.15"),
 }
 #: Pythons a suite packages beside its default python3 (sid: python3.15 and its venv):
 #: their base is made with ``build-base.sh --python X.Y``, which makes it the python3.
@@ -83,6 +89,25 @@ def _ensure_base(python: str, official: bool, client: Any) -> str:
     suite, tag = BASES[python]
     if find_image(client, tag) is not None:
         return tag
+    with base_build_lock(tag):  # another job or run may be building it: wait, then reuse
+        if find_image(client, tag) is not None:
+            return tag
+        return _build_base(python, suite, tag, client)
+
+
+@contextlib.contextmanager
+def base_build_lock(tag: str) -> Iterator[None]:
+    """One build of a base image at a time on this machine, across jobs and runs: two
+    debootstraps at once collide on apt's lock. A file lock, like the environment cache's."""
+    folder = cache_root() / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", tag)
+    with open(folder / f"base-{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # flock: per open file, so threads wait too
+        yield
+
+
+def _build_base(python: str, suite: str, tag: str, client: Any) -> str:
     if not BUILD_BASE.is_file():
         raise BaseImageError(f"base image {tag} is missing and {BUILD_BASE} is not there")
     try:
@@ -133,7 +158,7 @@ def ensure_system_base(python: str, system: Sequence[str], *, client: Any | None
     python = python_minor(python)
     tag = system_base_tag(python, packages)
     suite = BASES[python][0]
-    with client_scope(client) as docker_api, _SYSTEM_LOCK:
+    with client_scope(client) as docker_api, _SYSTEM_LOCK, base_build_lock(tag):
         if find_image(docker_api, tag) is not None:
             return tag
         if tag in _SYSTEM_FAILED:

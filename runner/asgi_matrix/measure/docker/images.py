@@ -11,7 +11,9 @@ the docker backend and the compose file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import re
 import shutil
 import tempfile
 import time
@@ -89,6 +91,24 @@ class BuiltImage:
     built: bool  # False when an existing image with this tag was reused
     seconds: float
     log_tail: str
+
+
+_STEP_IMAGE = re.compile(r"^ ---> ([0-9a-f]{12})$")
+
+
+def remove_leftovers(client: Any, build_log: Sequence[str]) -> int:
+    """Remove the untagged images a failed build of ours left (its steps' images, named in
+    its own log; never an image of another build); returns how many went."""
+    removed = 0
+    for line in reversed(build_log):  # the last step first: a parent goes after its child
+        if match := _STEP_IMAGE.match(line):
+            image = find_image(client, match.group(1))
+            if image is None or image.tags:
+                continue
+            with contextlib.suppress(docker.errors.APIError):
+                client.images.remove(image.id, noprune=False)
+                removed += 1
+    return removed
 
 
 def _base_id(client: Any, base: str) -> str:
@@ -200,6 +220,7 @@ def _build_image(
             lines.append(error)
         log_tail = tail("\n".join(lines))
         if error is not None:
+            remove_leftovers(client, lines)
             raise ImageBuildError(
                 f"building {tag} ({' '.join(reqs)} on Python {python}, base {base}) failed: "
                 f"{error}",

@@ -159,11 +159,32 @@ def test_bad_input_is_one_line_and_a_nonzero_exit(args, message):
     assert "Traceback" not in done.stderr
 
 
+def test_a_catalogue_that_is_not_utf8_is_named_in_one_line(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes("# Serveur\n# caf\u00e9\n".encode("latin-1"))
+    done = asgi_matrix("list", "--catalogue", str(path), timeout=60)
+    assert done.returncode == 2
+    assert done.stderr == (f"asgi-matrix: {path}:2: not UTF-8 text (byte 0xe9); "
+                           "TOML files are UTF-8\n")
+
+
 @pytest.mark.parametrize(("content", "message"), [
     pytest.param("[[config]]\nid = 'x'\nserver = 'x'\nargv = ['{python}']\n", "has no {port}",
                  id="no-port"),
     pytest.param("[[config]]\nid = 'x'\ncolour = 1\n", "unknown key 'colour'", id="unknown-key"),
     pytest.param("[[config]\n", "not valid TOML", id="syntax"),
+    pytest.param("[[config]]\nid = 'x'\nserver = 'x'\nargv = ['{python}', '{}', '{port}']\n",
+                 "argv item '{}' has a brace that is not a placeholder", id="empty-braces"),
+    pytest.param("[[config]]\nid = 'x'\nserver = 'x'\n"
+                 "argv = ['{python.__class__}', '{port}']\n",
+                 "argv item '{python.__class__}' has a brace", id="attribute-placeholder"),
+    pytest.param("[[config]]\nid = 'x'\nserver = 'x'\nargv = ['{port}']\n"
+                 "requires = ['--index-url=http://evil.example/']\n",
+                 "starts with '-': an installer option", id="requirement-option"),
+    pytest.param("[[config]]\nid = 'x'\nserver = 'x'\nargv = ['{port}']\n"
+                 "requires = ['uvicorn >= = 1']\n",
+                 "requires item 'uvicorn >= = 1' is not a requirement (PEP 508)",
+                 id="requirement-syntax"),
 ])
 def test_a_bad_catalogue_is_named_in_one_line(tmp_path, content, message):
     path = tmp_path / "bad.toml"

@@ -25,6 +25,9 @@ DEFAULT_CATALOGUE = CATALOGUE_FILE
 KINDS = ("server", "harness", "control")
 _ID = re.compile(r"^[a-z0-9][a-z0-9.+_-]*$")
 _PLACEHOLDERS = {"python", "host", "port", "app", "controls", "harnesses"}
+#: {name}, or {{ and }} for a literal brace (as in str.format, which the catalogue's
+#: commands were written for); everything else with a brace is refused at load.
+_PLACEHOLDER = re.compile(r"{{|}}|{(\w+)}")
 _DEBIAN_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 #: ``python = "3.14t"``: that minor's free-threaded build (PEP 703), uv's spelling
 _FREE_THREADED = re.compile(r"^\s*(\d+\.\d+)t\s*$")
@@ -112,20 +115,20 @@ def _entry(raw: Any, where: str) -> ServerConfig:
     argv = raw["argv"]
     if not argv or not all(isinstance(a, str) for a in argv):
         raise CatalogueError(f"{here}: argv must be a non-empty list of strings")
-    used = {m for a in argv for m in re.findall(r"{(\w+)}", a)}
+    used = {m for a in argv for m in _PLACEHOLDER.findall(a) if m}
     if bad := sorted(used - _PLACEHOLDERS):
         raise CatalogueError(f"{here}: argv uses unknown placeholder {{{bad[0]}}}; "
                              f"known: {', '.join(sorted(_PLACEHOLDERS))}")
+    if stray := next((a for a in argv if re.search(r"[{}]", _PLACEHOLDER.sub("", a))), None):
+        raise CatalogueError(f"{here}: argv item {stray[:60]!r} has a brace that is not a "
+                             "placeholder ({name} with name one of "
+                             + ", ".join(sorted(_PLACEHOLDERS)) + "; {{ and }} for braces)")
     if "{port}" not in "".join(argv) and raw.get("kind", "server") != "harness":
         raise CatalogueError(f"{here}: argv has no {{port}}: the runner could not reach it")
     if not all(isinstance(r, str) for r in raw.get("requires", [])):
         raise CatalogueError(f"{here}: requires must be a list of strings")
-    for text in raw.get("requires", []):
-        try:
-            Requirement(text)
-        except InvalidRequirement as err:
-            raise CatalogueError(f"{here}: requires: {text!r} is not a requirement: "
-                                 f"{err}") from None
+    for requirement in raw.get("requires", []):
+        _requirement(requirement, here)
     if not all(isinstance(p, str) and _DEBIAN_PACKAGE.match(p) for p in raw.get("system", [])):
         raise CatalogueError(f"{here}: system must be a list of Debian package names "
                              "(lowercase letters, digits and +-. e.g. \"libuv1\")")
@@ -151,6 +154,31 @@ def _entry(raw: Any, where: str) -> ServerConfig:
     return ServerConfig(**values, source=here)
 
 
+def _requirement(text: str, here: str) -> None:
+    """A PEP 508 requirement, or a CatalogueError: the string reaches an installer's
+    command line, where one starting with "-" would be an option."""
+    if text.lstrip().startswith("-"):
+        raise CatalogueError(f"{here}: requires item {text!r} starts with '-': an installer "
+                             "option, not a requirement")
+    try:
+        Requirement(text)
+    except InvalidRequirement as err:
+        raise CatalogueError(f"{here}: requires item {text!r} is not a requirement "
+                             f"(PEP 508): {str(err).splitlines()[0]}") from err
+
+
+def fill(argv: Iterable[str], **values: str) -> list[str]:
+    """A command from its template: each {name} replaced by name only, nothing evaluated
+    (str.format would read attributes and indexes); the loader refused other braces.
+    Placeholders without a value are left as they are (filled in a later step)."""
+    def one(match: re.Match[str]) -> str:
+        if match.group(1) is None:
+            return match.group(0)[0]  # {{ or }}: a literal brace
+        return values.get(match.group(1), match.group(0))
+
+    return [_PLACEHOLDER.sub(one, arg) for arg in argv]
+
+
 def _line_of(text: str, index: int) -> int:
     """1-based line where the index-th [[config]] table starts, for error messages."""
     starts = [m.start() for m in re.finditer(r"^[ \t]*\[\[config\]\]", text, re.MULTILINE)]
@@ -160,9 +188,15 @@ def _line_of(text: str, index: int) -> int:
 def load_file(path: Path) -> list[ServerConfig]:
     """Read one catalogue file; every problem names the file and the entry's line."""
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except OSError as err:
         raise CatalogueError(f"{path}: cannot read catalogue: {err.strerror or err}") from err
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise CatalogueError(f"{path}:{line}: not UTF-8 text (byte {raw[err.start]:#04x}); "
+                             "TOML files are UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

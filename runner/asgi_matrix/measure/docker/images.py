@@ -25,6 +25,7 @@ from typing import Any
 import docker.errors
 from packaging.specifiers import SpecifierSet
 
+from asgi_matrix.catalogue.load import fill
 from asgi_matrix.exceptions import BaseImageError, ImageBuildError, NotRunnable
 from asgi_matrix.measure.docker.bases import (
     BASES,
@@ -75,9 +76,8 @@ def free_threaded_base_variable(python: str) -> str:
 
 def container_command(argv: Sequence[str]) -> list[str]:
     """A catalogue entry's argv filled in for a probe image's container."""
-    return [a.format(python=IMAGE_PYTHON, host="0.0.0.0", port=str(CONTAINER_PORT),
-                     app=PROBE_APP, controls=IMAGE_CONTROLS, harnesses=IMAGE_HARNESSES)
-            for a in argv]
+    return fill(argv, python=IMAGE_PYTHON, host="0.0.0.0", port=str(CONTAINER_PORT),
+                app=PROBE_APP, controls=IMAGE_CONTROLS, harnesses=IMAGE_HARNESSES)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from asgi_matrix.catalogue.load import ServerConfig
+from asgi_matrix.catalogue.load import ServerConfig, fill
 from asgi_matrix.measure.backend import Prepared, StopOutcome, StopScope
 from asgi_matrix.measure.local import envs as _envs
 from asgi_matrix.measure.local import system as _system
@@ -45,7 +45,21 @@ def free_port() -> int:
 
 def render(argv: tuple[str, ...] | list[str], **values: str) -> list[str]:
     """Fill a command template; every placeholder was checked when the catalogue loaded."""
-    return [arg.format(**values) for arg in argv]
+    return fill(argv, **values)
+
+
+#: What a server inherits from our environment: what a process needs to run, and
+#: nothing else (a CI job's tokens and credentials stay with us); and variables with
+#: the prefixes (locale; the probe's own settings and the run's tag).
+INHERITED = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "USER", "LOGNAME")
+INHERITED_PREFIXES = ("LC_", "ASGI_MATRIX_")
+
+
+def server_environment(extra: dict[str, str]) -> dict[str, str]:
+    """The allow-listed environment of a server process, plus ``extra``."""
+    kept = {k: v for k, v in os.environ.items()
+            if k in INHERITED or k.startswith(INHERITED_PREFIXES)}
+    return {**kept, **extra}
 
 
 def group_members(pgid: int) -> list[int]:
@@ -183,11 +197,10 @@ class LocalBackend:
                                         dir=self.workroot))
         observations = workdir / OBSERVATIONS
         log = workdir / "server.log"
-        child_env = {**os.environ, **env, "PYTHONPATH": str(PROBES_DIR),
-                     "ASGI_MATRIX_OBS": str(observations),
-                     "ASGI_MATRIX_CLIENT": str(workdir / CLIENT),
-                     "PYTHONUNBUFFERED": "1"}
-        child_env.pop("VIRTUAL_ENV", None)
+        child_env = server_environment({**env, "PYTHONPATH": str(PROBES_DIR),
+                                        "ASGI_MATRIX_OBS": str(observations),
+                                        "ASGI_MATRIX_CLIENT": str(workdir / CLIENT),
+                                        "PYTHONUNBUFFERED": "1"})
         argv = [a.replace("{port}", str(port)) for a in prepared.command]
         with open(log, "wb") as log_file:
             proc = subprocess.Popen(argv, cwd=workdir, env=child_env, stdin=subprocess.DEVNULL,

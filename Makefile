@@ -46,7 +46,9 @@ typecheck: $(VENV)/.installed
 
 ## Every test: unit, real servers, containers, browser, soak. What cannot run says why.
 test: lint typecheck
-	$(PYTEST) -m "" -rs
+	@$(PYTEST) -m "" -rs; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
+	exit $$status
 
 ## Quick loop while developing: no soak, no cold image builds.
 test-fast: $(VENV)/.installed

@@ -167,7 +167,7 @@ def pages(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
            "GITHUB_OUTPUT": str(cwd / "github-output")}
     return subprocess.run([sys.executable, str(PAGES), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=60)
 
 
 def test_site_history_keeps_the_newest_runs(pages_site: tuple[str, Path],

@@ -24,7 +24,7 @@ ABSENT = "asgi-matrix-no-such-package"
 
 def asgi_matrix(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "asgi_matrix", *args], capture_output=True,
-                          text=True, timeout=300, env={**os.environ})
+                          text=True, timeout=240, env={**os.environ})
 
 
 def has_python(spec: str) -> bool:

@@ -22,7 +22,8 @@ from asgi_matrix.results import document as _results
 from asgi_matrix.verdicts import PROPERTIES
 from test_servers import processes_tagged
 
-pytestmark = pytest.mark.servers
+# at least the inner timeouts (two 300 s runs one after the other in a test)
+pytestmark = [pytest.mark.servers, pytest.mark.timeout(660)]
 
 FAULTS = {
     "fault-never-ready": "did not answer within",
@@ -71,7 +72,9 @@ def test_each_fault_is_an_error_cell_with_reason_and_log_tail(faulty_run, fault)
 
 def test_faults_cost_bounded_time_and_lose_nothing_else(faulty_run):
     document, seconds, tag = faulty_run
-    assert seconds < 90, seconds
+    # bounded by the timeouts given (3 s ready, 2 s stop per scenario), not by luck: a
+    # loaded 2-core machine gets room, a wait that never ends still fails
+    assert seconds < 180, seconds
     good = document["configurations"]["control-multiloop"]["verdicts"]
     assert {v["status"] for v in good.values()} == {"pass"}
     assert processes_tagged(tag) == []

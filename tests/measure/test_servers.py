@@ -19,7 +19,8 @@ import pytest
 from asgi_matrix.results import document as _results
 from asgi_matrix.verdicts import PROPERTIES
 
-pytestmark = pytest.mark.servers
+# the session run below may take up to its 600 s subprocess timeout
+pytestmark = [pytest.mark.servers, pytest.mark.timeout(660)]
 
 CONFIGS = ["control-multiloop", "control-broken", "control-nolifespan", "uvicorn", "hypercorn",
            "hypercorn-trio", "daphne", "granian", "starlette-testclient-bare", "asgi-lifespan"]

@@ -6,9 +6,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 from asgi_matrix.catalogue.load import Catalogue
 from asgi_matrix.measure.docker import compose as _compose
+from prerequisites import missing
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -31,7 +31,7 @@ def test_every_default_configuration_has_a_service_on_loopback_only():
 def test_compose_accepts_the_file():
     tool = shutil.which("docker-compose")
     if tool is None:
-        pytest.skip("docker-compose is not installed: cannot check the file with it")
+        missing("docker", "docker-compose is not installed: cannot check the file with it")
     done = subprocess.run([tool, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 0, done.stderr

@@ -13,13 +13,15 @@ import pytest
 from asgi_matrix.exceptions import DockerUnavailable
 from asgi_matrix.measure.docker.engine import docker_client
 from asgi_matrix.results import document as _results
+from prerequisites import missing
 
-pytestmark = [pytest.mark.containers, pytest.mark.servers]
+# at least the inner timeouts: two 900 s runs in one fixture (local, then docker)
+pytestmark = [pytest.mark.containers, pytest.mark.servers, pytest.mark.timeout(1860)]
 
 try:
     docker_client().close()
 except DockerUnavailable as exc:  # pragma: no cover - depends on the machine
-    pytest.skip(str(exc), allow_module_level=True)
+    missing("docker", str(exc), module=True)
 
 AGREEING = ["uvicorn", "hypercorn", "granian", "control-multiloop", "control-broken"]
 

@@ -15,13 +15,15 @@ from asgi_matrix.measure.docker.bases import ensure_base
 from asgi_matrix.measure.docker.engine import client_scope, docker_client
 from asgi_matrix.measure.docker.images import build_image, image_tag
 from asgi_matrix.measure.docker.wheelhouse import download_wheelhouse
+from prerequisites import missing
 
-pytestmark = pytest.mark.containers
+# at least the inner timeouts: a base build (1200 s) then an image build
+pytestmark = [pytest.mark.containers, pytest.mark.timeout(1500)]
 
 try:
     docker_client().close()
 except DockerUnavailable as exc:  # pragma: no cover - depends on the machine
-    pytest.skip(str(exc), allow_module_level=True)
+    missing("docker", str(exc), module=True)
 
 PYTHON = "3.11"
 UVICORN = ["uvicorn==0.54.0", "anyio"]
@@ -48,7 +50,7 @@ def test_build_twice_reuses_the_image(base: str) -> None:
     assert second.built is False, "the second build of the same configuration is a cache hit"
     assert second.tag == first.tag
     assert second.image_id == first.image_id
-    assert second.seconds < 5
+    assert second.seconds < 20  # a lookup, not a build (~40 s); room for a loaded machine
     with client_scope(None) as client:
         labels = client.images.get(first.tag).labels
     assert labels["asgi-matrix"] == "1"

@@ -15,13 +15,15 @@ import pytest
 from asgi_matrix.exceptions import DockerUnavailable
 from asgi_matrix.measure.docker.engine import docker_client
 from asgi_matrix.results import document as _results
+from prerequisites import missing
 
-pytestmark = [pytest.mark.containers, pytest.mark.servers]
+# at least the 1500 s of the run in its fixture
+pytestmark = [pytest.mark.containers, pytest.mark.servers, pytest.mark.timeout(1560)]
 
 try:
     docker_client().close()
 except DockerUnavailable as exc:  # pragma: no cover - depends on the machine
-    pytest.skip(str(exc), allow_module_level=True)
+    missing("docker", str(exc), module=True)
 
 ABSENT = "asgi-matrix-no-such-package"
 NOT_RUNNABLE = f'''

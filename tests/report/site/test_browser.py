@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from asgi_matrix.report import site as _site
+from prerequisites import missing
 from site_docs import FRESH, sample, with_control, with_error_and_unsupported
 
 pytestmark = pytest.mark.browser
@@ -53,12 +54,12 @@ def site_url(site_dir: Path) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium, or set "
+        missing("chromium", f"no Chromium at {CHROMIUM}: apt-get install -y chromium, or set "
                     "ASGI_MATRIX_CHROMIUM")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as err:
-        pytest.skip(f"Playwright for Python is not installed: {err}")
+        missing("chromium", f"Playwright for Python is not installed: {err}")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         try:

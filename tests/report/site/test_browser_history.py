@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from asgi_matrix.report import site as _site
 from history_docs import history_document
+from prerequisites import missing
 from site_docs import FRESH
 
 pytestmark = pytest.mark.browser
@@ -39,12 +40,12 @@ def page_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def page(page_url: str) -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium, or set "
+        missing("chromium", f"no Chromium at {CHROMIUM}: apt-get install -y chromium, or set "
                     "ASGI_MATRIX_CHROMIUM")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as err:
-        pytest.skip(f"Playwright for Python is not installed: {err}")
+        missing("chromium", f"Playwright for Python is not installed: {err}")
     errors: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)

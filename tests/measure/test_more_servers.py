@@ -77,13 +77,14 @@ def per_loop_from_topology(facts: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize(("config_id", "processes", "several_loops_per_process"), [
-    pytest.param("pyvoy-threads2", 1, True, id="pyvoy-worker-threads"),
-    pytest.param("gunicorn-asgi-workers2", 2, False, id="gunicorn-asgi-two-workers"),
+    pytest.param("pyvoy-threads2", {1}, True, id="pyvoy-worker-threads"),
+    # which worker the kernel hands each connection to is not ours to choose: 1 or 2 serve
+    pytest.param("gunicorn-asgi-workers2", {1, 2}, False, id="gunicorn-asgi-two-workers"),
 ])
 def test_multi_loop_entries_are_judged_from_their_topology(matrix, config_id, processes,
                                                            several_loops_per_process):
     got = cell(matrix, config_id)
     facts = got["facts"]
-    assert facts["processes"] == processes, facts
+    assert facts["processes"] in processes, facts
     assert (facts["loops"] > facts["processes"]) is several_loops_per_process, facts
     assert got["verdicts"]["lifespan.per-loop"]["status"] == per_loop_from_topology(facts)

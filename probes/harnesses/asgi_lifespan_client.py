@@ -14,7 +14,8 @@ from asgi_lifespan import LifespanManager
 
 async def get(client: httpx.AsyncClient, tag: str, path: str = "/fast") -> dict[str, Any]:
     try:
-        response = await client.get(path, params={"tag": tag})
+        response = await client.get(path, params={"tag": tag},
+                                              headers={"x-asgi-matrix-tag": tag})
         return outcome(tag, path, response.status_code)
     except Exception as err:
         return outcome(tag, path, None, f"{type(err).__name__}: {err}")

@@ -14,7 +14,8 @@ from starlette.testclient import TestClient
 
 def get(client: TestClient, tag: str, path: str = "/fast") -> dict[str, Any]:
     try:
-        return outcome(tag, path, client.get(path, params={"tag": tag}).status_code)
+        return outcome(tag, path, client.get(path, params={"tag": tag},
+                                              headers={"x-asgi-matrix-tag": tag}).status_code)
     except Exception as err:
         return outcome(tag, path, None, f"{type(err).__name__}: {err}")
 

@@ -179,3 +179,32 @@ async def http(pattern: str, scope: dict[str, Any], send: Any,
     tag = tag_of(scope)
     status, body = await handle(pattern, tag, lambda: work(scope, tag))
     await respond(send, status, body)
+
+
+@contextlib.asynccontextmanager
+async def recorded_lifespan(*patterns: str) -> AsyncIterator[None]:
+    """For framework apps: record their lifespan's startup and how it ended, per pattern."""
+    token = uuid.uuid4().hex[:12]
+    for pattern in patterns:
+        record(pattern, "startup", token=token, ok=True)
+    try:
+        yield
+    except BaseException as exc:
+        for pattern in patterns:
+            record(pattern, "shutdown", token=token, clean=False, error=error_text(exc))
+        raise
+    SHUTTING_DOWN.set()
+    for pattern in patterns:
+        record(pattern, "shutdown", token=token, clean=True)
+
+
+def check_own_headers(tag: str, header: str | None) -> dict[str, Any]:
+    """The tag the client sent in a header must be this request's own (query) tag."""
+    if header != tag:
+        raise RuntimeError(f"the handler read another request's headers: {TAG_HEADER} "
+                           f"{header!r} on request {tag!r}")
+    return {"header": header}
+
+
+#: The client sends each request's tag in this header too (see check_own_headers).
+TAG_HEADER = "x-asgi-matrix-tag"

@@ -153,3 +153,14 @@ def test_nothing_observed_is_an_error_with_the_reason():
 def test_summary_counts_statuses():
     assert summary({"a": {"status": "works"}, "b": {"status": "works"},
                     "c": {"status": "breaks"}}) == {"works": 2, "breaks": 1}
+
+
+def test_a_server_that_never_served_after_the_apps_startup_is_a_breakage():
+    start = {"ready": {"ok": False}, "requests": [],
+             "events": [{"event": "pattern.startup", "pattern": "lifespan-state", "ok": True,
+                         "pid": 1, "loop_id": "a"}],
+             "log_tail": "Traceback ...\nRuntimeError: anext(): asynchronous generator is "
+                         "already running\n[server] fatal: lifespan startup failed"}
+    got = verdict("lifespan-state", start)
+    assert got.status == "breaks"
+    assert "asynchronous generator is already running" in got.explanation

@@ -50,9 +50,9 @@ class Pattern:
         return f"/p/{self.id}/work"
 
     @property
-    def shares_start(self) -> bool:
-        """Raw patterns share one server start; frameworks need their own environment."""
-        return self.kind == "pattern" and not self.requires
+    def raw(self) -> bool:
+        """A raw ASGI pattern, served through the dispatcher; else a framework's own app."""
+        return self.kind == "pattern"
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "kind": self.kind, "app": self.app,
@@ -94,6 +94,12 @@ def _entry(raw: Any, where: str) -> Pattern:
         raise CatalogueError(f"{here}: app must look like MODULE:ATTR, got {raw['app']!r}")
     if not all(isinstance(r, str) for r in raw.get("requires", [])):
         raise CatalogueError(f"{here}: requires must be a list of strings")
+    if raw.get("kind") == "framework" and "start" not in raw:
+        raise CatalogueError(f"{here}: a framework needs 'start' (the start it shares with "
+                             "the other patterns of its app)")
+    if raw.get("kind", "pattern") == "pattern" and raw.get("requires"):
+        raise CatalogueError(f"{here}: a raw pattern runs with the probe's own requirements; "
+                             "one that needs packages is a framework")
     return Pattern(**{**raw, "requires": tuple(raw.get("requires", ()))})
 
 
@@ -122,6 +128,13 @@ def load(path: Path = PATTERNS_FILE) -> list[Pattern]:
         if pattern.id in seen:
             raise CatalogueError(f"{path}:{line}: duplicate pattern id {pattern.id!r}")
         seen.add(pattern.id)
+        for other in patterns:  # one start serves one app in one environment
+            if other.start == pattern.start and (
+                    other.kind != pattern.kind or other.requires != pattern.requires
+                    or (not pattern.raw and other.app != pattern.app)):
+                raise CatalogueError(f"{path}:{line}: pattern {pattern.id!r} shares start "
+                                     f"{pattern.start!r} with {other.id!r} but not its kind, "
+                                     "requires and (frameworks) app")
         patterns.append(pattern)
     return patterns
 

@@ -34,6 +34,8 @@ SEQUENTIAL = 3
 CONCURRENT = 6
 KEEPALIVE = 3
 _TIMEOUT = httpx.Timeout(5.0)
+#: each request's tag again as a header: a handler must see its own (probes/patterns/_kit.py)
+TAG_HEADER = "x-asgi-matrix-tag"
 
 
 def needs(pattern: Pattern) -> Needs:
@@ -42,10 +44,11 @@ def needs(pattern: Pattern) -> Needs:
 
 
 def groups(patterns: Sequence[Pattern]) -> list[tuple[str, list[Pattern]]]:
-    """Server starts: one per shared start named in the catalogue, one per framework app."""
+    """Server starts, as the catalogue names them: raw patterns that cannot interfere
+    share one; a framework app's patterns share its own."""
     out: dict[str, list[Pattern]] = {}
     for pattern in patterns:
-        out.setdefault(pattern.start if pattern.shares_start else pattern.id, []).append(pattern)
+        out.setdefault(pattern.start, []).append(pattern)
     return list(out.items())
 
 
@@ -55,7 +58,7 @@ def _get(client: httpx.Client, url: str, path: str, tag: str,
     record: dict[str, Any] = {"tag": tag, "path": path, "t_sent": time.monotonic(),
                               "connection": connection}
     try:
-        response = client.get(url + path, params={"tag": tag})
+        response = client.get(url + path, params={"tag": tag}, headers={TAG_HEADER: tag})
         record["status"] = response.status_code
         record["body"] = response.text[:500]
     except httpx.HTTPError as err:
@@ -105,7 +108,7 @@ def _env(patterns: Sequence[Pattern], shared: bool) -> dict[str, str]:
 def one_start(backend: Backend, prepared: Prepared, patterns: Sequence[Pattern],
               limits: _scenarios.Limits) -> dict[str, Any]:
     """Serve these patterns from one start of the server; what the client and apps saw."""
-    shared = all(p.shares_start for p in patterns)
+    shared = all(p.raw for p in patterns)
     if not shared:  # a framework: its own environment, the server's requirements + its own
         config = prepared.config
         prepared = backend.prepare(replace(config, requires=(*config.requires,
@@ -146,13 +149,13 @@ def measure_patterns(backend: Backend, prepared: Prepared, patterns: Sequence[Pa
                       "log_tail": getattr(err, "log_tail", "")}
         for pattern in group:
             verdict = judge(needs(pattern), record)
+            keep_log = verdict.status == "error" or not (record.get("ready") or {}).get("ok")
             cells[pattern.id] = {
                 **verdict.to_json(), "start": start_name,
                 "seconds": record.get("seconds"),
                 "command": record.get("command", []),
-                **({"versions": record["versions"]} if not pattern.shares_start
+                **({"versions": record["versions"]} if not pattern.raw
                    and record.get("versions") else {}),
-                **({"log_tail": record.get("log_tail", "")} if verdict.status == "error"
-                   else {}),
+                **({"log_tail": record.get("log_tail", "")} if keep_log else {}),
             }
     return cells

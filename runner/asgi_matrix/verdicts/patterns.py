@@ -71,6 +71,14 @@ def judge(needs: Needs, start: dict[str, Any]) -> PatternVerdict:
     """The verdict on one pattern from one server start's observations."""
     events, sent = _mine(needs, start)
     if not (start.get("ready") or {}).get("ok", bool(sent)):
+        started = _of(events, "startup")
+        if started:  # the app's lifespan ran, then the server never served: the app broke it
+            error = _last_error(start.get("log_tail", ""))
+            return PatternVerdict("breaks", f"the server never served after the app's lifespan "
+                                  f"started ({len(started)} startup(s) recorded)"
+                                  + (f"; its log: {error}" if error else ""),
+                                  {"first_error": error, "where": where(started[-1]),
+                                   "ready": start.get("ready")})
         return PatternVerdict("error", "could not be observed: "
                               + (start.get("error") or "the server never answered"),
                               {"ready": start.get("ready")})
@@ -105,6 +113,13 @@ def judge(needs: Needs, start: dict[str, Any]) -> PatternVerdict:
             or _shutdown_failed(shutdowns, evidence) or _not_closed(needs, events, startups,
                                                                     evidence)
             or _works(needs, sent, loops, pids, events, startups, evidence))
+
+
+def _last_error(log_tail: str) -> str:
+    """The last line of a server's log that names an exception, if any."""
+    lines = [line.strip() for line in log_tail.splitlines()
+             if "Error" in line or "Exception" in line]
+    return lines[-1][:300] if lines else ""
 
 
 def _startup_failed(startups: list[dict[str, Any]],

@@ -1,0 +1,43 @@
+"""Litestar: a lifespan context manager keeping the pool in app.state, and a handler that
+returns the request's own headers.
+
+Litestar caches what it parsed of a request (its headers among it) in
+``scope["state"]``; on a server that shares that dict between the requests of one
+connection, a handler reads another request's headers (litestar-org/litestar#4146).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Litestar, Request, Response, get
+from patterns import _kit
+
+STATE, HEADERS = "litestar-state", "litestar-headers"
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    async with _kit.recorded_lifespan(STATE, HEADERS), _kit.Pool(STATE) as pool:
+        app.state.pool = pool
+        yield
+
+
+@get(f"/p/{STATE}/work")
+async def state(request: Request[Any, Any, Any], tag: str = "") -> Response[dict[str, Any]]:
+    status, body = await _kit.handle(STATE, tag, lambda: request.app.state.pool.fetch())
+    return Response(body, status_code=status)
+
+
+@get(f"/p/{HEADERS}/work")
+async def headers(request: Request[Any, Any, Any], tag: str = "") -> Response[dict[str, Any]]:
+    async def work() -> dict[str, Any]:
+        return _kit.check_own_headers(tag, request.headers.get(_kit.TAG_HEADER))
+
+    status, body = await _kit.handle(HEADERS, tag, work)
+    return Response(body, status_code=status)
+
+
+app = Litestar([state, headers], lifespan=[lifespan])

@@ -1,0 +1,37 @@
+"""Quart, as its docs show: ``before_serving`` makes the pool, ``while_serving`` wraps the
+serving time, ``after_serving`` closes it; handlers use it from the app object."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from patterns import _kit
+from quart import Quart, request
+
+PATTERN = "quart-serving"
+
+app = Quart(__name__)
+
+
+@app.before_serving
+async def startup() -> None:
+    app.pool = _kit.Pool(PATTERN)  # type: ignore[attr-defined]
+
+
+@app.while_serving
+async def serving() -> AsyncGenerator[None, None]:
+    async with _kit.recorded_lifespan(PATTERN):
+        yield
+
+
+@app.after_serving
+async def shutdown() -> None:
+    await app.pool.aclose()  # type: ignore[attr-defined]
+
+
+@app.get(f"/p/{PATTERN}/work")
+async def work() -> tuple[dict[str, Any], int]:
+    tag = request.args.get("tag", "")
+    status, body = await _kit.handle(PATTERN, tag, lambda: app.pool.fetch())  # type: ignore[attr-defined]
+    return body, status

@@ -7,6 +7,7 @@ traceback. A server failing a property is a finding: ``run`` still exits 0.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -227,20 +228,32 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
 @cli.command()
 @click.argument("results", type=click.Path(path_type=Path))
 @click.argument("config_id", required=False)
-def show(results: Path, config_id: str | None) -> None:
-    """A readable table of a results file (or one configuration's verdicts)."""
+@click.option("--colour/--no-colour", "--color/--no-color", "colour", default=None,
+              help="Colour the statuses (default: when stdout is a terminal and NO_COLOR "
+                   "is unset).")
+def show(results: Path, config_id: str | None, colour: bool | None) -> None:
+    """The answer first, then a readable table of a results file (or one configuration's
+    verdicts). Text from servers is printed with control characters escaped."""
+    import shutil
+
     from asgi_matrix.report.show import render_config, render_matrix
 
     document, note = _read(results)
+    tty = sys.stdout.isatty()
+    if colour is None:
+        colour = tty and not os.environ.get("NO_COLOR")
     if config_id is None:
-        click.echo(render_matrix(document))
+        width = shutil.get_terminal_size((120, 24)).columns if tty else 120
+        click.echo(render_matrix(document, colour, max(width, 60)), color=colour)
         _say(note)
         return
     configs: dict[str, Any] = document["configurations"]
     if config_id not in configs:
+        from asgi_matrix.report.words import one_line
+
         raise click.BadParameter(f"{config_id!r} is not in {results}; it has: "
-                                 + ", ".join(configs), param_hint="CONFIG_ID")
-    click.echo(render_config(document, config_id))
+                                 + one_line(", ".join(configs)), param_hint="CONFIG_ID")
+    click.echo(render_config(document, config_id, colour), color=colour)
     _say(note)
 
 

@@ -1,53 +1,205 @@
-"""Results as text for a terminal: the matrix, or one configuration's verdicts."""
+"""Results as text for a terminal: the answer first, then the matrix, or one configuration.
+
+    render_matrix(document, colour=False, width=120)
+    render_config(document, config_id, colour=False)
+
+Statuses are whole words with their glyph ("✓ pass", "○ no"), coloured only when asked
+(the CLI asks when stdout is a terminal and NO_COLOR is unset). Tables wider than
+``width`` are printed in slices of columns, each repeating the row names. Every string
+from the results document goes through words.one_line/terminal_safe first: an escape
+sequence in a server's log or id is shown as ``\\e[...``, never sent to the terminal.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-GLYPHS = {"pass": "✓", "fail": "✗", "unsupported": "–", "error": "!", "n/a": "·", "flaky": "~"}
+from asgi_matrix.report import answers as _answers
+from asgi_matrix.report.words import (
+    GLYPHS,
+    MEANINGS,
+    STATUSES,
+    WORDS,
+    level_of,
+    level_phrase,
+    one_line,
+    shown,
+    terminal_safe,
+)
+
+__all__ = ["GLYPHS", "render_config", "render_matrix"]
+
+#: SGR colour per displayed status (and per headline answer)
+COLOURS = {"pass": "32", "fail": "31;1", "no": "2", "partly": "33", "unsupported": "2",
+           "error": "35", "n/a": "2", "flaky": "33"}
 
 
-def _abbrev(property_id: str) -> str:
+def _paint(text: str, status: str, colour: bool) -> str:
+    code = COLOURS.get(status)
+    return f"\x1b[{code}m{text}\x1b[0m" if colour and code else text
+
+
+def _cell(status: str) -> str:
+    return f"{GLYPHS.get(status, '?')} {WORDS.get(status, status)}"
+
+
+def _answer_cell(item: dict[str, Any]) -> str:
+    return f"{item['glyph']} {item['word']}" if item["status"] else "not measured"
+
+
+def _table(corner: list[str], names: list[str], headers: list[list[str]],
+           rows: list[list[tuple[str, str]]], colour: bool, width: int) -> list[str]:
+    """A table of (text, status) cells, sliced by columns to fit ``width``.
+
+    ``corner``: one line per header line; ``headers``: per column, one line per header line.
+    """
+    name_width = max(len(x) for x in [*names, *corner])
+    widths = [max([len(line) for line in head] + [len(row[i][0]) for row in rows])
+              for i, head in enumerate(headers)]
+    slices: list[list[int]] = [[]]
+    used = name_width
+    for i, column in enumerate(widths):
+        if slices[-1] and used + 2 + column > width:
+            slices.append([])
+            used = name_width
+        slices[-1].append(i)
+        used += 2 + column
+    lines: list[str] = []
+    for part in slices:
+        if lines:
+            lines.append("")
+        for n, corner_line in enumerate(corner):
+            lines.append((f"{corner_line:{name_width}}" + "".join(
+                f"  {headers[i][n]:{widths[i]}}" for i in part)).rstrip())
+        for name, row in zip(names, rows, strict=True):
+            lines.append((f"{name:{name_width}}" + "".join(
+                "  " + _paint(f"{row[i][0]:{widths[i]}}", row[i][1], colour)
+                for i in part)).rstrip())
+    return lines
+
+
+def render_summary(document: dict[str, Any], colour: bool = False, width: int = 120
+                   ) -> list[str]:
+    """The answer before the matrix: what breaks apps, then each server's answers."""
+    lines: list[str] = []
+    broken = _answers.breaking(document)
+    if broken:
+        lines.append("Breaks apps (resources per loop, state shared between requests):")
+        for entry in broken:
+            marks = " [several loops per process]" if entry["multi_loop"] else ""
+            fails = "; ".join(f"{_cell(f['status'])} {one_line(f['title'])}"
+                              for f in entry["failed"])
+            lines.append(f"  {one_line(entry['config'])}{marks}: "
+                         + _paint(fails, "fail", colour))
+    else:
+        lines.append("Breaks apps: no server or test client here fails a property whose "
+                     "failure breaks apps.")
+    rows = _answers.summary(document)
+    if not rows:
+        return lines
+    lines += ["", "The answer first: each server's default configuration "
+                  "(whole matrix below; `asgi-matrix show RESULTS CONFIG` for one)"]
+    asked = _answers.questions(document)
+    headers, cells = [], []
+    for row in rows:
+        name = one_line(row["server"]) + ("*" if row["multi_loop"] else "")
+        headers.append([name, one_line(row["version"]) or "?", one_line(row["config"])])
+        if row["answers"]:
+            cells.append([(_answer_cell(a), a["status"]) for a in row["answers"]])
+        else:
+            cells.append([(one_line(row["status"]), "error")] * len(asked))
+    columns = [[(cells[s][q]) for s in range(len(rows))] for q in range(len(asked))]
+    lines += _table(["", "version", "configuration"], [q.text for q in asked], headers,
+                    columns, colour, width)
+    if any(row["multi_loop"] for row in rows):
+        lines.append("* runs several event loops in one process")
+    return lines
+
+
+def _code(property_id: str) -> str:
     return "".join(part[0] for part in property_id.replace("-", ".").split(".") if part)
 
 
-def render_matrix(document: dict[str, Any]) -> str:
+def _codes(properties: list[str]) -> dict[str, str]:
+    """Short unique column codes: initials, numbered where two properties share them."""
+    codes: dict[str, str] = {}
+    for pid in properties:
+        code = _code(pid)
+        if code in codes.values():
+            code = next(f"{code}{n}" for n in range(2, 1000) if f"{code}{n}" not in codes.values())
+        codes[pid] = code
+    return codes
+
+
+def render_matrix(document: dict[str, Any], colour: bool = False, width: int = 120) -> str:
+    run = document["run"]
     properties = list(document["properties"])
-    width = max([len(c) for c in document["configurations"]] + [13])
-    lines = [f"asgi-matrix results, run {document['run']['id']} "
-             f"({document['run']['started']}, backend {document['run']['backend']})", ""]
-    header = " ".join(f"{_abbrev(p):>5}" for p in properties)
-    lines.append(f"{'configuration':{width}}  {header}")
+    codes = _codes(properties)
+    lines = [f"asgi-matrix results, run {one_line(run.get('id', '?'))} "
+             f"({one_line(run.get('started', '?'))}, backend {one_line(run.get('backend', '?'))})",
+             ""]
+    lines += render_summary(document, colour, width)
+    lines += ["", "Every configuration and property:"]
+    names, rows = [], []
     for config_id, config in document["configurations"].items():
-        cells = []
-        for prop in properties:
-            status = config.get("verdicts", {}).get(prop, {}).get("status", "")
-            cells.append(f"{GLYPHS.get(status, '?') + ' ' + status[:3]:>5}")
-        lines.append(f"{config_id:{width}}  {' '.join(cells)}")
+        names.append(one_line(config_id))
+        if config.get("status") != "measured":
+            reason = one_line(config.get("reason") or "no reason recorded")
+            rows.append([(f"{config.get('status')}: {reason}"[:40], "error")]
+                        + [("", "")] * (len(properties) - 1))
+            continue
+        row = []
+        for pid in properties:
+            status = _answers.verdict_status(document, config, pid)
+            row.append((_cell(status), status) if status else ("", ""))
+        rows.append(row)
+    lines += _table(["configuration"], names, [[codes[p]] for p in properties], rows,
+                    colour, width)
     lines.append("")
-    lines += [f"  {_abbrev(p):>5} = {p}" for p in properties]
-    lines.append("  " + "  ".join(f"{g} {s}" for s, g in GLYPHS.items()))
+    for pid in properties:
+        prop = document["properties"][pid]
+        level = level_of(prop)
+        note = f" [{level_phrase(level)}]" if level else ""
+        lines.append(f"  {codes[pid]:>5} = {one_line(prop.get('title', pid))} "
+                     f"({one_line(pid)}){note}")
+    lines.append("")
+    lines += [f"  {_paint(_cell(s), s, colour)}: {MEANINGS[s]}" for s in STATUSES]
     return "\n".join(lines)
 
 
-def render_config(document: dict[str, Any], config_id: str) -> str:
+def render_config(document: dict[str, Any], config_id: str, colour: bool = False) -> str:
     config = document["configurations"][config_id]
-    lines = [f"{config_id} ({config['server']}, {config['kind']}): {config['status']}"]
+    lines = [f"{one_line(config_id)} ({one_line(config.get('server'))}, "
+             f"{one_line(config.get('kind'))}): {one_line(config.get('status'))}"]
+    if config.get("reason"):
+        lines.append("reason:   " + one_line(config["reason"]))
     if config.get("command"):
-        lines.append("command:  " + " ".join(config["command"]))
+        lines.append("command:  " + one_line(" ".join(str(a) for a in config["command"])))
     versions = config.get("versions") or {}
     if versions:
-        lines.append("versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))
+        lines.append("versions: " + ", ".join(f"{one_line(k)} {one_line(v)}"
+                                             for k, v in sorted(versions.items())))
     facts = config.get("facts") or {}
     if facts:
-        lines.append(f"served by {facts.get('processes')} process(es), {facts.get('threads')} "
-                     f"thread(s), {facts.get('loops')} loop(s) "
-                     f"({', '.join(facts.get('loop_kinds', []))}); "
-                     f"{facts.get('lifespans')} lifespan startup(s)")
+        kinds = facts.get("loop_kinds") or []
+        lines.append(one_line(
+            f"served by {facts.get('processes')} process(es), {facts.get('threads')} "
+            f"thread(s), {facts.get('loops')} loop(s) "
+            f"({', '.join(str(k) for k in kinds) if isinstance(kinds, list) else kinds}); "
+            f"{facts.get('lifespans')} lifespan startup(s)"))
     lines.append("")
-    for prop, verdict in config.get("verdicts", {}).items():
-        glyph = GLYPHS.get(verdict["status"], "?")
-        lines.append(f"{glyph} {verdict['status']:11} {prop:34} {verdict['explanation']}")
-    if config.get("status") == "error" and config.get("log_tail"):
-        lines += ["", "log tail:", config["log_tail"]]
+    verdicts = config.get("verdicts") or {}
+    width = max([len(one_line(p)) for p in verdicts] + [8])
+    for pid, verdict in verdicts.items():
+        level = level_of(document["properties"].get(pid), verdict)
+        status = shown(str(verdict.get("status")), level)
+        note = f" [{level_phrase(level)}]" if status == "no" else ""
+        lines.append(f"{_paint(f'{_cell(status):13}', status, colour)} "
+                     f"{one_line(pid):{width}} {one_line(verdict.get('explanation', ''))}{note}")
+    only = _answers.fails_only(document).get(config_id)
+    if only:
+        lines += ["", "Fails only here (every other configuration of its kind passes):"]
+        lines += [f"  {one_line(item['title'])} ({one_line(item['id'])})" for item in only]
+    if config.get("log_tail") and config.get("status") != "measured":
+        lines += ["", "log tail:", terminal_safe(config["log_tail"])]
     return "\n".join(lines)

@@ -2,7 +2,7 @@
    the requirements query (?need=a,b), copy buttons and a stale-data check at view time. */
 (function () {
   "use strict";
-  var CLASS = { pass: "pass", fail: "fail", unsupported: "unsup", error: "error", "n/a": "na", flaky: "flaky" };
+  var CLASS = { pass: "pass", fail: "fail", no: "no", unsupported: "unsup", error: "error", "n/a": "na", flaky: "flaky" };
 
   function staleCheck() {
     var banner = document.getElementById("stale");

@@ -59,8 +59,8 @@ QUESTIONS = (
              parts={"state.shallow-copy": "fresh connections"}),
     Question("drain", "Drains in-flight requests at shutdown", "drains at shutdown",
              ("shutdown.after-drain.sigterm-main", "shutdown.after-drain.sigterm-group"),
-             parts={"shutdown.after-drain.sigterm-main": "SIGTERM to the main process",
-                    "shutdown.after-drain.sigterm-group": "SIGTERM to the process group"}),
+             parts={"shutdown.after-drain.sigterm-main": "SIGTERM to main process",
+                    "shutdown.after-drain.sigterm-group": "to process group"}),
     Question("startup-failure", "A failed startup stops the server", "failed startup stops it",
              ("startup-failure.exits-nonzero",)),
 )

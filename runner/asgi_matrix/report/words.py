@@ -65,7 +65,7 @@ def level_phrase(level: str) -> str:
         return f"required by the spec ({level})" if level else "required"
     if level in LEVEL_PHRASES:
         return LEVEL_PHRASES[level]
-    if level in ("NONE", "UNSPECIFIED", "NOT ADDRESSED", "UNADDRESSED", "N/A"):
+    if level in ("NOT-IN-SPEC", "NONE", "UNSPECIFIED", "NOT ADDRESSED", "UNADDRESSED", "N/A"):
         return "not addressed by the spec"
     return f"not required by the spec ({level.lower()})"
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from asgi_matrix.report import site as _site
+from asgi_matrix.report.site import writer as _writer
 from asgi_matrix.results import document as _results
 from site_docs import FRESH, Document
 
@@ -27,7 +28,7 @@ def test_a_write_failing_part_way_keeps_the_old_site(tmp_path: Path, document: D
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     out, before = _built(tmp_path, document)
     written = []
-    real = _site._write
+    real = _writer._write
 
     def failing(path: Path, data: bytes) -> None:
         if len(written) == 5:  # some files are written, then the disk is full
@@ -35,7 +36,7 @@ def test_a_write_failing_part_way_keeps_the_old_site(tmp_path: Path, document: D
         written.append(path)
         real(path, data)
 
-    monkeypatch.setattr(_site, "_write", failing)
+    monkeypatch.setattr(_writer, "_write", failing)
     del document["configurations"]["daphne"]
     with pytest.raises(_results.ResultsError, match="No space left on device"):
         _site.build(document, out, FRESH)
@@ -67,7 +68,7 @@ def test_the_second_rename_failing_puts_the_old_site_back(
             raise OSError(5, os.strerror(5))
         real(src, dst)
 
-    monkeypatch.setattr(_site.os, "rename", rename)
+    monkeypatch.setattr(_writer.os, "rename", rename)
     with pytest.raises(_results.ResultsError, match="Input/output error"):
         _site.build(document, out, FRESH)
     assert len(calls) == 3  # old site moved aside, new one refused, old one moved back

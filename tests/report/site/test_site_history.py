@@ -144,7 +144,8 @@ def test_every_history_link_resolves(files: dict[str, str]) -> None:
             if link.startswith(("https://", "http://", "#", "data:")):
                 continue
             parts: list[str] = []
-            for part in str(PurePosixPath(name).parent / link.split("#")[0]).split("/"):
+            target = link.split("#")[0].split("?")[0]
+            for part in str(PurePosixPath(name).parent / target).split("/"):
                 if part == "..":
                     parts.pop()
                 elif part not in (".", ""):

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import json
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from asgi_matrix.report.show import GLYPHS
+from asgi_matrix.report.site.base import Site, slugs
+from asgi_matrix.report.words import GLYPHS
+from asgi_matrix.report.words import shown as _shown
 from asgi_matrix.results import history as _history
-
-if TYPE_CHECKING:
-    from asgi_matrix.report.site import _Renderer
 
 KIND_WORDS = {"since": "from", "fixed": "fixed in", "broke": "broke in", "changed": "from"}
 
@@ -32,10 +31,6 @@ def compute(document: dict[str, Any]) -> dict[str, Any]:
     """The history of the document's releases, as the run or the merge wrote it."""
     history: dict[str, Any] = document.get("history") or {}
     return history
-
-
-def is_release(config: dict[str, Any]) -> bool:
-    return bool((config.get("axes") or {}).get("release"))
 
 
 def summaries(history: dict[str, Any], properties: dict[str, dict[str, Any]],
@@ -67,12 +62,10 @@ def _pairs(entry: dict[str, Any]) -> list[dict[str, Any]]:
             for old, new in pairwise(measured)]
 
 
-def render(renderer: _Renderer, history: dict[str, Any]) -> dict[str, str]:
+def render(renderer: Site, history: dict[str, Any]) -> dict[str, str]:
     """The history pages and data, or nothing when the document measured no release."""
     if not history:
         return {}
-    from asgi_matrix.report.site import slugs  # _site imports this module
-
     series = history["series"]
     listed = summaries(history, renderer.properties, slugs(series))
     files = {"data/history.json": json.dumps(history, separators=(",", ":")),
@@ -84,7 +77,7 @@ def render(renderer: _Renderer, history: dict[str, Any]) -> dict[str, str]:
     return files
 
 
-def series_page(renderer: _Renderer, item: dict[str, Any], entry: dict[str, Any]) -> str:
+def series_page(renderer: Site, item: dict[str, Any], entry: dict[str, Any]) -> str:
     releases = entry["releases"]
     columns = []
     for release in releases:
@@ -103,7 +96,8 @@ def series_page(renderer: _Renderer, item: dict[str, Any], entry: dict[str, Any]
                     and config_id in renderer.configs else "")
             changed = (status is not None and status not in _history.NO_FINDING
                        and previous is not None and status != previous)
-            cells.append({"status": status, "href": href, "changed": changed,
+            shown = _shown(status, renderer.level(pid)) if status is not None else None
+            cells.append({"status": shown, "href": href, "changed": changed,
                           "version": release["version"], "run": release["status"]})
             if status is not None and status not in _history.NO_FINDING:
                 previous = status

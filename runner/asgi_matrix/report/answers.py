@@ -205,7 +205,8 @@ def breaking(document: dict[str, Any]) -> list[dict[str, Any]]:
     for config_id, config in document["configurations"].items():
         if config.get("kind") not in USER_KINDS or is_release(config):
             continue
-        failed = [{"id": pid, "title": props.get(pid, {}).get("title", pid), "status": status}
+        failed = [{"id": pid, "title": props.get(pid, {}).get("title", pid), "status": status,
+                   "level": level_of(props.get(pid))}
                   for pid in props if BREAKS_APPS.search(pid)
                   and (status := verdict_status(document, config, pid)) in ("fail", "no")]
         if failed:

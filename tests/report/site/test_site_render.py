@@ -11,6 +11,7 @@ from pathlib import PurePosixPath
 import jsonschema
 import pytest
 from asgi_matrix.report import site as _site
+from asgi_matrix.report import words
 from asgi_matrix.resources import SITE_DIR
 from asgi_matrix.results import document as _results
 from site_docs import FINISHED, FRESH, Document, sample, with_control, with_error_and_unsupported
@@ -64,9 +65,13 @@ def test_matrix_columns_are_properties_under_group_headers(sample_site: dict[str
 def test_cells_show_glyph_word_and_link(sample_site: dict[str, str]) -> None:
     page = sample_site["index.html"]
     verdicts = sample()["configurations"]["granian-workers2"]["verdicts"]
+    properties = sample()["properties"]
     cells = _cells(_row(page, "granian-workers2"))
-    assert cells == [f"{_site.GLYPHS[v['status']]} {v['status']}" for v in verdicts.values()]
-    assert (cells[0], cells[5]) == ("✓ pass", "✗ fail")
+    shown = [words.shown(v["status"], words.level_of(properties[p])) for p, v in verdicts.items()]
+    assert cells == [f"{_site.GLYPHS[status]} {status}" for status in shown]
+    # context.propagates is not in the spec: its failure is a neutral "no", not a red "fail"
+    assert (cells[0], cells[5]) == ("✓ pass", "○ no")
+    assert 'class="no"' in _row(page, "granian-workers2")
     assert _cells(_row(page, "daphne"))[0] == "– unsupported"
     assert _cells(_row(page, "daphne"))[-1] == "· n/a"
     assert 'href="cells/granian-workers2/context.propagates.html"' in page
@@ -195,7 +200,8 @@ def test_badges_are_shields_endpoints(sample_site: dict[str, str]) -> None:
     badge = json.loads(sample_site["badges/daphne/lifespan.supported.json"])
     assert badge == {"schemaVersion": 1, "label": "daphne: Lifespan supported",
                      "message": "unsupported", "color": "lightgrey"}
-    assert json.loads(sample_site["badges/uvicorn/context.propagates.json"])["color"] == "red"
+    not_required = json.loads(sample_site["badges/uvicorn/context.propagates.json"])
+    assert (not_required["message"], not_required["color"]) == ("no (not-in-spec)", "blue")
 
 
 def test_base_url_makes_badge_urls_absolute(document: Document) -> None:

@@ -31,7 +31,8 @@ def config_badge(config: dict[str, Any]) -> dict[str, Any]:
 
 def cell_badge(config: dict[str, Any], prop: dict[str, Any], status: str,
                level: str = "") -> dict[str, Any]:
-    message = WORDS.get(status, status) + (f" ({level})" if status == "no" and level else "")
+    said = level if level in ("SHOULD", "MAY") else level.lower()
+    message = WORDS.get(status, status) + (f" ({said})" if status == "no" and level else "")
     return shields(f"{config['id']}: {prop.get('title', prop['id'])}", message,
                    BADGE_COLOR.get(status, "lightgrey"))
 

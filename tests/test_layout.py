@@ -43,9 +43,6 @@ LAYERS = [("asgi_matrix.resources", "asgi_matrix.exceptions", "asgi_matrix.files
           ("asgi_matrix.report",), ("asgi_matrix.cli",), ("asgi_matrix", "asgi_matrix.__main__")]
 LONG = 400  #: lines; a module longer than this says why in its docstring
 LONG_REASON = "Long because"
-#: Being split into page modules by the dashboard's issue right now: when that lands, the
-#: strict xfails below fail, and these two go.
-DASHBOARD_PENDING = {"asgi_matrix.report.site", "asgi_matrix.report.site_history"}
 
 
 def _modules() -> dict[str, Path]:
@@ -134,7 +131,7 @@ def _cycles() -> list[list[str]]:
 
 
 def test_no_import_cycles() -> None:
-    assert [" -> ".join(c) for c in _cycles() if not set(c) <= DASHBOARD_PENDING] == []
+    assert [" -> ".join(c) for c in _cycles()] == []
 
 
 def test_the_cycle_test_finds_a_cycle() -> None:
@@ -159,15 +156,8 @@ def _long() -> list[str]:
 
 
 def test_long_modules_say_why() -> None:
-    unexplained = [name for name in _long() if name not in DASHBOARD_PENDING]
+    unexplained = _long()
     assert unexplained == [], f"split them, or say '{LONG_REASON} ...' in the docstring"
-
-
-@pytest.mark.xfail(strict=True, reason="report/site.py is split into page modules by the "
-                   "dashboard's issue; when it is, drop DASHBOARD_PENDING and this test")
-def test_the_dashboard_is_split() -> None:
-    assert not [c for c in _cycles() if set(c) <= DASHBOARD_PENDING]
-    assert not set(_long()) & DASHBOARD_PENDING
 
 
 # -- the public face ----------------------------------------------------------------------

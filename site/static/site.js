@@ -19,7 +19,7 @@
       button.className = "copy-button";
       button.textContent = "Copy";
       button.addEventListener("click", function () {
-        var text = pre.textContent;
+        var text = (pre.querySelector("code") || pre).textContent;  /* not the button's own word */
         var done = function () { button.textContent = "Copied"; setTimeout(function () { button.textContent = "Copy"; }, 1500); };
         if (navigator.clipboard && window.isSecureContext) {
           navigator.clipboard.writeText(text).then(done, function () { select(pre); });

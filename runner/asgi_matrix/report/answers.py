@@ -116,8 +116,9 @@ def defaults(document: dict[str, Any]) -> dict[str, str]:
     chosen = {}
     for server, entries in by_server.items():
         plain = [e for e in entries if not is_release(e[1])] or entries
+        plain.sort(key=lambda e: (len(e[0]), e[0]))  # stable sorts: the last key decides first
         plain.sort(key=lambda e: _version_key(server_version(e[1])), reverse=True)
-        plain.sort(key=lambda e: _shape(server, *e))  # stable: newest first among equals
+        plain.sort(key=lambda e: _shape(server, *e))
         chosen[server] = plain[0][0]
     return chosen
 
@@ -127,8 +128,7 @@ def _shape(server: str, config_id: str, config: dict[str, Any]) -> tuple[Any, ..
     workers = axes.get("workers") if isinstance(axes.get("workers"), int) else 1
     threads = axes.get("threads") if isinstance(axes.get("threads"), int) else 1
     pinned = axes.get("python") not in (None, "", "any")
-    return (config.get("status") != "measured", config_id != server, workers, threads, pinned,
-            len(config_id), config_id)
+    return (config.get("status") != "measured", config_id != server, workers, threads, pinned)
 
 
 def verdict_status(document: dict[str, Any], config: dict[str, Any], pid: str) -> str | None:

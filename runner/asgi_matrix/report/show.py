@@ -73,7 +73,7 @@ def _table(corner: list[str], names: list[str], headers: list[list[str]],
                 f"  {headers[i][n]:{widths[i]}}" for i in part)).rstrip())
         for name, row in zip(names, rows, strict=True):
             lines.append((f"{name:{name_width}}" + "".join(
-                "  " + _paint(f"{row[i][0]:{widths[i]}}", row[i][1], colour)
+                "  " + _paint(row[i][0], row[i][1], colour) + " " * (widths[i] - len(row[i][0]))
                 for i in part)).rstrip())
     return lines
 

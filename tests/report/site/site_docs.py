@@ -41,3 +41,12 @@ def with_control(document: Document) -> Document:
                    command=[])
     document["configurations"]["starlette-testclient"] = harness
     return document
+
+
+def with_breakage(document: Document) -> Document:
+    """granian-mt2 runs two loops in its process and fails lifespan.per-loop (only there)."""
+    config = document["configurations"]["granian-mt2"]
+    config["verdicts"]["lifespan.per-loop"]["status"] = "fail"
+    config["verdicts"]["lifespan.per-loop"]["explanation"] = "loop B served without a lifespan"
+    config["facts"]["loops"] = 2
+    return document

@@ -17,7 +17,7 @@ import pytest
 from asgi_matrix.report import site as _site
 from asgi_matrix.report import words
 from prerequisites import missing
-from site_docs import FRESH, sample, with_control, with_error_and_unsupported
+from site_docs import FRESH, sample, with_breakage, with_control, with_error_and_unsupported
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,7 @@ PHONE = {"width": 390, "height": 844}
 
 
 def _document() -> dict[str, Any]:
-    return with_control(with_error_and_unsupported(sample()))
+    return with_breakage(with_control(with_error_and_unsupported(sample())))
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +80,9 @@ class Tab:
         self.page.on("console", lambda msg: self.errors.append(msg.text)
                      if msg.type == "error" else None)
 
-    def shot(self, name: str) -> None:
+    def shot(self, name: str, full_page: bool = True) -> None:
         SHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SHOTS / name), full_page=True)
+        self.page.screenshot(path=str(SHOTS / name), full_page=full_page)
 
 
 @pytest.fixture
@@ -238,3 +238,202 @@ def test_it_works_from_disk(tab: Tab, site_dir: Path) -> None:
     page.wait_for_url("**/cells/daphne/lifespan.supported.html")
     assert page.evaluate("getComputedStyle(document.querySelector('header.top')).display") \
         == "flex"  # the stylesheet loaded by its relative link
+
+
+# -- the answer first, comparisons, fails-only, badges --------------------------------------
+
+def _answer_texts(page: Any, server: str) -> list[str]:
+    row = page.locator(f'table.answers tr[data-server="{server}"] td > a')
+    return [" ".join(t.split()) for t in row.all_inner_texts()]
+
+
+def test_the_answer_is_above_the_fold_at_1400(tab: Tab, site_url: str) -> None:
+    page = tab.page
+    page.goto(site_url + "index.html")
+    tab.shot("front-1400x900.png", full_page=False)
+    table = page.locator("table.answers").bounding_box()
+    callout = page.locator(".callout.breaks").bounding_box()
+    assert table is not None
+    assert callout is not None
+    assert callout["y"] < table["y"]  # what breaks apps comes first
+    assert table["y"] + table["height"] <= DESKTOP["height"]  # no scrolling to read it
+    assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
+    assert page.locator("table.answers tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.server)") == [
+        "uvicorn", "gunicorn", "hypercorn", "daphne", "granian"]
+    assert _answer_texts(page, "uvicorn") == ["✓ yes", "✓ yes", "○ no", "✓ yes", "✓ yes", "✓ yes"]
+    assert _answer_texts(page, "hypercorn")[4] == "◐ partly"
+    assert _answer_texts(page, "daphne")[0] == "– lacks the feature"
+    breaks = page.locator(".callout.breaks")
+    assert "granian-mt2" in breaks.inner_text()
+    assert "several loops per process" in breaks.inner_text()
+    # each answer opens the cell it comes from
+    page.locator('table.answers tr[data-server="uvicorn"] td > a').nth(2).click()
+    page.wait_for_url("**/cells/uvicorn/context.propagates.html")
+    assert "not addressed by the spec" in page.locator("#main").inner_text()
+
+
+def test_the_matrix_fits_1400_pixels(tab: Tab, site_url: str) -> None:
+    page = tab.page
+    page.goto(site_url + "index.html")
+    for wrap in page.locator(".matrix-section .table-wrap").all():
+        assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth")
+    header = page.locator('tr.props th[data-prop="lifespan.per-loop"]').first
+    assert " ".join(header.inner_text().split()) == "per loop Lifespan per event loop SHOULD"
+    assert header.get_attribute("title").startswith("Lifespan per event loop: ")
+    page.locator("details.columns summary").click()
+    assert page.locator("details.columns").get_by_text("Drains first (SIGTERM to the main "
+                                                       "process)").is_visible()
+    tab.shot("matrix-1400.png")
+
+
+def test_the_answer_on_a_phone(browser: Any, site_url: str) -> None:
+    tab = Tab(browser, PHONE)
+    try:
+        page = tab.page
+        page.goto(site_url + "index.html")
+        tab.shot("front-390.png", full_page=False)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        card = page.locator('table.answers tr[data-server="uvicorn"]')
+        question = card.locator(".q").first
+        assert question.is_visible()  # each answer says its question on a phone
+        assert question.inner_text() == "Runs the lifespan once per event loop"
+        box = card.bounding_box()
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= PHONE["width"]
+        tab.shot("front-390-full.png")
+        assert tab.errors == []
+    finally:
+        tab.context.close()
+
+
+def _diff_rows(page: Any) -> list[str]:
+    rows = page.locator("table.compare tbody tr.differs")
+    return [" ".join(rows.nth(i).inner_text().split()) for i in range(rows.count())]
+
+
+def test_compare_two_configurations_by_url(tab: Tab, site_url: str) -> None:
+    page = tab.page
+    page.goto(site_url + "compare.html?a=uvicorn&b=hypercorn-workers2")
+    assert page.locator(".compare-count").inner_text().startswith("5 differences")
+    assert _diff_rows(page)[0] == ("Shutdown delivered (SIGTERM to the main process) "
+                                   "shutdown.delivered.sigterm-main · recommended by the spec "
+                                   "(SHOULD) ✓ pass ○ no")
+    first = page.locator("table.compare tbody tr.differs").first.locator("a")
+    assert [first.nth(i).get_attribute("href") for i in range(2)] == [
+        "cells/uvicorn/shutdown.delivered.sigterm-main.html",
+        "cells/hypercorn-workers2/shutdown.delivered.sigterm-main.html"]
+    parts = page.locator("table.compare tr.part").all_inner_texts()
+    assert [p.strip().lower() for p in parts] == ["different", "the same in both"]
+    assert page.locator("select[name=a]").input_value() == "uvicorn"
+    tab.shot("compare.png")
+    first.nth(1).click()
+    page.wait_for_url("**/cells/hypercorn-workers2/shutdown.delivered.sigterm-main.html")
+    page.goto(site_url + "compare.html?a=nope&b=uvicorn")
+    assert page.locator("#compare-status").inner_text().startswith("Not in this run: “nope”")
+    assert page.locator("table.compare").count() == 0
+
+
+def test_compare_from_a_configuration_page(tab: Tab, site_url: str) -> None:
+    page = tab.page
+    page.goto(site_url + "configs/granian-mt2.html")
+    page.select_option("select[name=b]", "granian")
+    page.get_by_role("button", name="Compare").click()
+    page.wait_for_url("**/compare.html?a=granian-mt2&b=granian")
+    assert _diff_rows(page)[0].startswith("Lifespan per event loop")
+    # the pre-built comparison with the server's default needs no script
+    page.goto(site_url + "configs/granian-mt2.html")
+    page.get_by_role("link", name="with granian").click()
+    page.wait_for_url("**/compare/granian--granian-mt2.html")
+    assert page.locator(".compare-count").inner_text().startswith("2 differences")
+
+
+def test_fails_only_here(tab: Tab, site_url: str) -> None:
+    page = tab.page
+    page.goto(site_url + "index.html")
+    page.get_by_role("link", name="Fails only here").first.click()
+    page.wait_for_url("**/fails-only.html")
+    row = page.locator('table.fails-only tr[data-config="granian-mt2"]')
+    assert "Lifespan per event loop" in row.inner_text()
+    assert "loop B served without a lifespan" in row.inner_text()
+    tab.shot("fails-only.png")
+    row.get_by_role("link", name="Lifespan per event loop").click()
+    page.wait_for_url("**/cells/granian-mt2/lifespan.per-loop.html")
+    page.goto(site_url + "configs/granian-mt2.html#fails-only")
+    section = page.locator("section", has=page.locator("#fails-only"))
+    assert "Lifespan per event loop" in section.inner_text()
+    assert "(9 others pass" in section.inner_text()  # granian, hypercorn-trio: errors
+
+
+def test_the_badges_panel_copies_markdown(browser: Any, site_url: str) -> None:
+    tab = Tab(browser, DESKTOP)
+    try:
+        tab.context.grant_permissions(["clipboard-read", "clipboard-write"])
+        page = tab.page
+        page.goto(site_url + "configs/uvicorn.html#badges")
+        panel = page.locator(".badge-panel").first
+        labels = panel.locator(".snippet-label").all_inner_texts()
+        assert labels == ["Badge URL (JSON)", "Markdown", "HTML"]
+        assert panel.locator("pre").nth(0).locator("code").inner_text() == \
+            "https://YOUR-SITE.example/badges/uvicorn.json"
+        panel.locator("pre").nth(1).get_by_role("button", name="Copy").click()
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied.startswith("[![asgi-matrix: uvicorn](https://img.shields.io/endpoint?url=")
+        assert copied.endswith("(https://YOUR-SITE.example/configs/uvicorn.html)")
+        page.locator("details.badge-cells summary").click()
+        cells = page.locator("details.badge-cells .badge-panel")
+        assert cells.count() == len(_document()["configurations"]["uvicorn"]["verdicts"])
+        context = cells.filter(has_text="context.propagates-websocket").first
+        assert "○ no" in " ".join(context.locator("h3").inner_text().split())
+        assert context.locator("pre").count() == 3
+        tab.shot("badges.png")
+        badge = page.request.get(site_url + "badges/uvicorn/context.propagates.json").json()
+        assert badge["color"] == "blue"
+        assert tab.errors == []
+    finally:
+        tab.context.close()
+
+
+def test_keyboard_reaches_the_answers_and_the_matrix(tab: Tab, site_url: str) -> None:
+    page = tab.page
+    page.goto(site_url + "index.html")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # skip link: focus moves to main
+    assert page.evaluate("document.activeElement.id") == "main"
+    seen = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        href = page.evaluate("document.activeElement.getAttribute('href') || ''")
+        seen.append(href)
+        if href.startswith("cells/uvicorn/"):
+            break
+    assert seen[-1] == "cells/uvicorn/lifespan.per-loop.html", seen  # the first answer
+    assert "configs/granian-mt2.html" in seen  # the callout came first
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/cells/uvicorn/lifespan.per-loop.html")
+    # the matrix's scrolling regions and cell links take focus too
+    page.goto(site_url + "index.html")
+    page.locator('tr[data-config="uvicorn"] td a').first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/cells/uvicorn/lifespan.supported.html")
+
+
+def test_without_javascript(browser: Any, site_url: str) -> None:
+    context = browser.new_context(viewport=DESKTOP, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(site_url + "index.html")
+        assert page.locator("table.answers").is_visible()
+        assert page.locator("#filters").is_hidden()  # filtering needs the script
+        assert page.locator('tr[data-config="uvicorn"]').is_visible()
+        page.goto(site_url + "compare.html?a=uvicorn&b=granian")
+        assert "needs JavaScript" in page.locator("noscript").first.inner_text() or \
+            "needs JavaScript" in page.locator("#main").inner_text()
+        page.get_by_role("link", name="uvicorn and uvicorn-workers2").click()
+        page.wait_for_url("**/compare/uvicorn--uvicorn-workers2.html")
+        assert page.locator("table.compare tbody tr.differs").count() == 3
+    finally:
+        context.close()

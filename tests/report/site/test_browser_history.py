@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from asgi_matrix.report import site as _site
+from asgi_matrix.results.history import attach
 from history_docs import history_document
 from prerequisites import missing
 from site_docs import FRESH
@@ -25,6 +26,7 @@ def page_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     out = tmp_path_factory.mktemp("history-browser") / "site"
     document = history_document()
     document["configurations"]["uvicorn-history@0.17.0"]["reason"] = "<b>yanked</b>"
+    attach(document)  # the history section is the writer's: written again after the edit
     _site.build(document, out, FRESH)
     server = _site.make_server(out, 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -95,3 +97,21 @@ def test_the_strip_links_to_cell_pages_and_escapes_reasons(page: Any) -> None:
     assert " ".join(link.inner_text().split()) == "▲ ✓ pass"
     link.click()
     assert page.url.endswith("/state.supported.html")
+
+
+def test_two_releases_on_the_compare_page(page: Any) -> None:
+    page.locator("#compare-releases").click()
+    page.wait_for_url("**/compare.html?a=uvicorn-history%400.18.3&b=uvicorn-history%400.30.6")
+    rows = page.locator("table.compare tbody tr.differs")
+    assert [" ".join(rows.nth(i).inner_text().split()) for i in range(rows.count())] == [
+        "Lifespan state state.supported – unsupported ✓ pass",
+        "State copied per request state.shallow-copy – unsupported ✓ pass"]
+    links = rows.first.locator("a")
+    assert [links.nth(i).get_attribute("href") for i in range(2)] == [
+        "cells/uvicorn-history-0.18.3-" + links.nth(0).get_attribute("href").split("-")[-1]
+        .split("/")[0] + "/state.supported.html",
+        links.nth(1).get_attribute("href")]
+    page.select_option("select[name=a]", "uvicorn-history@0.21.1")
+    page.get_by_role("button", name="Compare").click()
+    page.wait_for_url("**/compare.html?a=uvicorn-history%400.21.1&b=uvicorn-history%400.30.6")
+    assert page.locator(".compare-count").inner_text().startswith("0 differences")

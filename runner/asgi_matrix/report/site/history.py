@@ -117,9 +117,13 @@ def series_page(renderer: Site, item: dict[str, Any], entry: dict[str, Any]) -> 
     for row in rows:
         if not row["changes"]:
             steady.setdefault(row["summary"], []).append(row)
+    by_version = {r["version"]: r["config"] for r in releases}
+    compare_pair = ((by_version[old], by_version[new])
+                    if measured and by_version.get(old) in renderer.configs
+                    and by_version.get(new) in renderer.configs else None)
     return renderer.page(
         "history.html", 1, f"{item['name']} across releases", item=item, entry=entry,
         columns=columns, rows=rows, changed=[r for r in rows if r["changes"]],
         steady=steady, old=old, new=new,
         default_diff=_history.diff(entry, old, new) if measured else [],
-        pairs=_pairs(entry), data=data, kind_words=KIND_WORDS)
+        pairs=_pairs(entry), data=data, kind_words=KIND_WORDS, compare_pair=compare_pair)

@@ -1,0 +1,148 @@
+"""The answers the front page and ``show`` give, from the recorded run and edits of it."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from asgi_matrix.report import answers
+from results_docs import Document, sample, set_status
+
+
+def _answers(document: Document, server: str) -> dict[str, dict]:
+    row = next(r for r in answers.summary(document) if r["server"] == server)
+    return {a["key"]: a for a in row["answers"]}
+
+
+def test_each_server_is_answered_by_its_default_configuration() -> None:
+    assert answers.defaults(sample()) == {
+        "uvicorn": "uvicorn", "gunicorn": "gunicorn-uvicorn-worker2", "hypercorn": "hypercorn",
+        "daphne": "daphne", "granian": "granian"}
+    document = sample()
+    del document["configurations"]["uvicorn"]  # then the fewest workers and threads
+    assert answers.defaults(document)["uvicorn"] == "uvicorn-uvloop"
+
+
+def test_the_newest_version_stands_for_a_server() -> None:
+    document = sample()
+    configs = document["configurations"]
+    for config_id in ("uvicorn", "uvicorn-workers2"):
+        del configs[config_id]
+    newer = copy.deepcopy(configs["uvicorn-uvloop"])
+    newer.update(id="uvicorn-asyncio")
+    newer["versions"]["uvicorn"] = "0.100.0"  # newer than 0.54.0, though longer and later
+    configs["uvicorn-asyncio"] = newer
+    assert answers.defaults(document)["uvicorn"] == "uvicorn-asyncio"
+
+
+def test_releases_stand_for_a_server_measured_only_by_releases() -> None:
+    document = sample()
+    configs = document["configurations"]
+    base = configs.pop("daphne")
+    for version in ("4.0.0", "4.10.0", "4.2.3"):
+        release = copy.deepcopy(base)
+        release["axes"] = {**release["axes"], "release": version}
+        release["versions"]["daphne"] = version
+        configs[f"daphne-history@{version}"] = release
+    assert answers.defaults(document)["daphne"] == "daphne-history@4.10.0"
+
+
+def test_answers_in_words_with_levels() -> None:
+    document = sample()
+    uvicorn = _answers(document, "uvicorn")
+    assert (uvicorn["per-loop"]["word"], uvicorn["per-loop"]["glyph"]) == ("yes", "✓")
+    # contextvars from the lifespan are not in the spec: a neutral "no", not a violation
+    assert (uvicorn["context"]["status"], uvicorn["context"]["word"]) == ("no", "no")
+    assert [p["id"] for p in uvicorn["context"]["parts"]] == [
+        "context.propagates", "context.propagates-websocket"]
+    hypercorn = _answers(document, "hypercorn")
+    assert hypercorn["drain"]["status"] == "partly"  # main process yes, process group no
+    assert [p["status"] for p in hypercorn["drain"]["parts"]] == ["pass", "no"]
+    assert hypercorn["drain"]["first"] == "shutdown.after-drain.sigterm-group"  # the link
+    assert _answers(document, "daphne")["per-loop"]["word"] == "lacks the feature"
+    set_status(document, "uvicorn", "state.shallow-copy", "fail")  # MUST in the spec
+    assert _answers(document, "uvicorn")["state"]["status"] == "fail"
+
+
+def test_a_question_takes_properties_later_runs_add() -> None:
+    document = sample()
+    prop = {**document["properties"]["state.shallow-copy"], "id": "state.keep-alive-isolated",
+            "title": "State isolated on a reused connection"}
+    document["properties"]["state.keep-alive-isolated"] = prop
+    document["configurations"]["uvicorn"]["verdicts"]["state.keep-alive-isolated"] = {
+        "status": "fail", "explanation": "request 2 saw request 1's key", "evidence": {}}
+    state = _answers(document, "uvicorn")["state"]
+    assert [p["id"] for p in state["parts"]] == ["state.shallow-copy", "state.keep-alive-isolated"]
+    assert state["status"] == "partly"
+    broken = answers.breaking(document)
+    assert [(e["config"], [f["id"] for f in e["failed"]]) for e in broken] == [
+        ("uvicorn", ["state.keep-alive-isolated"])]
+
+
+def test_a_document_without_a_question_s_properties_does_not_ask_it() -> None:
+    document = sample()
+    del document["properties"]["startup-failure.exits-nonzero"]
+    assert "startup-failure" not in [q.key for q in answers.questions(document)]
+
+
+@pytest.mark.parametrize(("statuses", "combined"), [
+    (["pass", "n/a"], "pass"), (["pass", "fail"], "partly"), (["no", "fail"], "fail"),
+    (["no", "no"], "no"), (["error"], "error"), ([], "error"),
+    (["unsupported", "n/a"], "unsupported"), (["flaky"], "flaky"), (["pass", "error"], "pass")])
+def test_combine(statuses: list[str], combined: str) -> None:
+    assert answers.combine(statuses) == combined
+
+
+def test_configurations_that_break_apps_multi_loop_first() -> None:
+    document = sample()
+    assert answers.breaking(document) == []
+    set_status(document, "hypercorn-workers2", "state.shallow-copy", "fail")
+    set_status(document, "granian-mt2", "lifespan.per-loop", "fail")
+    document["configurations"]["granian-mt2"]["facts"]["loops"] = 2
+    control = copy.deepcopy(document["configurations"]["granian-mt2"])
+    control.update(id="control-broken", server="control", kind="control")
+    document["configurations"]["control-broken"] = control  # fails on purpose: not listed
+    found = answers.breaking(document)
+    assert [(e["config"], e["multi_loop"]) for e in found] == [
+        ("granian-mt2", True), ("hypercorn-workers2", False)]
+    assert found[0]["failed"][0]["status"] == "no"  # per-loop is SHOULD: still breaks apps
+    assert found[1]["failed"][0]["status"] == "fail"
+
+
+def test_fails_only_here() -> None:
+    document = sample()
+    set_status(document, "granian-mt2", "lifespan.per-loop", "fail")
+    only = answers.fails_only(document)
+    assert [i["id"] for i in only["granian-mt2"]] == ["lifespan.per-loop"]
+    assert only["granian-mt2"][0]["peers"] == 11  # daphne is unsupported: no finding
+    # the rule, checked for every entry
+    configs = document["configurations"]
+    for config_id, items in only.items():
+        for item in items:
+            assert configs[config_id]["verdicts"][item["id"]]["status"] == "fail"
+            others = [c["verdicts"][item["id"]]["status"] for cid, c in configs.items()
+                      if cid != config_id and c["kind"] == configs[config_id]["kind"]]
+            assert "fail" not in others
+            assert "pass" in others
+    set_status(document, "granian", "lifespan.per-loop", "fail")  # no longer only one
+    assert "granian-mt2" not in answers.fails_only(document)
+
+
+def test_compare_puts_differences_first() -> None:
+    document = sample()
+    found = answers.compare(document, "uvicorn", "uvicorn-workers2")
+    assert found["differences"] == 3
+    assert [r["id"] for r in found["rows"][:3]] == [
+        "shutdown.after-drain.sigterm-main", "shutdown.after-drain.sigterm-group",
+        "startup-failure.exits-nonzero"]
+    assert all(r["differs"] for r in found["rows"][:3])
+    assert not any(r["differs"] for r in found["rows"][3:])
+    assert len(found["rows"]) == len(document["properties"])
+    assert (found["rows"][0]["a"], found["rows"][0]["b"]) == ("pass", "no")
+
+
+def test_short_labels() -> None:
+    props = sample()["properties"]
+    assert answers.short_label(props["lifespan.per-loop"]) == "per loop"
+    assert answers.short_label(props["startup-failure.exits-nonzero"]) == "exits nonzero"
+    assert answers.short_label({**props["lifespan.per-loop"], "short": "1/loop"}) == "1/loop"

@@ -1,0 +1,103 @@
+"""``asgi-matrix show``: the answer first, whole words, colour only on a terminal, and
+nothing from a server reaches the terminal as a control sequence."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from asgi_matrix.cli import cli
+from asgi_matrix.report.show import render_config, render_matrix
+from click.testing import CliRunner
+from results_docs import Document, sample, set_status, write
+
+#: what we send on purpose: Select Graphic Rendition only
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+EVIL = "\x1b]0;pwned\x07\x1b[2J\x9b31m\u202e"
+
+
+def _evil() -> Document:
+    document = sample()
+    config = document["configurations"].pop("daphne")
+    config["id"] = "daphne" + EVIL
+    config["status"] = "error"
+    config["reason"] = "crashed " + EVIL
+    config["log_tail"] = "line one\n" + EVIL + "\nline three"
+    config["command"] = ["daphne", EVIL]
+    config["verdicts"]["lifespan.supported"]["explanation"] = "said " + EVIL
+    document["configurations"][config["id"]] = config
+    document["run"]["id"] = "run" + EVIL
+    return document
+
+
+def _controls(text: str) -> list[str]:
+    return re.findall(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text)
+
+
+def test_the_answer_comes_before_the_matrix_in_whole_words() -> None:
+    text = render_matrix(sample())
+    assert text.index("The answer first") < text.index("Runs the lifespan once per event loop") \
+        < text.index("Every configuration and property")
+    assert "✓ pass" in text
+    assert "○ no" in text  # a failure of a property the spec does not require
+    assert "– unsupported" in text
+    assert not re.search(r"✓ pas\b|✗ fai\b|– uns\b", text)
+    assert "\x1b" not in text
+
+
+def test_the_summary_row_per_question_has_each_server() -> None:
+    lines = render_matrix(sample(), width=200).splitlines()
+    header = next(line for line in lines if line.lstrip().startswith("uvicorn"))
+    assert header.split() == ["uvicorn", "gunicorn", "hypercorn", "daphne", "granian"]
+    drains = next(line for line in lines if line.startswith("Drains in-flight"))
+    assert drains.split()[-10:] == ["✓", "yes", "○", "no", "◐", "partly", "○", "no", "✓", "yes"]
+
+
+def test_colour_only_when_asked_and_only_sgr() -> None:
+    document = sample()
+    set_status(document, "uvicorn", "state.shallow-copy", "fail")
+    coloured = render_matrix(document, colour=True)
+    assert "\x1b[32m✓ pass" in coloured
+    assert "\x1b[31;1m✗ fail" in coloured
+    assert _controls(SGR.sub("", coloured)) == []
+    assert SGR.sub("", coloured) == render_matrix(document, colour=False)
+
+
+def test_control_characters_from_results_are_escaped() -> None:
+    document = _evil()
+    for colour in (False, True):
+        matrix = render_matrix(document, colour=colour)
+        one = render_config(document, "daphne" + EVIL, colour=colour)
+        for text in (matrix, one):
+            assert _controls(SGR.sub("", text)) == [], text
+        assert "\\e]0;pwned\\x07\\e[2J\\x9b31m\\u202e" in one
+        assert "line one\n" in one  # the log tail keeps its lines
+        assert "crashed \\e]0;pwned" in matrix
+
+
+def test_wide_tables_are_cut_to_the_width() -> None:
+    text = render_matrix(sample(), width=80)
+    rows = [line for line in text.splitlines() if re.search("[✓✗○–·!~◐] ", line)
+            and not line.startswith("  ")]
+    assert rows
+    assert max(len(line) for line in rows) <= 80
+
+
+def test_the_command_is_plain_when_not_a_terminal(tmp_path: Path) -> None:
+    results = write(tmp_path / "results.json", sample())
+    plain = CliRunner().invoke(cli, ["show", str(results)])
+    assert plain.exit_code == 0, plain.output
+    assert "✓ pass" in plain.output
+    assert "\x1b" not in plain.output
+    forced = CliRunner().invoke(cli, ["show", "--colour", str(results), "uvicorn"])
+    assert forced.exit_code == 0, forced.output
+    assert "\x1b[32m✓ pass" in forced.output
+
+
+def test_one_configuration_lists_what_fails_only_there() -> None:
+    document = sample()
+    set_status(document, "granian-mt2", "lifespan.per-loop", "fail")
+    text = render_config(document, "granian-mt2")
+    assert "Fails only here" in text
+    assert "Lifespan per event loop (lifespan.per-loop)" in text
+    assert "recommended by the spec (SHOULD)" in text

@@ -7,7 +7,6 @@ traceback. A server failing a property is a finding: ``run`` still exits 0.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -234,17 +233,12 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
 def show(results: Path, config_id: str | None, colour: bool | None) -> None:
     """The answer first, then a readable table of a results file (or one configuration's
     verdicts). Text from servers is printed with control characters escaped."""
-    import shutil
-
-    from asgi_matrix.report.show import render_config, render_matrix
+    from asgi_matrix.report.show import render_config, render_matrix, terminal
 
     document, note = _read(results)
-    tty = sys.stdout.isatty()
-    if colour is None:
-        colour = tty and not os.environ.get("NO_COLOR")
+    colour, width = terminal(sys.stdout, colour)
     if config_id is None:
-        width = shutil.get_terminal_size((120, 24)).columns if tty else 120
-        click.echo(render_matrix(document, colour, max(width, 60)), color=colour)
+        click.echo(render_matrix(document, colour, width), color=colour)
         _say(note)
         return
     configs: dict[str, Any] = document["configurations"]

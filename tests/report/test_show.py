@@ -101,3 +101,22 @@ def test_one_configuration_lists_what_fails_only_there() -> None:
     assert "Fails only here" in text
     assert "Lifespan per event loop (lifespan.per-loop)" in text
     assert "recommended by the spec (SHOULD)" in text
+
+
+class _Stream:
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def test_colour_follows_the_terminal_and_no_color(monkeypatch) -> None:
+    from asgi_matrix.report.show import terminal
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert terminal(_Stream(True), None)[0] is True
+    assert terminal(_Stream(False), None) == (False, 120)
+    assert terminal(_Stream(False), True)[0] is True
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert terminal(_Stream(True), None)[0] is False

@@ -12,7 +12,9 @@ sequence in a server's log or id is shown as ``\\e[...``, never sent to the term
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import shutil
+from typing import IO, Any
 
 from asgi_matrix.report import answers as _answers
 from asgi_matrix.report.words import (
@@ -27,11 +29,21 @@ from asgi_matrix.report.words import (
     terminal_safe,
 )
 
-__all__ = ["GLYPHS", "render_config", "render_matrix"]
+__all__ = ["GLYPHS", "render_config", "render_matrix", "terminal"]
 
 #: SGR colour per displayed status (and per headline answer)
 COLOURS = {"pass": "32", "fail": "31;1", "no": "2", "partly": "33", "unsupported": "2",
            "error": "35", "n/a": "2", "flaky": "33"}
+
+
+def terminal(stream: IO[str], colour: bool | None) -> tuple[bool, int]:
+    """(colour?, width) for writing to ``stream``: colour on a terminal unless NO_COLOR is
+    set (or as asked); the terminal's width, 120 when it is not one."""
+    tty = stream.isatty()
+    if colour is None:
+        colour = tty and not os.environ.get("NO_COLOR")
+    width = shutil.get_terminal_size((120, 24)).columns if tty else 120
+    return colour, max(width, 60)
 
 
 def _paint(text: str, status: str, colour: bool) -> str:

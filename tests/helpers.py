@@ -10,6 +10,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from asgi_matrix.catalogue.load import ServerConfig
+from asgi_matrix.exceptions import NotRunnable
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -30,3 +34,57 @@ def one_line_error(done: subprocess.CompletedProcess[str], code: int = 1) -> str
     assert lines, done
     assert lines[-1].startswith("asgi-matrix: "), done.stderr
     return lines[-1]
+
+
+def processes_tagged(tag: str) -> list[int]:
+    """Live processes whose environment carries ``ASGI_MATRIX_RUN=tag``: only servers a
+    run with that tag started (read from /proc; others' processes are never touched)."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if f"ASGI_MATRIX_RUN={tag}".encode() in Path(f"/proc/{entry}/environ").read_bytes():
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+# -- fakes of a backend, for the runner's own logic (never standing in for a server) -----
+
+class NoBackend:
+    """A backend for cells that must never reach it, or that it cannot run."""
+
+    kind = "local"
+
+    def __init__(self, not_runnable: str = "") -> None:
+        self.not_runnable = not_runnable
+        self.prepared: list[str] = []
+
+    def prepare(self, config: ServerConfig) -> Any:
+        self.prepared.append(config.id)
+        if self.not_runnable:
+            raise NotRunnable(self.not_runnable)
+        raise AssertionError(f"{config.id} should have come from the cache")
+
+    def start(self, *args: Any) -> Any:
+        raise AssertionError("no server may start")
+
+    def stop_all(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class FailingBackend(NoBackend):
+    """A backend whose prepare raises ``error`` (or returns a stand-in when it is None)."""
+
+    def __init__(self, error: Exception | None) -> None:
+        super().__init__()
+        self.error = error
+
+    def prepare(self, config: ServerConfig) -> Any:
+        self.prepared.append(config.id)
+        if self.error is not None:
+            raise self.error
+        return "prepared"

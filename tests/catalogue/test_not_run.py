@@ -18,13 +18,9 @@ from asgi_matrix.catalogue.load import Catalogue
 from asgi_matrix.exceptions import NotRunnable
 from asgi_matrix.measure.local import system as _system
 from asgi_matrix.results import document as _results
+from helpers import cli
 
 ABSENT = "asgi-matrix-no-such-package"
-
-
-def asgi_matrix(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "asgi_matrix", *args], capture_output=True,
-                          text=True, timeout=240, env={**os.environ})
 
 
 def has_python(spec: str) -> bool:
@@ -55,7 +51,7 @@ def write_extra(tmp_path: Path, body: str) -> Path:
 @needs_dpkg
 def test_a_missing_system_package_is_not_run_naming_it_and_the_docker_backend(tmp_path):
     extra = write_extra(tmp_path, f'system = ["libc6", "{ABSENT}"]\n')
-    done = asgi_matrix("run", "needs-sys", "--catalogue", str(extra), "--out", str(tmp_path))
+    done = cli("run", "needs-sys", "--catalogue", str(extra), "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     cell = _results.load(tmp_path)["configurations"]["needs-sys"]
     assert cell["status"] == "not-run"
@@ -81,7 +77,7 @@ def test_without_dpkg_the_check_is_not_guessed(monkeypatch):
 @pytest.mark.skipif(installed("libuv1"), reason="libuv1 is installed on this machine")
 @needs_dpkg
 def test_socketify_needs_libuv1_and_says_so(tmp_path):
-    done = asgi_matrix("run", "socketify", "--out", str(tmp_path))
+    done = cli("run", "socketify", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     cell = _results.load(tmp_path)["configurations"]["socketify"]
     assert (cell["status"], cell["reason"]) == (
@@ -93,7 +89,7 @@ def test_socketify_needs_libuv1_and_says_so(tmp_path):
 def test_servers_that_need_python_314_are_not_run_locally_with_the_docker_hint(tmp_path):
     ids = [c.id for c in Catalogue.load().select() if c.python in ("==3.14.*", ">=3.14")]
     assert {"pounce", "pounce-subinterpreter2", "uvicorn-py314", "granian-py314"} <= set(ids)
-    done = asgi_matrix("run", "pounce", "uvicorn-py314", "--out", str(tmp_path))
+    done = cli("run", "pounce", "uvicorn-py314", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     cells = _results.load(tmp_path)["configurations"]
     for config_id, spec in (("pounce", ">=3.14"), ("uvicorn-py314", "==3.14.*")):

@@ -28,6 +28,7 @@ from asgi_matrix.exceptions import (
     UnknownConfig,
 )
 from asgi_matrix.measure import releases as _releases
+from helpers import FailingBackend, cli
 from packaging.tags import Tag
 
 DATA = Path(__file__).parents[1] / "data"
@@ -121,20 +122,6 @@ def test_only_an_sdist_may_still_install_so_the_installer_decides() -> None:
 
 
 # -- "not run" reasons from the environment step ----------------------------------------
-
-class FailingBackend:
-    kind = "local"
-
-    def __init__(self, error: Exception | None) -> None:
-        self.error = error
-        self.prepared: list[str] = []
-
-    def prepare(self, config: ServerConfig) -> Any:
-        self.prepared.append(config.id)
-        if self.error is not None:
-            raise self.error
-        return "prepared"
-
 
 def release_config(version: str = "1.0", unavailable: str = "",
                    package: str = "oldserver") -> ServerConfig:
@@ -425,15 +412,6 @@ def test_a_package_the_index_does_not_have(tmp_path: Path, monkeypatch: pytest.M
 
 
 # -- the command line -------------------------------------------------------------------
-
-def cli(*args: str, env: dict[str, str] | None = None) -> Any:
-    import os
-    import subprocess
-    import sys
-
-    return subprocess.run([sys.executable, "-m", "asgi_matrix", *args], capture_output=True,
-                          text=True, timeout=120, env={**os.environ, **(env or {})})
-
 
 def test_list_marks_release_sets() -> None:
     done = cli("list")

@@ -11,11 +11,11 @@ import os
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 from asgi_matrix.results import document as _results
+from helpers import processes_tagged
 
 pytestmark = pytest.mark.servers
 
@@ -58,14 +58,7 @@ def test_each_new_server_starts_answers_and_stops(matrix, config_id):
 
 
 def test_no_server_process_outlives_the_run(matrix):
-    tagged = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if f"ASGI_MATRIX_RUN={RUN_TAG}".encode() in Path(f"/proc/{entry}/environ").read_bytes():
-                tagged.append(int(entry))
-        except OSError:
-            continue
-    assert tagged == []
+    assert processes_tagged(RUN_TAG) == []
 
 
 def per_loop_from_topology(facts: dict[str, Any]) -> str:

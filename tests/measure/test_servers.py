@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from asgi_matrix.results import document as _results
 from asgi_matrix.verdicts import PROPERTIES
+from helpers import processes_tagged
 
 # the session run below may take up to its 600 s subprocess timeout
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(660)]
@@ -25,19 +26,6 @@ pytestmark = [pytest.mark.servers, pytest.mark.timeout(660)]
 CONFIGS = ["control-multiloop", "control-broken", "control-nolifespan", "uvicorn", "hypercorn",
            "hypercorn-trio", "daphne", "granian", "starlette-testclient-bare", "asgi-lifespan"]
 RUN_TAG = f"tests-{uuid.uuid4().hex[:8]}"
-
-
-def processes_tagged(tag: str) -> list[int]:
-    """Processes whose environment carries our tag: only servers this run started."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if f"ASGI_MATRIX_RUN={tag}".encode() in Path(f"/proc/{entry}/environ").read_bytes():
-                    found.append(int(entry))
-            except OSError:
-                continue
-    return found
 
 
 @pytest.fixture(scope="session")

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
 
 import pytest
 from asgi_matrix.catalogue import selection as _selection
 from asgi_matrix.catalogue.load import ServerConfig
 from asgi_matrix.catalogue.release_sets import ReleaseSet
 from asgi_matrix.catalogue.selection import Resolved
-from asgi_matrix.exceptions import NotRunnable, ResultsError
+from asgi_matrix.exceptions import ResultsError
 from asgi_matrix.measure.cell_cache import CellCache
 from asgi_matrix.measure.run import run_matrix
 from asgi_matrix.results import document as _results
 from asgi_matrix.results import history as _history
 from asgi_matrix.verdicts import PROPERTIES
+from helpers import NoBackend
 from history_docs import SAMPLE, history_document, release_cell
 
 SUITE = {"version": "0.1.0", "probe_sha256": "0123456789abcdef"}
@@ -181,31 +181,6 @@ def test_a_cached_cell_is_judged_again_from_its_observations(tmp_path: Path) -> 
     assert hit["verdicts"]["lifespan.supported"]["status"] == "pass"
     assert (hit["verdicts"]["state.supported"]["status"]
             == recorded["verdicts"]["state.supported"]["status"])
-
-
-class NoBackend:
-    """A backend for cells that must never reach it, or that it cannot run."""
-
-    kind = "local"
-
-    def __init__(self, not_runnable: str = "") -> None:
-        self.not_runnable = not_runnable
-        self.prepared: list[str] = []
-
-    def prepare(self, config: ServerConfig) -> Any:
-        self.prepared.append(config.id)
-        if self.not_runnable:
-            raise NotRunnable(self.not_runnable)
-        raise AssertionError(f"{config.id} should have come from the cache")
-
-    def start(self, *args: Any) -> Any:
-        raise AssertionError("no server may start")
-
-    def stop_all(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def test_a_run_takes_measured_releases_from_the_cache(tmp_path: Path) -> None:

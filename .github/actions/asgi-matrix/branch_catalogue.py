@@ -25,6 +25,7 @@ from packaging.utils import canonicalize_name
 
 SUFFIX = "+branch"
 _SKIP = {"id", "source", "description", "default",  # rewritten below, or not catalogue keys
+         "free_threaded",  # spelled in python ("3.14t"), as the catalogue does
          "releases", "release", "unavailable"}  # a branch build is one version, not a release set
 
 
@@ -56,6 +57,8 @@ def rebased(config: ServerConfig, req: Requirement) -> dict[str, object]:
     if str(req) not in requires:
         requires.append(str(req))  # a dependency of what it installs (uvicorn-worker)
     entry = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in _SKIP}
+    if config.free_threaded:  # "==3.14.*" plus the flag: the catalogue's "3.14t"
+        entry["python"] = config.python.removeprefix("==").removesuffix(".*") + "t"
     return {"id": config.id + SUFFIX, **entry, "requires": requires, "default": False,
             "description": f"{config.id} with {req}"}
 
@@ -87,7 +90,10 @@ def main(argv: list[str]) -> int:
     tables = ["[[config]]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in rebased(c, req).items())
               for c in chosen]
     out.write_text("# Written by the asgi-matrix action.\n\n" + "\n".join(tables))
-    Catalogue.load([out])  # refuse here, not mid-run, if the copy is not a valid catalogue
+    try:
+        Catalogue.load([out])  # refuse here, not mid-run, if the copy is not a valid catalogue
+    except AsgiMatrixError as err:
+        sys.exit(f"asgi-matrix action: {err}")
     print("\n".join(c.id + SUFFIX for c in chosen))
     return 0
 

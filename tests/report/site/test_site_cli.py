@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 from asgi_matrix.report import site as _site
+from helpers import REPO, cli
 from site_docs import SAMPLE, sample
 
 
 def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "asgi_matrix", *map(str, args)],
-                          capture_output=True, text=True, timeout=60,
-                          cwd=Path(__file__).parents[3])
+    return cli(*args, cwd=REPO, timeout=60)
 
 
 def _one_line_error(done: subprocess.CompletedProcess[str], *fragments: str) -> None:

@@ -15,7 +15,7 @@ def test_a_bad_requirement_is_refused_when_the_catalogue_loads(tmp_path: Path) -
                      'argv = ["{python}", "-m", "mine", "--port", "{port}"]\n'
                      'requires = ["uvicorn >= 0.30 ; ; python_version"]\n')
     line = one_line_error(cli("list", "--catalogue", extra), code=2)
-    assert f"{extra}:6 (id 'mine-2'): requires: 'uvicorn >= 0.30 ; ; python_version'" in line
+    assert f"{extra}:6 (id 'mine-2'): requires item 'uvicorn >= 0.30 ; ; python_version'" in line
 
 
 def test_no_docker_engine_is_one_line(tmp_path: Path) -> None:

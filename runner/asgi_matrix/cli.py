@@ -1,7 +1,12 @@
-"""The command line: ``asgi-matrix run | list | show | site | serve | merge | diff``.
+"""The command line: ``asgi-matrix run | list | show | site | serve | merge | diff |
+compose | images``.
 
 Every problem a user can fix is one line on stderr and a non-zero exit, never a
 traceback. A server failing a property is a finding: ``run`` still exits 0.
+
+Long because it is the whole command line: each command is a short function over the
+stages' own functions, and most of the lines are its options' help texts, which read
+best next to the command they document.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,22 @@ def test_the_package_is_imported_from_the_virtualenv_not_the_checkout(installed:
     assert Path(where).is_relative_to(installed.venv), where
     assert not Path(where).is_relative_to(REPO)
     assert files == "True"
+
+
+def test_the_wheel_carries_every_file_the_commands_read(installed: Installed) -> None:
+    [wheel] = (installed.root / "dist").glob("asgi_matrix-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    shipped = {"runner/asgi_matrix": "asgi_matrix", "probes": "asgi_matrix/probes",
+               "site": "asgi_matrix/site"}
+    missing = []
+    for folder, package in shipped.items():
+        for path in (REPO / folder).rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                inside = f"{package}/{path.relative_to(REPO / folder).as_posix()}"
+                if inside not in names:
+                    missing.append(inside)
+    assert missing == []
 
 
 def test_list(installed: Installed) -> None:

@@ -124,6 +124,41 @@ def test_interrupting_a_run_keeps_what_was_measured_and_stops_every_server(tmp_p
     assert processes_tagged(tag) == []
 
 
+def test_a_killed_run_keeps_its_records_and_the_next_run_ends_its_servers(tmp_path):
+    """SIGKILL cannot be caught: the runner's servers survive it. The partial document
+    keeps what was measured; the next run ends those servers (found by the runner's
+    mark) and keeps the killed run's document beside its own."""
+    tag = f"killed-{uuid.uuid4().hex[:8]}"
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "asgi_matrix", "run", "control-nolifespan", "control-multiloop",
+         "uvicorn", "--jobs", "1", "--out", str(out), "--stop-timeout", "30"],
+        env={**os.environ, "ASGI_MATRIX_RUN": tag}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    partial = out / "results.partial.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (partial.exists() and processes_tagged(tag)):
+        time.sleep(0.05)
+    assert partial.exists() and processes_tagged(tag), "the run never got going"
+    proc.kill()
+    proc.wait(timeout=30)
+    left = processes_tagged(tag)
+    assert left, "a SIGKILL leaves the runner's servers running"
+    killed = _results.load(partial)
+    assert killed["run"]["finished"] is None  # says it did not finish
+    measured = set(killed["configurations"])
+    assert "control-nolifespan" in measured
+
+    done = asgi_matrix("run", "control-nolifespan", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "ended" in done.stderr and "leftover" in done.stderr
+    assert processes_tagged(tag) == []
+    kept = _results.load(out / "results.interrupted.json")
+    assert set(kept["configurations"]) == measured  # no record of the killed run lost
+    assert _results.load(out)["run"]["finished"] is not None
+    assert not partial.exists()
+
+
 def test_two_runs_at_once_do_not_collide(tmp_path):
     cache = str(tmp_path / "cache")  # both must create the same environment at once
     procs = [subprocess.Popen(

@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import re
+import socket
 import tarfile
 import threading
 import time
@@ -32,6 +33,7 @@ from asgi_matrix.exceptions import (
     NoWheelError,
     SystemPackagesUnavailable,
 )
+from asgi_matrix.measure import leftovers as _leftovers
 from asgi_matrix.measure.backend import (
     PROBE_REQUIREMENTS,
     Prepared,
@@ -158,7 +160,8 @@ class DockerBackend:
         self.client = docker_client()  # DockerUnavailable: one line, before any cell
         # ASGI_MATRIX_RUN lets a caller (a test) find exactly what this run created.
         self.run_id = os.environ.get("ASGI_MATRIX_RUN") or uuid.uuid4().hex[:12]
-        self.labels = {"asgi-matrix": "1", "asgi-matrix.run": self.run_id}
+        self.labels = {"asgi-matrix": "1", "asgi-matrix.run": self.run_id,
+                       _leftovers.LABEL: f"{socket.gethostname()}/{_leftovers.runner_mark()}"}
         self._network: Any = None
         self._lock = threading.Lock()
         self._live: set[Any] = set()
@@ -246,6 +249,30 @@ class DockerBackend:
         for container in live:
             with suppress(Exception):
                 container.remove(force=True)
+
+    def end_leftovers(self) -> int:
+        """Remove the containers, volumes and networks of killed runs on this host: those
+        whose runner mark names a runner that is gone. Others' are never touched."""
+        host = socket.gethostname()
+        ended = 0
+        kinds = (self.client.containers, self.client.volumes, self.client.networks)
+        for kind in kinds:
+            listed = (kind.list(all=True, filters={"label": _leftovers.LABEL})
+                      if kind is self.client.containers
+                      else kind.list(filters={"label": _leftovers.LABEL}))
+            for item in listed:
+                labels = (item.attrs.get("Labels") or item.attrs.get("Config", {}).get("Labels")
+                          or {})
+                where, _, mark = str(labels.get(_leftovers.LABEL, "")).partition("/")
+                if where != host or _leftovers.runner_alive(mark):
+                    continue
+                with suppress(Exception):
+                    if kind is self.client.containers:
+                        item.remove(force=True)
+                    else:
+                        item.remove()
+                    ended += 1
+        return ended
 
     def close(self) -> None:
         """Remove the run's network; containers and volumes went with their scenarios."""

@@ -20,6 +20,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from asgi_matrix.catalogue.load import ServerConfig, fill
+from asgi_matrix.measure import leftovers as _leftovers
 from asgi_matrix.measure.backend import Prepared, StopOutcome, StopScope
 from asgi_matrix.measure.local import envs as _envs
 from asgi_matrix.measure.local import system as _system
@@ -178,6 +179,10 @@ class LocalBackend:
     def close(self) -> None:
         """Nothing outlives a scenario here: each server's folder goes with it."""
 
+    def end_leftovers(self) -> int:
+        """End the servers of runs that were killed (SIGKILL leaves them running)."""
+        return _leftovers.end_local_leftovers()
+
     def prepare(self, config: ServerConfig) -> Prepared:
         interpreter = _envs.find_interpreter(config.python, self.interpreter, config.free_threaded)
         _system.require(config.system)  # NotRunnable: it names what is missing
@@ -200,7 +205,8 @@ class LocalBackend:
         child_env = server_environment({**env, "PYTHONPATH": str(PROBES_DIR),
                                         "ASGI_MATRIX_OBS": str(observations),
                                         "ASGI_MATRIX_CLIENT": str(workdir / CLIENT),
-                                        "PYTHONUNBUFFERED": "1"})
+                                        "PYTHONUNBUFFERED": "1",
+                                        _leftovers.MARK: _leftovers.runner_mark()})
         argv = [a.replace("{port}", str(port)) for a in prepared.command]
         with open(log, "wb") as log_file:
             proc = subprocess.Popen(argv, cwd=workdir, env=child_env, stdin=subprocess.DEVNULL,

@@ -139,7 +139,8 @@ def test_a_killed_run_keeps_its_records_and_the_next_run_ends_its_servers(tmp_pa
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (partial.exists() and processes_tagged(tag)):
         time.sleep(0.05)
-    assert partial.exists() and processes_tagged(tag), "the run never got going"
+    assert partial.exists(), "the run never recorded a configuration"
+    assert processes_tagged(tag), "the run never started its next server"
     proc.kill()
     proc.wait(timeout=30)
     left = processes_tagged(tag)

@@ -437,3 +437,23 @@ def test_a_bad_release_id_is_a_usage_error(tmp_path: Path) -> None:
     done = cli("run", "uvicorn@0.21.1", "--out", str(tmp_path))
     assert done.returncode == 2
     assert "'uvicorn' is not a release set" in done.stderr
+
+
+@pytest.mark.parametrize("content", ['{"source": "x", "fetched"', '[1]',
+                                     '{"source": "x", "fetched": "y"}'])
+def test_history_offline_with_a_corrupt_cached_index_is_one_line(tmp_path: Path,
+                                                                  content: str) -> None:
+    cache = tmp_path / "cache"
+    copy = cache / "history" / "index" / "uvicorn.json"
+    copy.parent.mkdir(parents=True)
+    copy.write_text(content)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text("kept")
+    done = cli("run", "--history", "--out", str(out),
+               env={"ASGI_MATRIX_CACHE": str(cache), "ASGI_MATRIX_INDEX_URL": "http://127.0.0.1:9"})
+    assert done.returncode == 1
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert f"the copy kept in {copy} is unusable" in done.stderr
+    assert "delete it or retry online" in done.stderr
+    assert (out / "results.json").read_text() == "kept"

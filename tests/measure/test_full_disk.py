@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from asgi_matrix.results import document as _results
 from test_servers import processes_tagged
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(660)]  # two 300 s runs at most

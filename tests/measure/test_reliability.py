@@ -152,7 +152,8 @@ def test_a_killed_run_keeps_its_records_and_the_next_run_ends_its_servers(tmp_pa
 
     done = asgi_matrix("run", "control-nolifespan", "--out", str(out))
     assert done.returncode == 0, done.stderr
-    assert "ended" in done.stderr and "leftover" in done.stderr
+    assert "ended" in done.stderr
+    assert "leftover" in done.stderr
     assert processes_tagged(tag) == []
     kept = _results.load(out / "results.interrupted.json")
     assert set(kept["configurations"]) == measured  # no record of the killed run lost

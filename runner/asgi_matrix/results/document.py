@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import tempfile
 from datetime import UTC, datetime
 from functools import cache
@@ -59,9 +60,9 @@ def new_document(run: dict[str, Any]) -> dict[str, Any]:
 
 def write_atomic(path: Path, document: dict[str, Any]) -> None:
     """Replace ``path`` with the document in one rename: readers see old or new, never half."""
-    text = json.dumps(document, indent=1, default=repr)
+    text = json.dumps(document, indent=1, default=repr, ensure_ascii=False)
     if not _encodable(text):  # a server's bytes as lone surrogates: keep the rest readable
-        text = json.dumps(_clean(document), indent=1, default=repr)
+        text = json.dumps(_clean(document), indent=1, default=repr, ensure_ascii=False)
     write_file(path, text + "\n")
 
 
@@ -73,11 +74,13 @@ def _encodable(text: str) -> bool:
     return True
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _clean(value: Any) -> Any:
     """The value with each lone surrogate replaced by U+FFFD."""
     if isinstance(value, str):
-        return value if _encodable(value) else value.encode(
-            "utf-8", "surrogatepass").decode("utf-8", "replace")
+        return _SURROGATE.sub("\ufffd", value)
     if isinstance(value, dict):
         return {_clean(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -18,7 +18,11 @@ Environment (set by the runner):
   ASGI_MATRIX_SLOW_S           duration of /slow (default 1.0)
 
 Endpoints: ``/fast``, ``/slow``, WebSocket ``/ws`` (echoes one message); the query
-string's ``tag`` names the request in the observations.
+string's ``tag`` names the request in the observations. For the stop with things open:
+``/stream`` sends a chunk every 50 ms until it gets ``http.disconnect`` (an endless
+server-sent-events stream), WebSocket ``/ws-hold`` accepts, says "held" and waits for
+``websocket.disconnect``; both write how they ended (``hold.end``). Mode
+``startup-hang`` makes the lifespan startup never finish (``lifespan.startup.hang``).
 """
 
 from __future__ import annotations
@@ -230,6 +234,8 @@ async def _lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
         raise _Deliberate("asgi-matrix probe: this app does not support lifespan")
     message = await receive()
     t_received = time.monotonic()
+    if _mode() == "startup-hang" and message["type"] == "lifespan.startup":
+        await _hang_startup()
     if message["type"] != "lifespan.startup":
         _write({"event": "lifespan.unexpected", "message_type": message["type"], **where})
         return
@@ -321,6 +327,9 @@ def _request_facts(scope: dict[str, Any]) -> dict[str, Any]:
 
 async def _http(scope: dict[str, Any], receive: Any, send: Any) -> None:
     global _inflight
+    if scope.get("path") == "/stream":
+        await _held(scope, receive, send, "stream")
+        return
     facts = _request_facts(scope)
     start = _where()
     loop = _loop_info()
@@ -347,6 +356,9 @@ async def _http(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 async def _websocket(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope.get("path") == "/ws-hold":
+        await _held(scope, receive, send, "ws-hold")
+        return
     facts = _request_facts(scope)
     start = _where()
     message = await receive()
@@ -361,3 +373,62 @@ async def _websocket(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if message["type"] == "websocket.receive":
         await send({"type": "websocket.send", "text": json.dumps(record, default=repr)})
         await send({"type": "websocket.close", "code": 1000})
+
+
+async def _hang_startup() -> None:
+    """A startup that never finishes (a database that never answers); written down."""
+    _write({"event": "lifespan.startup.hang", **_where()})
+    try:
+        await anyio.sleep_forever()
+    except BaseException as exc:  # cancelled by the server, or its loop torn down
+        _write({"event": "lifespan.startup.ended", "how": type(exc).__name__, **_where()})
+        raise
+
+
+async def _held(scope: dict[str, Any], receive: Any, send: Any, kind: str) -> None:
+    """Hold a stream or a WebSocket open until the server says it is gone; write how it ended.
+
+    ``hold.end`` says ``how``: "disconnect" (the app was told, with the WebSocket code),
+    "send-failed" (a send raised: the app learnt it only that way) or the exception that
+    cancelled the handler (it was never told).
+    """
+    tag = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("tag", [kind])[0]
+    end: dict[str, Any] = {"event": "hold.end", "kind": kind, "tag": tag, "chunks": 0}
+    try:
+        if kind == "ws-hold":
+            if (await receive())["type"] != "websocket.connect":
+                return
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.send", "text": "held"})
+        else:
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"text/event-stream")]})
+        _write({"event": "hold.start", "kind": kind, "tag": tag, **_where()})
+        async with anyio.create_task_group() as group:
+            if kind == "stream":
+                group.start_soon(_stream_chunks, send, end, group.cancel_scope)
+            while True:
+                message = await receive()
+                if message["type"] in ("http.disconnect", "websocket.disconnect"):
+                    end.update(how="disconnect", message=message["type"],
+                               code=message.get("code"))
+                    group.cancel_scope.cancel()
+                    break
+    except BaseException as exc:
+        end.setdefault("how", type(exc).__name__)
+        end.setdefault("error", str(exc)[:200])
+        raise
+    finally:
+        _write({**end, **_where_safe()})
+
+
+async def _stream_chunks(send: Any, end: dict[str, Any], scope: anyio.CancelScope) -> None:
+    try:
+        while True:
+            end["chunks"] += 1
+            await send({"type": "http.response.body", "more_body": True,
+                        "body": f"data: {end['chunks']}\n\n".encode()})
+            await anyio.sleep(0.05)
+    except Exception as exc:  # the server refused the send: the app learns it is gone
+        end.update(how="send-failed", error=f"{type(exc).__name__}: {exc}"[:200])
+        scope.cancel()

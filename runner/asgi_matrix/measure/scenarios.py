@@ -6,6 +6,9 @@
                      whole process group (systemd's default, a terminal's Ctrl-C)
     startup-fail     the app fails its lifespan startup: does the server exit?
     reject-lifespan  the app raises on the lifespan scope: does the server still serve?
+    open-stop        a WebSocket, an endless stream, an idle keep-alive connection and a
+                     keep-alive request in flight at SIGTERM (measure/lifecycle.py)
+    startup-hang     the lifespan startup never finishes: SIGTERM, then SIGINT
 
 Each returns a plain dict of observations (the probe's records plus what the client
 saw); verdicts are computed from those later, by pure functions.
@@ -18,6 +21,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from asgi_matrix.measure import lifecycle as _lifecycle
 from asgi_matrix.measure import traffic as _traffic
 from asgi_matrix.measure.backend import Backend, Prepared, RunningServer, StopScope
 from asgi_matrix.measure.observations import CLIENT, OBSERVATIONS, parse_events
@@ -46,6 +50,8 @@ SCENARIOS: dict[str, tuple[str, StopScope]] = {
     "group": ("normal", "group"),
     "startup-fail": ("startup-fail", "group"),
     "reject-lifespan": ("reject-lifespan", "group"),
+    "open-stop": ("normal", "main"),
+    "startup-hang": ("startup-hang", "main"),
 }
 
 
@@ -153,8 +159,32 @@ def reject_lifespan(server: RunningServer, prepared: Prepared, scenario: str,
     return _collect(server, record)
 
 
+def open_stop(server: RunningServer, prepared: Prepared, scenario: str,
+              limits: Limits, expected_startups: int = 0) -> dict[str, Any]:
+    record: dict[str, Any] = {"scenario": scenario, "mode": "normal", "stop_scope": "main"}
+    record["ready"] = _traffic.wait_ready(server.base_url, server.is_alive, limits.ready_s)
+    if record["ready"]["ok"]:
+        _wait_startups(server, expected_startups, STARTUPS_TIMEOUT_S)
+        _lifecycle.open_stop(server, record, prepared.config.websocket, limits.stop_s)
+    if "stop" not in record:
+        record["stop"] = asdict(server.stop("main", limits.stop_s))
+    return _collect(server, record)
+
+
+def startup_hang(server: RunningServer, prepared: Prepared, scenario: str,
+                 limits: Limits, expected_startups: int = 0) -> dict[str, Any]:
+    record: dict[str, Any] = {"scenario": scenario, "mode": "startup-hang"}
+    if expected_startups == 0:  # no lifespan ran in the main scenario: none can hang
+        record["no_lifespan"] = True
+        record["stop"] = asdict(server.stop("group", limits.stop_s))
+    else:
+        _lifecycle.startup_hang(server, record, limits.ready_s)
+    return _collect(server, record)
+
+
 RUNNERS = {"main": serving, "group": serving, "startup-fail": startup_fail,
-           "reject-lifespan": reject_lifespan}
+           "reject-lifespan": reject_lifespan, "open-stop": open_stop,
+           "startup-hang": startup_hang}
 
 
 def harness(server: RunningServer, prepared: Prepared, scenario: str,

@@ -119,6 +119,10 @@ class DockerServer:
         state = self._state()
         return None if state.get("Running") else state.get("ExitCode")
 
+    def send_signal(self, name: str) -> None:
+        with suppress(Exception):  # already gone
+            self.container.kill(signal=name)
+
     def stop(self, scope: StopScope, grace_s: float) -> StopOutcome:
         """main: SIGTERM to PID 1, as ``docker stop``; group: to every process inside."""
         start = time.monotonic()

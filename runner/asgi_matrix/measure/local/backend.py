@@ -106,6 +106,10 @@ class LocalServer:
     def exit_code(self) -> int | None:
         return self.proc.poll()
 
+    def send_signal(self, name: str) -> None:
+        with suppress(ProcessLookupError):
+            os.kill(self.proc.pid, signal.Signals[name])
+
     def stop(self, scope: StopScope, grace_s: float) -> StopOutcome:
         """SIGTERM to the main process or the whole group; SIGKILL after the grace period."""
         start = time.monotonic()

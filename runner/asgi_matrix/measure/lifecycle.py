@@ -1,0 +1,118 @@
+"""The lifecycle edges users hit in production, each driven over real connections.
+
+    open-stop     at the stop signal a WebSocket is open, an endless stream is in flight,
+                  a keep-alive connection sits idle and a request on another keep-alive
+                  connection is in flight (one start: none of these can disturb another)
+    startup-hang  the app's lifespan startup never finishes; SIGTERM, then SIGINT if
+                  that did not end the server, each given a bounded time
+
+Times are ``time.monotonic()`` on this machine, the clock the probe stamps its records
+with, so "seconds after the signal" compares client and app directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from asgi_matrix.measure import held as _held
+from asgi_matrix.measure.backend import RunningServer
+from asgi_matrix.measure.observations import OBSERVATIONS, parse_events
+
+HELD_READY_S = 5.0  #: each held connection reaches the app in well under 0.1 s
+WATCH_AFTER_EXIT_S = 1.5  #: the kernel closes a dead server's sockets at once
+HANG_SIGNAL_S = 3.0  #: how long each signal gets to end a server in a hung startup
+
+
+def _events(server: RunningServer) -> list[dict[str, Any]]:
+    return parse_events(server.read_file(OBSERVATIONS))[0]
+
+
+def wait_for(server: RunningServer, found: Callable[[list[dict[str, Any]]], bool],
+             timeout_s: float) -> bool:
+    """Until the probe's records satisfy ``found``; early out when the server died."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if found(_events(server)):
+            return True
+        if not server.is_alive():
+            return found(_events(server))
+        time.sleep(0.02)
+    return False
+
+
+def _after(t: float | None, t_signal: float) -> float | None:
+    return None if t is None else round(t - t_signal, 3)
+
+
+def open_stop(server: RunningServer, record: dict[str, Any], websocket: bool,
+              stop_s: float) -> None:
+    """Open everything, SIGTERM the main process, watch each connection until it ends."""
+    stream = _held.HeldStream(server.base_url)
+    idle = _held.HeldIdle(server.base_url)
+    drain = _held.DrainRequest(server.base_url)
+    ws = _held.HeldWebSocket(server.base_url) if websocket else None
+    holds: list[_held.Held] = [h for h in (stream, idle, drain, ws) if h is not None]
+    for hold in holds:
+        hold.ready.wait(HELD_READY_S)
+    expected = {("hold.start", "stream"), ("http.start", "drain-ka")}
+    if ws is not None:
+        expected.add(("hold.start", "ws-hold"))
+
+    def in_place(events: list[dict[str, Any]]) -> bool:
+        return expected <= {(e.get("event"), e.get("tag")) for e in events}
+
+    record["held_in_place"] = wait_for(server, in_place, HELD_READY_S)
+    seen = {(e.get("event"), e.get("tag")) for e in _events(server)}
+    record["held_missing"] = sorted(f"{event} {tag}" for event, tag in expected - seen)
+    t_signal = time.monotonic()
+    for hold in holds:
+        hold.deadline = t_signal + stop_s + WATCH_AFTER_EXIT_S
+    record["t_signal"] = t_signal
+    record["stop"] = asdict(server.stop("main", stop_s))
+    deadline = time.monotonic() + WATCH_AFTER_EXIT_S
+    observed: dict[str, Any] = {"stream": stream.summary(t_signal) if stream.finish(deadline)
+                                else {}}
+    observed["idle"] = idle.finish(deadline)
+    observed["drain_request"] = drain.finish(deadline)
+    observed["websocket"] = ws.finish(deadline) if ws is not None else None
+    for name, seen_by_client in observed.items():
+        if seen_by_client is None:
+            continue
+        for key in [k for k in seen_by_client if k.startswith("t_")]:
+            seen_by_client[f"{key[2:]}_after_signal_s"] = _after(seen_by_client[key], t_signal)
+        response = seen_by_client.get("response")
+        if isinstance(response, dict) and "t" in response:
+            response["after_signal_s"] = _after(response["t"], t_signal)
+        observed[name] = seen_by_client
+    record["held"] = observed
+
+
+def startup_hang(server: RunningServer, record: dict[str, Any], ready_s: float) -> None:
+    """Wait for the hung startup, then SIGTERM; SIGINT if that did not end it; kill last."""
+    record["hang_seen"] = wait_for(
+        server, lambda ev: any(e.get("event") == "lifespan.startup.hang" for e in ev), ready_s)
+    record["exited_before_signal"] = not server.is_alive()
+    if not record["hang_seen"] or record["exited_before_signal"]:
+        record["exit_code"] = server.exit_code()
+        return
+    signals: list[dict[str, Any]] = []
+    start = time.monotonic()
+    for name in ("SIGTERM", "SIGINT"):
+        sent = time.monotonic()
+        server.send_signal(name)
+        deadline = sent + HANG_SIGNAL_S
+        while server.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        ended = not server.is_alive()
+        signals.append({"signal": name, "ended": ended,
+                        "seconds": round(time.monotonic() - sent, 3)})
+        if ended:
+            break
+    record["signals"] = signals
+    record["seconds"] = round(time.monotonic() - start, 3)
+    record["exit_code"] = server.exit_code()
+    if server.is_alive():
+        record["stop"] = asdict(server.stop("group", 0.5))  # killed: the finding

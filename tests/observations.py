@@ -66,3 +66,62 @@ def obs(kind: str = "server", websocket: bool = True, **scenarios: dict[str, Any
     }
     defaults.update({k.replace("_", "-"): v for k, v in scenarios.items()})
     return Observations("test", kind, websocket, defaults)
+
+
+# -- lifecycle edges (verdicts/lifecycle.py) ----------------------------------------------
+
+T_SIGNAL = 10.0
+
+
+def hold(kind: str, event: str = "hold.start", t: float = 2.0, **extra: Any) -> dict[str, Any]:
+    return {"event": event, "kind": kind, "tag": kind, "pid": 1, "loop_id": "L1", "t": t,
+            **extra}
+
+
+def open_stop(ws_code: int | None = 1001, ws_how: str | None = "disconnect",
+              stream_how: str | None = "disconnect", killed: bool = False,
+              idle_closed_s: float | None = 0.05, connection: str | None = "close",
+              drain_status: int | None = 200, shutdown_t: float | None = 10.5,
+              missing: list[str] | None = None, lifespan: bool = True) -> dict[str, Any]:
+    """An open-stop record; ``None`` for a ``*_how`` leaves that handler's end unrecorded."""
+    events = [startup()] if lifespan else []
+    events += [hold("stream"), hold("ws-hold"), {**request("drain-ka"), "event": "http.start"}]
+    for kind, how in (("stream", stream_how), ("ws-hold", ws_how)):
+        if how is not None:
+            code = ws_code if kind == "ws-hold" and how == "disconnect" else None
+            events.append(hold(kind, "hold.end", T_SIGNAL + 0.1, how=how, code=code))
+    if shutdown_t is not None and lifespan:
+        events.append(shutdown(t=shutdown_t))
+    websocket = ({"close_code": ws_code, "closed_after_signal_s": 0.1, "close_frame":
+                  ws_code != 1006} if ws_code is not None else {"still_open": True})
+    headers = {"content-length": "2", **({"connection": connection} if connection else {})}
+    response = ({"status": drain_status, "headers": headers, "after_signal_s": 0.9}
+                if drain_status else {"closed_mid_response": True})
+    return served(events, t_signal=T_SIGNAL, held_missing=missing or [],
+                  stop={"scope": "main", "killed": killed, "seconds": 8.0 if killed else 0.3,
+                        "exit_code": None if killed else 0, "exit_signal": None,
+                        "orphans": []},
+                  held={"websocket": websocket,
+                        "stream": {"ended": "cut", "bytes_after": 40,
+                                   "closed_after_signal_s": 8.0 if killed else 0.2},
+                        "idle": {"response": {"status": 200},
+                                 "closed_after_signal_s": idle_closed_s},
+                        "drain_request": {"response": response, "closed_after_signal_s": 0.95}})
+
+
+def startup_hang(ended_by: str | None = "SIGTERM", hang_seen: bool = True,
+                 exited_before: bool = False, no_lifespan: bool = False) -> dict[str, Any]:
+    """A startup-hang record: which signal ended the server (None: neither, it was killed)."""
+    if no_lifespan:
+        return {"no_lifespan": True, "events": []}
+    signals = [{"signal": "SIGTERM", "ended": ended_by == "SIGTERM",
+                "seconds": 0.2 if ended_by == "SIGTERM" else 3.0}]
+    if ended_by != "SIGTERM":
+        signals.append({"signal": "SIGINT", "ended": ended_by == "SIGINT",
+                        "seconds": 0.2 if ended_by == "SIGINT" else 3.0})
+    return {"hang_seen": hang_seen, "exited_before_signal": exited_before,
+            "signals": signals if hang_seen and not exited_before else None,
+            "exit_code": None if ended_by is None else 0,
+            "stop": {"killed": True} if ended_by is None else None,
+            "events": [{"event": "lifespan.startup.hang", "pid": 1, "t": 1.0}] if hang_seen
+            else []}

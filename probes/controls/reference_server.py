@@ -80,6 +80,10 @@ class Options:
     answer: str
     stop_exit: str
     children: str
+    ws_at_stop: str
+    stream_at_stop: str
+    keepalive_at_stop: str
+    startup_signal: str
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -106,6 +110,18 @@ def parse_args(argv: list[str] | None = None) -> Options:
         "--stop-exit": ["clean", "crash"],
         # none; orphan: start a child that outlives the server unless it is signalled too
         "--children": ["none", "orphan"],
+        # close: a WebSocket open at the stop gets close 1001 and the app websocket.disconnect
+        # (the drain waits for its handler); drop: the socket dies with the process
+        "--ws-at-stop": ["close", "drop"],
+        # disconnect: a streaming response in flight at the stop gets http.disconnect and
+        # its connection closes; hang: the drain waits for it (an endless stream: forever)
+        "--stream-at-stop": ["disconnect", "hang"],
+        # close: idle keep-alive connections are closed at the stop and responses sent
+        # while draining say Connection: close; keep: neither (the drain waits for them)
+        "--keepalive-at-stop": ["close", "keep"],
+        # honour: a stop signal during a startup that has not settled stops the server;
+        # ignore: signals are ignored until a lifespan startup settled
+        "--startup-signal": ["honour", "ignore"],
     }
     for flag, values in choices.items():
         parser.add_argument(flag, choices=values, default=values[0])
@@ -261,6 +277,7 @@ class Runtime:
         self.exit_code: int | None = None
         self.wake = threading.Event()  # set by threads; the main thread polls it
         self.stop_signal: str | None = None  # set by the signal handler (no locks there)
+        self.startup_settled = False  # a lifespan startup settled (--startup-signal ignore)
         self._lock = threading.Lock()
         self._listening = 0
 
@@ -307,6 +324,10 @@ class Worker:
         self._base_context = contextvars.Context()
         self._inflight = 0
         self._idle: asyncio.Event | None = None
+        self.draining = False  # responses now say Connection: close (--keepalive-at-stop)
+        self._idle_conns: set[asyncio.StreamWriter] = set()  # keep-alive, between requests
+        self._exchanges: set[HttpExchange] = set()
+        self._sessions: set[WebSocketSession] = set()
 
     def _thread_main(self) -> None:
         try:
@@ -360,6 +381,7 @@ class Worker:
         lifespan = self.lifespan
         assert lifespan is not None
         await lifespan.startup_settled()
+        self.runtime.startup_settled = True
         opts, outcome = self.options, lifespan.outcome
         if outcome == "complete":
             log("lifespan: startup complete")
@@ -400,9 +422,11 @@ class Worker:
         self.runtime.mark_listening()
 
     async def _stop_serving(self) -> None:
+        self.draining = True
         if self._server is not None:
             self._server.close()  # closes the listening socket only, not the connections
             log("stopped accepting")
+        await self._let_go_of_open_connections()
         if self.options.drain == "no" or self._inflight == 0:
             return
         assert self._idle is not None
@@ -412,6 +436,22 @@ class Worker:
             log("drained")
         except TimeoutError:
             log(f"{self._inflight} request(s) still in flight after {DRAIN_TIMEOUT_S:g} s")
+
+    async def _let_go_of_open_connections(self) -> None:
+        """Close idle keep-alive connections, end streams, close WebSockets (as flagged)."""
+        opts = self.options
+        if opts.keepalive_at_stop == "close" and self._idle_conns:
+            log(f"closing {len(self._idle_conns)} idle keep-alive connection(s)")
+            for writer in list(self._idle_conns):
+                writer.close()
+        if opts.stream_at_stop == "disconnect":
+            for exchange in list(self._exchanges):
+                if exchange.started and not exchange.complete.is_set():
+                    log("telling a streaming response's app http.disconnect")
+                    exchange.gone.set()
+        if opts.ws_at_stop == "close" and self._sessions:
+            log(f"closing {len(self._sessions)} WebSocket(s) with 1001")
+            await asyncio.gather(*(session.going_away() for session in list(self._sessions)))
 
     # -- connections ---------------------------------------------------------------
 
@@ -456,17 +496,26 @@ class Worker:
         try:
             if self.runtime.options.answer == "drop-concurrent":
                 await asyncio.sleep(0.05)  # hold it, so concurrent requests overlap for sure
-            head = await _wire.read_request_head(reader)
-            if head is None:
-                return
-            scope = self._base_scope(head, writer)
-            if head.is_websocket_upgrade():
-                self._release()  # WebSockets are long-lived: drain does not wait for them
-                counted = False
-                await WebSocketSession(self.runtime.app, head, scope, reader, writer).run()
-            else:
+            while True:  # one request per turn while the connection is kept alive
+                head = await _wire.read_request_head(reader)
+                self._idle_conns.discard(writer)
+                if head is None:
+                    return
+                scope = self._base_scope(head, writer)
+                if head.is_websocket_upgrade():
+                    counted = self.options.ws_at_stop == "close"  # drop: released at once
+                    await self._websocket(head, scope, reader, writer)
+                    return
                 body = await _wire.read_body(reader, head)
-                await HttpExchange(self.runtime.app, head, scope, body, writer).run()
+                exchange = HttpExchange(self.runtime.app, head, scope, body, writer, self)
+                self._exchanges.add(exchange)
+                try:
+                    await exchange.run()
+                finally:
+                    self._exchanges.discard(exchange)
+                if not (exchange.keep_alive and exchange.complete.is_set()):
+                    return
+                self._idle_conns.add(writer)  # until its next request head arrives
         except _wire.ProtocolError as exc:
             with contextlib.suppress(OSError):
                 writer.write(_wire.simple_response(400, str(exc)))
@@ -475,11 +524,23 @@ class Worker:
         except Exception:
             log(f"connection handler failed:\n{traceback.format_exc()}")
         finally:
+            self._idle_conns.discard(writer)
             if counted:
                 self._release()
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    async def _websocket(self, head: _wire.RequestHead, scope: Scope,
+                         reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.options.ws_at_stop == "drop":
+            self._release()  # long-lived, and not waited for: it dies with the process
+        session = WebSocketSession(self.runtime.app, head, scope, reader, writer)
+        self._sessions.add(session)
+        try:
+            await session.run()
+        finally:
+            self._sessions.discard(session)
 
     def _base_scope(self, head: _wire.RequestHead, writer: asyncio.StreamWriter) -> Scope:
         peer = writer.get_extra_info("peername")
@@ -502,11 +563,17 @@ class Worker:
 
 
 class HttpExchange:
-    """One HTTP request and its response, then the connection closes."""
+    """One HTTP request and its response; the connection is kept alive when the client
+    asks for it and the server is not draining (or ``--keepalive-at-stop keep``)."""
 
     def __init__(self, app: App, head: _wire.RequestHead, scope: Scope, body: bytes,
-                 writer: asyncio.StreamWriter) -> None:
+                 writer: asyncio.StreamWriter, worker: Worker) -> None:
         self.app = app
+        self.worker = worker
+        self.keep_alive = (head.http_version == "1.1"
+                           and b"close" not in head.header_tokens(b"connection"))
+        self.gone = asyncio.Event()  # the server let go of this exchange (a stop)
+        self._chunked = False  # no Content-Length and more to come: Transfer-Encoding
         self.scope = {**scope, "type": "http", "method": head.method, "scheme": "http"}
         self.body = body
         self.writer = writer
@@ -537,13 +604,16 @@ class HttpExchange:
         if not self._request_sent:
             self._request_sent = True
             return {"type": "http.request", "body": self.body, "more_body": False}
-        await self.complete.wait()  # we never read more, so "disconnect" is after the response
+        # We never read more, so "disconnect" is after the response or when we let go.
+        await first_of(self.complete.wait(), self.gone.wait())
         return {"type": "http.disconnect"}
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
         if self.complete.is_set():
             raise RuntimeError(f"{kind} after the response completed")
+        if self.gone.is_set():
+            raise ConnectionResetError(f"{kind} after the server let go of the connection")
         if kind == "http.response.start":
             if self.started:
                 raise RuntimeError("http.response.start sent twice")
@@ -562,12 +632,19 @@ class HttpExchange:
             if not self.started:
                 raise RuntimeError("http.response.body before http.response.start")
             chunk = bytes(message.get("body", b""))
+            more = bool(message.get("more_body", False))
+            if not self._streaming and more and not self._buffer:
+                self._streaming = self._chunked = True  # an open-ended stream (SSE, ...)
+                self._write_head()
             if self._streaming:
-                if not self.head_only:
-                    self.writer.write(chunk)
+                if not self.head_only and chunk:
+                    self.writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if self._chunked
+                                      else chunk)
+                if not more and self._chunked and not self.head_only:
+                    self.writer.write(b"0\r\n\r\n")
             else:
                 self._buffer += chunk
-            if not message.get("more_body", False):
+            if not more:
                 if not self._streaming:
                     self._headers.append((b"content-length", str(len(self._buffer)).encode()))
                     self._write_head()
@@ -579,7 +656,13 @@ class HttpExchange:
             raise RuntimeError(f"unexpected message {kind!r} on an http connection")
 
     def _write_head(self) -> None:
-        headers = [*self._headers, (b"connection", b"close")]
+        headers = list(self._headers)
+        if self._chunked:
+            headers.append((b"transfer-encoding", b"chunked"))
+        if self.worker.draining and self.worker.options.keepalive_at_stop == "close":
+            self.keep_alive = False
+        if not self.keep_alive:
+            headers.append((b"connection", b"close"))
         self.writer.write(_wire.response_head(self._status, headers))
 
 
@@ -661,6 +744,12 @@ class WebSocketSession:
             raise RuntimeError(f"unexpected message {kind!r} on a websocket")
         with contextlib.suppress(ConnectionError):
             await self.writer.drain()
+
+    async def going_away(self) -> None:
+        """The server stops: close frame 1001 to the client, websocket.disconnect to the app."""
+        if self.state == "open":
+            await self._close(1001, "")
+            self._gone(1001)
 
     async def _close(self, code: int, reason: str) -> None:
         """Send our close frame, give the client a moment to answer, then hang up."""
@@ -784,6 +873,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def on_signal(signum: int, _frame: object) -> None:
         # No printing or locking here: the main thread may be inside either.
+        if opts.startup_signal == "ignore" and not runtime.startup_settled:
+            os.write(2, b"[reference-server] signal during startup ignored\n")
+            return
         if runtime.stop_signal is not None:
             os.write(2, b"[reference-server] second signal: exiting now\n")
             os._exit(EXIT_ERROR)
@@ -796,7 +888,9 @@ def main(argv: list[str] | None = None) -> int:
         f"state={opts.state} context={opts.context} drain={opts.drain} "
         f"shutdown={opts.shutdown} startup-gate={opts.startup_gate} "
         f"startup-failure={opts.startup_failure} lifespan-rejected={opts.lifespan_rejected} "
-        f"answer={opts.answer} stop-exit={opts.stop_exit} children={opts.children}")
+        f"answer={opts.answer} stop-exit={opts.stop_exit} children={opts.children} "
+        f"ws-at-stop={opts.ws_at_stop} stream-at-stop={opts.stream_at_stop} "
+        f"keepalive-at-stop={opts.keepalive_at_stop} startup-signal={opts.startup_signal}")
     if opts.children == "orphan":
         # Same process group, no handler of its own: it outlives a SIGTERM to us alone.
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])

@@ -20,10 +20,10 @@ from typing import Any
 from asgi_matrix.measure import held as _held
 from asgi_matrix.measure.backend import RunningServer
 from asgi_matrix.measure.observations import OBSERVATIONS, parse_events
+from asgi_matrix.verdicts.lifecycle import HANG_SIGNAL_S
 
 HELD_READY_S = 5.0  #: each held connection reaches the app in well under 0.1 s
 WATCH_AFTER_EXIT_S = 1.5  #: the kernel closes a dead server's sockets at once
-HANG_SIGNAL_S = 3.0  #: how long each signal gets to end a server in a hung startup
 
 
 def _events(server: RunningServer) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from asgi_matrix.verdicts import context, failure, lifespan, requests, shutdown, state
+from asgi_matrix.verdicts import context, failure, lifecycle, lifespan, requests, shutdown, state
 from asgi_matrix.verdicts._model import (
     ASGIREF_277,
     ASGIREF_322,
@@ -153,6 +153,7 @@ PROPERTIES: tuple[Property, ...] = (
                        "must continue but not send any lifespan events."),
              failure.rejected_keeps_serving, "requests are answered as usual", level="MUST",
              scenario="reject-lifespan"),
+    *lifecycle.PROPERTIES,
 )
 
 

@@ -63,6 +63,8 @@ def obs(kind: str = "server", websocket: bool = True, **scenarios: dict[str, Any
                          "exited_by_itself": True, "exit_code": 3, "seconds": 0.4},
         "reject-lifespan": served([{"event": "lifespan.rejected", "pid": 1}],
                                   requests=[{"status": 200}, {"status": 200}], exit_code=None),
+        "open-stop": open_stop(),
+        "startup-hang": startup_hang(),
     }
     defaults.update({k.replace("_", "-"): v for k, v in scenarios.items()})
     return Observations("test", kind, websocket, defaults)

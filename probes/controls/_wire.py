@@ -1,7 +1,7 @@
 """HTTP/1.1 and WebSocket (RFC 6455) wire format for the reference servers.
 
-Only what the controls need: one request per connection (the server always answers
-``Connection: close``), bodies by Content-Length or chunked, and WebSocket frames with
+Only what the controls need: request heads and bodies (by Content-Length or chunked;
+the server decides keep-alive and writes chunked responses itself), and WebSocket frames with
 client masking, fragmentation and control frames. Standard library only: the reference
 servers run in a virtualenv that has nothing but anyio installed.
 """

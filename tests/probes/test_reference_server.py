@@ -7,6 +7,7 @@ reads those lines back and checks the behaviour its flags promise.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -170,9 +171,9 @@ class Server:
         pytest.fail(f"no {kind!r} event within {DEADLINE_S} s:\n{self.log_text()}")
 
     def get(self, path: str) -> dict[str, Any]:
-        response = httpx.get(f"{self.url}{path}", timeout=5)
+        response = httpx.get(f"{self.url}{path}", timeout=5, headers={"connection": "close"})
         assert response.status_code == 200, response.text
-        assert response.headers["connection"] == "close"
+        assert response.headers["connection"] == "close"  # it honours the client's close
         return dict(response.json())
 
 
@@ -353,3 +354,23 @@ def test_startup_gate_no_serves_before_startup_completes(start: Any) -> None:
     assert server.get("/early")["after_startup"] is False
     server.wait_event("startup")
     assert server.get("/late")["after_startup"] is True
+
+
+def test_keeps_a_connection_alive_unless_told_to_close(start: Any) -> None:
+    server = start("--loops", "1")
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    conn.auto_open = 0  # a second request on a closed connection raises instead
+    try:
+        conn.connect()
+        statuses, headers = [], []
+        for tag in ("ka-1", "ka-2"):
+            conn.request("GET", f"/fast?tag={tag}")
+            response = conn.getresponse()
+            response.read()
+            statuses.append(response.status)
+            headers.append(response.getheader("connection"))
+    finally:
+        conn.close()
+    assert statuses == [200, 200]
+    assert headers == [None, None]  # HTTP/1.1: kept alive, nothing to say

@@ -8,7 +8,7 @@ from typing import Any
 from asgi_matrix import Prepared, wait_ready
 
 SLOW_S = 1.0  #: the probe's /slow: in flight at each of the two stops
-STOPS_WITH_REQUEST_IN_FLIGHT = 2  # the main and group scenarios
+STOPS_WITH_REQUEST_IN_FLIGHT = 3  # the main, group and open-stop scenarios
 
 
 def bare_start_to_exit(backend: Any, prepared: Prepared, ready_s: float = 30.0) -> float:

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _floor import bare_start_to_exit, inherent_waits
+from _floor import SLOW_S, bare_start_to_exit, inherent_waits
 from asgi_matrix import Catalogue, LocalBackend, NotRunnable, run_matrix, scenarios_for
 
 
@@ -59,6 +59,18 @@ def main() -> int:
     for config_id, (starts, bare, waits) in floors.items():
         print(f"{config_id:28} {starts:>6} {bare:>15.3f}s {waits:>14.1f}s "
               f"{starts * bare + waits:>9.2f}s {cells[config_id]['seconds']:>8.2f}s")
+
+    # The lifecycle edges (issue #17): what their scenarios added, beside their floor share.
+    edges = ("open-stop", "startup-hang")
+    added = sum(s.get("wall_s", 0.0) for c in cells.values() for a in c.get("attempts", [])
+                for name, s in a["scenarios"].items() if name in edges) / args.jobs
+    edge_floor = sum(bare + (SLOW_S if "open-stop" in scenarios_for(prepared[cid]) else 0.0)
+                     for cid, (_, bare, _) in floors.items()
+                     for name in edges if name in scenarios_for(prepared[cid])) / args.jobs
+    print(f"\nlifecycle scenarios ({', '.join(edges)}): {added:8.1f} s of the wall time "
+          f"(/ {args.jobs}); their floor share {edge_floor:.1f} s (a start each + the slow "
+          "request); the rest is servers that hang on an open stream or a hung startup "
+          "until they are killed")
 
     ratio = wall / floor
     print(f"\nmatrix wall time (--jobs {args.jobs}, warm): {wall:8.1f} s")

@@ -71,7 +71,7 @@ def open_stop(server: RunningServer, record: dict[str, Any], websocket: bool,
     for hold in holds:
         hold.deadline = t_signal + stop_s + WATCH_AFTER_EXIT_S
     record["t_signal"] = t_signal
-    record["stop"] = asdict(server.stop("main", stop_s))
+    record["stop"] = {**asdict(server.stop("main", stop_s)), "t_signal": t_signal}
     deadline = time.monotonic() + WATCH_AFTER_EXIT_S
     observed: dict[str, Any] = {"stream": stream.summary(t_signal) if stream.finish(deadline)
                                 else {}}
@@ -103,6 +103,7 @@ def startup_hang(server: RunningServer, record: dict[str, Any], ready_s: float) 
     for name in ("SIGTERM", "SIGINT"):
         sent = time.monotonic()
         server.send_signal(name)
+        record.setdefault("t_signal", sent)
         deadline = sent + HANG_SIGNAL_S
         while server.is_alive() and time.monotonic() < deadline:
             time.sleep(0.02)

@@ -25,6 +25,7 @@ from asgi_matrix.measure import lifecycle as _lifecycle
 from asgi_matrix.measure import traffic as _traffic
 from asgi_matrix.measure.backend import Backend, Prepared, RunningServer, StopScope
 from asgi_matrix.measure.observations import CLIENT, OBSERVATIONS, parse_events
+from asgi_matrix.verdicts.lifecycle import OPEN_STOP_S
 
 IN_FLIGHT_TIMEOUT_S = 5.0
 STARTUPS_TIMEOUT_S = 3.0
@@ -36,6 +37,8 @@ class Limits:
 
     ready_s: float = 20.0  #: the slowest server here is ready in under 1 s; cold imports vary
     stop_s: float = 8.0  #: the slow request takes 1 s; a server still running is then killed
+    #: with an endless stream open; a server still running is killed (it hung on the stream)
+    open_stop_s: float = OPEN_STOP_S
     startup_fail_s: float = 6.0  #: how long a server may run on after a failed startup
     #: an in-process test client's whole run takes under 0.5 s, but test clients have
     #: startup timeouts of their own (asgi-lifespan: 5 s) that must get to show
@@ -165,7 +168,7 @@ def open_stop(server: RunningServer, prepared: Prepared, scenario: str,
     record["ready"] = _traffic.wait_ready(server.base_url, server.is_alive, limits.ready_s)
     if record["ready"]["ok"]:
         _wait_startups(server, expected_startups, STARTUPS_TIMEOUT_S)
-        _lifecycle.open_stop(server, record, prepared.config.websocket, limits.stop_s)
+        _lifecycle.open_stop(server, record, prepared.config.websocket, limits.open_stop_s)
     if "stop" not in record:
         record["stop"] = asdict(server.stop("main", limits.stop_s))
     return _collect(server, record)
@@ -224,10 +227,14 @@ def run_scenario(backend: Backend, prepared: Prepared, scenario: str,
     wait for as many, so a stop signal never races a startup still in progress.
     """
     mode = SCENARIOS[scenario][0]
+    started = time.monotonic()
     with backend.start(prepared, scenario, {"ASGI_MATRIX_MODE": mode}) as server:
         if prepared.config.kind == "harness":
-            return harness(server, prepared, scenario, limits)
-        return RUNNERS[scenario](server, prepared, scenario, limits, expected_startups)
+            record = harness(server, prepared, scenario, limits)
+        else:
+            record = RUNNERS[scenario](server, prepared, scenario, limits, expected_startups)
+    record["wall_s"] = round(time.monotonic() - started, 3)  # what the scenario cost (bench)
+    return record
 
 
 def scenarios_for(prepared: Prepared) -> list[str]:

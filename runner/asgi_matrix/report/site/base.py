@@ -61,6 +61,11 @@ SCENARIOS = {
                     "and exits",
     "reject-lifespan": "the app raises on the lifespan scope, as an app without lifespan "
                        "support does; a correct server carries on serving",
+    "open-stop": "at SIGTERM to the main process a WebSocket is open, an endless stream "
+                 "(server-sent events) is in flight, a keep-alive connection is idle and a "
+                 "request on another keep-alive connection is in flight",
+    "startup-hang": "the app's lifespan startup never finishes; SIGTERM, then SIGINT if that "
+                    "did not end the server, each get 3 s",
 }
 
 

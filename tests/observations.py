@@ -65,6 +65,7 @@ def obs(kind: str = "server", websocket: bool = True, **scenarios: dict[str, Any
                                   requests=[{"status": 200}, {"status": 200}], exit_code=None),
         "open-stop": open_stop(),
         "startup-hang": startup_hang(),
+        "recycle": recycle_run(),
     }
     defaults.update({k.replace("_", "-"): v for k, v in scenarios.items()})
     return Observations("test", kind, websocket, defaults)
@@ -127,3 +128,24 @@ def startup_hang(ended_by: str | None = "SIGTERM", hang_seen: bool = True,
             "stop": {"killed": True} if ended_by is None else None,
             "events": [{"event": "lifespan.startup.hang", "pid": 1, "t": 1.0}] if hang_seen
             else []}
+
+
+def recycle_run(replaced: int = 1, shut: int = 1, failed: int = 0, exited: bool = False,
+                lifespan: bool = True) -> dict[str, Any]:
+    """A recycle record: traffic from t=5; ``replaced`` new startups, ``shut`` shutdowns
+    before the stop signal at t=20; ``failed`` requests failed while the server was up."""
+    events = [startup("L1", pid=1, t=1.0)] if lifespan else []
+    events += [request("rc-0-0", "L1", t=5.5)]
+    events += [request(f"rc-0-{i + 1}", f"N{i + 1}", pid=10 + i, t=7.0 + i)
+               for i in range(replaced)]
+    if lifespan:
+        events += [shutdown(f"L{i + 1}", pid=i + 1, t=6.0 + i) for i in range(shut)]
+        events += [startup(f"N{i + 1}", pid=10 + i, t=6.5 + i) for i in range(replaced)]
+    fails = [{"tag": f"rc-0-{i}", "status": None, "error": "ConnectionResetError: reset",
+              "alive_after": True, "after_start_s": 1.0} for i in range(failed)]
+    return served(events, t_traffic=5.0, budget=["requests", 100], sent=300,
+                  answered=300 - failed, failed=fails, failed_count=failed,
+                  traffic_seconds=3.0, exited_during_traffic=exited or None,
+                  exit_code=0 if exited else None,
+                  stop=None if exited else {"scope": "main", "killed": False, "seconds": 0.3,
+                                            "exit_code": 0, "t_signal": 20.0})

@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -84,6 +85,8 @@ class Options:
     stream_at_stop: str
     keepalive_at_stop: str
     startup_signal: str
+    recycle: str
+    recycle_after: int
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -122,9 +125,16 @@ def parse_args(argv: list[str] | None = None) -> Options:
         # honour: a stop signal during a startup that has not settled stops the server;
         # ignore: signals are ignored until a lifespan startup settled
         "--startup-signal": ["honour", "ignore"],
+        # with --recycle-after N, each serving loop is replaced after N requests: clean:
+        # the new loop (its own lifespan) shares the listening socket, then the old one
+        # drains and runs its lifespan shutdown; drop: the old loop aborts its connections
+        # and ends without lifespan shutdown, and nothing listens for a moment; exit: the
+        # whole server stops instead, as if its only worker was retired (uvicorn#426)
+        "--recycle": ["clean", "drop", "exit"],
     }
     for flag, values in choices.items():
         parser.add_argument(flag, choices=values, default=values[0])
+    parser.add_argument("--recycle-after", type=int, default=0, help="0: never recycle")
     ns = parser.parse_args(argv)
     if not 0 < ns.port < 65536:
         parser.error("--port must be 1..65535 (every loop binds the same port, so 0 cannot work)")
@@ -278,6 +288,7 @@ class Runtime:
         self.wake = threading.Event()  # set by threads; the main thread polls it
         self.stop_signal: str | None = None  # set by the signal handler (no locks there)
         self.startup_settled = False  # a lifespan startup settled (--startup-signal ignore)
+        self.recycles: list[Worker] = []  # loops that served --recycle-after requests
         self._lock = threading.Lock()
         self._listening = 0
 
@@ -287,6 +298,16 @@ class Runtime:
             if self.exit_code is None:
                 self.exit_code = code
         self.wake.set()
+
+    def ask_recycle(self, worker: Worker) -> None:
+        with self._lock:
+            self.recycles.append(worker)
+        self.wake.set()
+
+    def take_recycles(self) -> list[Worker]:
+        with self._lock:
+            taken, self.recycles = self.recycles, []
+        return taken
 
     def mark_listening(self) -> None:
         with self._lock:
@@ -328,6 +349,12 @@ class Worker:
         self._idle_conns: set[asyncio.StreamWriter] = set()  # keep-alive, between requests
         self._exchanges: set[HttpExchange] = set()
         self._sessions: set[WebSocketSession] = set()
+        self._writers: set[asyncio.StreamWriter] = set()  # every open connection
+        self._served = 0  # requests answered (--recycle-after)
+        self.inherit: socket.socket | None = None  # a recycled loop's listening socket
+        self.sock: socket.socket | None = None
+        self.listening = threading.Event()
+        self.dropping = False  # --recycle drop: abort everything, no lifespan shutdown
 
     def _thread_main(self) -> None:
         try:
@@ -360,7 +387,9 @@ class Worker:
             await self._stop_serving()
         self.drained.set()
         await self.shutdown.wait()
-        if self.lifespan is not None:
+        if self.lifespan is not None and self.dropping:
+            log("lifespan: no shutdown for a dropped loop (--recycle drop)")
+        elif self.lifespan is not None:
             if self.options.shutdown == "deliver":
                 await self.lifespan.shutdown()
             else:
@@ -404,6 +433,12 @@ class Worker:
 
     async def _listen(self) -> None:
         host, port = self.options.host, self.options.port
+        if self.inherit is not None:  # a recycled loop takes over its predecessor's socket
+            self.sock = self.inherit
+            self._server = await asyncio.start_server(self._on_connect, sock=self.inherit)
+            log(f"listening on {host}:{port} (the socket of the loop it replaces)")
+            self.listening.set()
+            return
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
@@ -417,8 +452,10 @@ class Worker:
             sock.close()
             self.runtime.fatal(EXIT_USAGE, f"cannot listen on {host}:{port}: {exc}")
             return
+        self.sock = sock
         self._server = await asyncio.start_server(self._on_connect, sock=sock)
         log(f"listening on {host}:{port}")
+        self.listening.set()
         self.runtime.mark_listening()
 
     async def _stop_serving(self) -> None:
@@ -426,6 +463,11 @@ class Worker:
         if self._server is not None:
             self._server.close()  # closes the listening socket only, not the connections
             log("stopped accepting")
+        if self.dropping:
+            log(f"aborting {len(self._writers)} connection(s) (--recycle drop)")
+            for writer in list(self._writers):
+                writer.transport.abort()
+            return
         await self._let_go_of_open_connections()
         if self.options.drain == "no" or self._inflight == 0:
             return
@@ -476,6 +518,7 @@ class Worker:
     def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # A plain callback, so that we, not asyncio, choose the handler task's Context.
         self._inflight += 1  # counted from accept, so a drain cannot miss a fresh request
+        self._writers.add(writer)
         assert self._idle is not None
         self._idle.clear()
         if self.runtime.options.answer == "drop-concurrent" and self._inflight > 1:
@@ -513,6 +556,9 @@ class Worker:
                     await exchange.run()
                 finally:
                     self._exchanges.discard(exchange)
+                self._served += 1
+                if self._served == self.options.recycle_after:
+                    self.runtime.ask_recycle(self)
                 if not (exchange.keep_alive and exchange.complete.is_set()):
                     return
                 self._idle_conns.add(writer)  # until its next request head arrives
@@ -525,6 +571,7 @@ class Worker:
             log(f"connection handler failed:\n{traceback.format_exc()}")
         finally:
             self._idle_conns.discard(writer)
+            self._writers.discard(writer)
             if counted:
                 self._release()
             writer.close()
@@ -829,6 +876,39 @@ def build_workers(runtime: Runtime) -> list[Worker]:
     return workers
 
 
+def recycle(runtime: Runtime, workers: list[Worker], old: Worker) -> None:
+    """Replace one serving loop by a new one with its own lifespan (--recycle-after)."""
+    opts = runtime.options
+    log(f"recycling {old.name} after {opts.recycle_after} requests (--recycle {opts.recycle})")
+    if opts.recycle == "exit":
+        runtime.stop_signal = "recycle"  # the usual stop, and nothing replaces the loop
+        return
+    new = Worker(runtime, f"{old.name}+", serves=True, owns_lifespan=old.owns_lifespan)
+    new.source = new if old.source is old else old.source
+    if old.source is old:
+        new.dependents = [new]
+    else:
+        new.lifespan_ready.set()  # the lifespan it shares settled long ago
+    if opts.recycle == "drop":
+        old.dropping = True
+        old.drain.set()
+        old.drained.wait(5)
+        old.shutdown.set()
+        old.finished.wait(5)
+        time.sleep(0.3)  # a gap in which nothing of this loop listens
+    elif old.sock is not None:
+        new.inherit = old.sock.dup()  # the accept queue survives the old loop's close
+    workers.append(new)
+    new.thread.start()
+    if opts.recycle == "clean":
+        new.listening.wait(SHUTDOWN_TIMEOUT_S)
+        old.drain.set()
+        old.drained.wait(DRAIN_TIMEOUT_S + 5)
+        old.shutdown.set()
+        old.finished.wait(SHUTDOWN_TIMEOUT_S + 5)
+    workers.remove(old)
+
+
 def stop(runtime: Runtime, workers: list[Worker]) -> int:
     """Phase 1: every serving loop stops accepting and drains. Phase 2: lifespan shutdowns."""
     opts = runtime.options
@@ -890,7 +970,8 @@ def main(argv: list[str] | None = None) -> int:
         f"startup-failure={opts.startup_failure} lifespan-rejected={opts.lifespan_rejected} "
         f"answer={opts.answer} stop-exit={opts.stop_exit} children={opts.children} "
         f"ws-at-stop={opts.ws_at_stop} stream-at-stop={opts.stream_at_stop} "
-        f"keepalive-at-stop={opts.keepalive_at_stop} startup-signal={opts.startup_signal}")
+        f"keepalive-at-stop={opts.keepalive_at_stop} startup-signal={opts.startup_signal} "
+        f"recycle={opts.recycle} recycle-after={opts.recycle_after}")
     if opts.children == "orphan":
         # Same process group, no handler of its own: it outlives a SIGTERM to us alone.
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
@@ -900,6 +981,9 @@ def main(argv: list[str] | None = None) -> int:
         worker.thread.start()
     while runtime.stop_signal is None and runtime.exit_code is None:
         runtime.wake.wait(0.05)  # polled, so that the signal handler needs no lock
+        runtime.wake.clear()
+        for old in runtime.take_recycles():
+            recycle(runtime, workers, old)
     if runtime.exit_code is None:
         log(f"received {runtime.stop_signal}: stopping")
         code = stop(runtime, workers)

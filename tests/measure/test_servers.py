@@ -24,7 +24,7 @@ from helpers import processes_tagged
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(660)]
 
 CONFIGS = ["control-multiloop", "control-broken", "control-nolifespan", "control-stop-hang",
-           "uvicorn", "hypercorn",
+           "uvicorn", "uvicorn-recycle", "hypercorn",
            "hypercorn-trio", "daphne", "granian", "starlette-testclient-bare", "asgi-lifespan"]
 RUN_TAG = f"tests-{uuid.uuid4().hex[:8]}"
 
@@ -71,7 +71,8 @@ NEGATIVE["lifespan.supported"] = ("control-nolifespan", "unsupported")
 #: control-broken drops concurrent connections and cuts everything at the stop: the edges
 #: of what is open at the stop need a control that keeps them open and mishandles them
 NEGATIVE.update({p.id: ("control-stop-hang", "fail") for p in PROPERTIES
-                 if p.scenario in ("open-stop", "startup-hang")})
+                 if p.scenario in ("open-stop", "startup-hang", "recycle")})
+NEGATIVE["recycle.server-stays"] = ("control-broken", "fail")  # it exits at its budget
 
 
 @pytest.mark.parametrize("prop", [p.id for p in PROPERTIES])
@@ -103,6 +104,14 @@ def test_uvicorn_does_not_propagate_startup_contextvars(matrix):
     """asgiref #322: uvicorn runs the lifespan in a task of its own."""
     assert verdicts(matrix, "uvicorn")["context.propagates"] == "fail"
     assert verdicts(matrix, "uvicorn")["startup-failure.exits-nonzero"] == "pass"
+
+
+def test_uvicorn_stops_hung_on_an_open_stream_and_goes_away_with_its_only_worker(matrix):
+    """encode/uvicorn#451 (no timeout on an open stream) and #426 (one worker, a limit)."""
+    got = verdicts(matrix, "uvicorn")
+    assert got["stop.open.exits-in-time"] == "fail"
+    assert got["stop.websocket.close-code"] == "pass"  # 1012
+    assert verdicts(matrix, "uvicorn-recycle")["recycle.server-stays"] == "fail"
 
 
 def test_daphne_has_no_lifespan(matrix):

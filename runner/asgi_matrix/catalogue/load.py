@@ -65,6 +65,9 @@ class ServerConfig:
     releases: ReleaseSet | None = None  #: a release set: measured per release (_releases)
     release: Release | None = None  #: the one release this configuration is pinned to
     unavailable: str = ""  #: why that release cannot be installed here, from the index
+    #: ("requests", N) or ("seconds", N): the server recycles workers after that many
+    #: requests or that long (its flags in argv say so); the recycle scenario crosses it
+    recycle: tuple[str, int] | None = None
 
     @property
     def signals(self) -> bool:
@@ -86,7 +89,7 @@ class ServerConfig:
 _FIELDS: dict[str, type | tuple[type, ...]] = {
     "id": str, "server": str, "argv": list, "requires": list, "kind": str, "loop": str,
     "workers": int, "threads": int, "websocket": bool, "lifespan": bool, "python": str,
-    "default": bool, "description": str, "releases": dict, "system": list,
+    "default": bool, "description": str, "releases": dict, "system": list, "recycle": dict,
 }
 _REQUIRED = ("id", "server", "argv")
 
@@ -143,9 +146,18 @@ def _entry(raw: Any, where: str) -> ServerConfig:
     for key in ("workers", "threads"):
         if raw.get(key, 1) < 1:
             raise CatalogueError(f"{here}: {key} must be at least 1")
+    recycle = raw.get("recycle")
+    if recycle is not None:
+        items = list(recycle.items())
+        if (len(items) != 1 or items[0][0] not in ("requests", "seconds")
+                or not isinstance(items[0][1], int) or isinstance(items[0][1], bool)
+                or items[0][1] < 1):
+            raise CatalogueError(f"{here}: recycle must be {{ requests = N }} or "
+                                 f"{{ seconds = N }} with N >= 1, got {recycle!r}")
+        recycle = items[0]
     values = {**raw, "argv": tuple(argv), "requires": tuple(raw.get("requires", ())),
               "system": tuple(raw.get("system", ())), "python": python,
-              "free_threaded": free_threaded}
+              "free_threaded": free_threaded, "recycle": recycle}
     if "releases" in raw:  # a history entry: never in the default matrix
         if raw.get("default") is True:
             raise CatalogueError(f"{here}: an entry with releases cannot be default = true "

@@ -26,6 +26,26 @@ _POLL_S = 0.05
 NO_CLOSE_FRAME = 1006  #: RFC 6455 7.1.5: closed without a close frame
 
 
+def quick_get(base_url: str, path: str, timeout_s: float = 3.0) -> dict[str, Any]:
+    """One GET on a new connection, raw: a client library costs more CPU than the server
+    it measures when requests go back to back. The status, or the error; never raises."""
+    parts = urlsplit(base_url)
+    sent = time.monotonic()
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout_s) as sock:
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                         "Connection: close\r\n\r\n".encode())
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+        status_line = data.split(b"\r\n", 1)[0].split()
+        if len(status_line) < 2 or not status_line[1].isdigit():
+            return {"status": None, "error": f"no status line in {data[:60]!r}", "t": sent}
+        return {"status": int(status_line[1]), "error": None, "t": sent}
+    except OSError as err:
+        return {"status": None, "error": f"{type(err).__name__}: {err}", "t": sent}
+
+
 class Held:
     """One connection watched in a thread until it ends or the deadline passes."""
 

@@ -5,6 +5,8 @@
                   connection is in flight (one start: none of these can disturb another)
     startup-hang  the app's lifespan startup never finishes; SIGTERM, then SIGINT if
                   that did not end the server, each given a bounded time
+    recycle       (configurations with a ``recycle`` budget) sustained traffic across a
+                  worker's recycling: every request counted
 
 Times are ``time.monotonic()`` on this machine, the clock the probe stamps its records
 with, so "seconds after the signal" compares client and app directly.
@@ -12,6 +14,7 @@ with, so "seconds after the signal" compares client and app directly.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -117,3 +120,64 @@ def startup_hang(server: RunningServer, record: dict[str, Any], ready_s: float) 
     record["exit_code"] = server.exit_code()
     if server.is_alive():
         record["stop"] = asdict(server.stop("group", 0.5))  # killed: the finding
+
+
+RECYCLE_SETTLE_S = 1.0  #: traffic goes on this long after a replacement started serving
+RECYCLE_PAUSE_S = 0.005  #: between one client's requests: sustained, not a flood
+RECYCLE_CLIENTS = 2
+
+
+def recycle(server: RunningServer, record: dict[str, Any], bound_s: float,
+            baseline_startups: int) -> None:
+    """Sustained traffic until a worker was replaced (or the server went away), counted.
+
+    Two clients send requests back to back (a new connection each, so a retiring worker
+    cannot keep one alive); each failure is kept with its time. The traffic ends
+    ``RECYCLE_SETTLE_S`` after the first replacement's startup, once the server died,
+    or at ``bound_s``.
+    """
+    t_start = time.monotonic()
+    record["t_traffic"] = t_start
+    deadline = t_start + bound_s
+    outcomes: list[dict[str, Any]] = []
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def client(number: int) -> None:
+        i = 0
+        while not done.is_set() and time.monotonic() < deadline:
+            got = _held.quick_get(server.base_url, f"/fast?tag=rc-{number}-{i}")
+            alive = server.is_alive()
+            with lock:
+                outcomes.append({**got, "tag": f"rc-{number}-{i}", "alive_after": alive})
+            i += 1
+            time.sleep(RECYCLE_PAUSE_S)
+
+    threads = [threading.Thread(target=client, args=(n,), daemon=True)
+               for n in range(RECYCLE_CLIENTS)]
+    for thread in threads:
+        thread.start()
+    settle_until: float | None = None
+    while time.monotonic() < deadline and not done.is_set():
+        time.sleep(0.05)
+        if not server.is_alive():
+            record["exited_during_traffic"] = True
+            record["exit_code"] = server.exit_code()
+            break
+        if settle_until is None:
+            startups = [e for e in _events(server) if e.get("event") == "lifespan.startup"]
+            if len(startups) > baseline_startups:
+                settle_until = time.monotonic() + RECYCLE_SETTLE_S
+        elif time.monotonic() >= settle_until:
+            break
+    done.set()
+    for thread in threads:
+        thread.join(5.0)
+    record["traffic_seconds"] = round(time.monotonic() - t_start, 3)
+    record["sent"] = len(outcomes)
+    record["answered"] = sum(o["status"] == 200 for o in outcomes)
+    failed = [o for o in outcomes if o["status"] != 200]
+    for item in failed:
+        item["after_start_s"] = round(item.pop("t") - t_start, 3)
+    record["failed"] = failed[:50]
+    record["failed_count"] = len(failed)

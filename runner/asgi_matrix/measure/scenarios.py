@@ -55,7 +55,10 @@ SCENARIOS: dict[str, tuple[str, StopScope]] = {
     "reject-lifespan": ("reject-lifespan", "group"),
     "open-stop": ("normal", "main"),
     "startup-hang": ("startup-hang", "main"),
+    "recycle": ("normal", "main"),
 }
+RECYCLE_BOUND_S = 20.0  #: a request budget is crossed within a few seconds of traffic
+RECYCLE_AFTER_LIFETIME_S = 15.0  #: a lifetime budget: this much longer than the lifetime
 
 
 def _events(server: RunningServer) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -185,9 +188,26 @@ def startup_hang(server: RunningServer, prepared: Prepared, scenario: str,
     return _collect(server, record)
 
 
+def recycle(server: RunningServer, prepared: Prepared, scenario: str,
+            limits: Limits, expected_startups: int = 0) -> dict[str, Any]:
+    record: dict[str, Any] = {"scenario": scenario, "mode": "normal", "stop_scope": "main",
+                              "budget": list(prepared.config.recycle or ())}
+    record["ready"] = _traffic.wait_ready(server.base_url, server.is_alive, limits.ready_s)
+    if record["ready"]["ok"]:
+        _wait_startups(server, expected_startups, STARTUPS_TIMEOUT_S)
+        baseline = sum(e.get("event") == "lifespan.startup" for e in _events(server)[0])
+        kind, amount = prepared.config.recycle or ("requests", 0)
+        bound = amount + RECYCLE_AFTER_LIFETIME_S if kind == "seconds" else RECYCLE_BOUND_S
+        _lifecycle.recycle(server, record, bound, baseline)
+    if server.is_alive():
+        t_signal = time.monotonic()
+        record["stop"] = {**asdict(server.stop("main", limits.stop_s)), "t_signal": t_signal}
+    return _collect(server, record)
+
+
 RUNNERS = {"main": serving, "group": serving, "startup-fail": startup_fail,
            "reject-lifespan": reject_lifespan, "open-stop": open_stop,
-           "startup-hang": startup_hang}
+           "startup-hang": startup_hang, "recycle": recycle}
 
 
 def harness(server: RunningServer, prepared: Prepared, scenario: str,
@@ -240,4 +260,4 @@ def run_scenario(backend: Backend, prepared: Prepared, scenario: str,
 def scenarios_for(prepared: Prepared) -> list[str]:
     if prepared.config.kind == "harness":
         return ["main", "startup-fail", "reject-lifespan"]
-    return list(SCENARIOS)
+    return [name for name in SCENARIOS if name != "recycle" or prepared.config.recycle]

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from asgi_matrix.verdicts import context, failure, lifecycle, lifespan, requests, shutdown, state
+from asgi_matrix.verdicts import (
+    context,
+    failure,
+    lifecycle,
+    lifespan,
+    recycle,
+    requests,
+    shutdown,
+    state,
+)
 from asgi_matrix.verdicts._model import (
     ASGIREF_277,
     ASGIREF_322,
@@ -154,6 +163,7 @@ PROPERTIES: tuple[Property, ...] = (
              failure.rejected_keeps_serving, "requests are answered as usual", level="MUST",
              scenario="reject-lifespan"),
     *lifecycle.PROPERTIES,
+    *recycle.PROPERTIES,
 )
 
 

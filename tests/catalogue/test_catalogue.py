@@ -131,3 +131,15 @@ def test_the_more_servers_of_16_are_in_the_default_matrix():
     assert "lifespan on" in caddyfile
     assert "venv {$VIRTUAL_ENV}" in caddyfile
     assert "http://127.0.0.1:8000 {" in caddyfile
+
+
+def test_a_recycle_budget_is_requests_or_seconds(tmp_path):
+    base = '[[config]]\nid = "x"\nserver = "x"\nargv = ["{python}", "{port}"]\n'
+    good = tmp_path / "good.toml"
+    good.write_text(base + "recycle = { requests = 100 }\n")
+    assert load_file(good)[0].recycle == ("requests", 100)
+    for bad in ("{ requests = 0 }", "{ minutes = 1 }", "{ requests = 1, seconds = 2 }"):
+        path = tmp_path / "bad.toml"
+        path.write_text(base + f"recycle = {bad}\n")
+        with pytest.raises(CatalogueError, match="recycle must be"):
+            load_file(path)

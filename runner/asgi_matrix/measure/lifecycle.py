@@ -123,12 +123,14 @@ def startup_hang(server: RunningServer, record: dict[str, Any], ready_s: float) 
 
 
 RECYCLE_SETTLE_S = 1.0  #: traffic goes on this long after a replacement started serving
-RECYCLE_PAUSE_S = 0.005  #: between one client's requests: sustained, not a flood
+#: between one client's requests: sustained, not a flood; a lifetime budget is a minute
+#: of traffic, so there the clients go slower
+RECYCLE_PAUSE_S = {"requests": 0.005, "seconds": 0.05}
 RECYCLE_CLIENTS = 2
 
 
 def recycle(server: RunningServer, record: dict[str, Any], bound_s: float,
-            baseline_startups: int) -> None:
+            baseline_startups: int, pause_s: float) -> None:
     """Sustained traffic until a worker was replaced (or the server went away), counted.
 
     Two clients send requests back to back (a new connection each, so a retiring worker
@@ -151,7 +153,7 @@ def recycle(server: RunningServer, record: dict[str, Any], bound_s: float,
             with lock:
                 outcomes.append({**got, "tag": f"rc-{number}-{i}", "alive_after": alive})
             i += 1
-            time.sleep(RECYCLE_PAUSE_S)
+            time.sleep(pause_s)
 
     threads = [threading.Thread(target=client, args=(n,), daemon=True)
                for n in range(RECYCLE_CLIENTS)]

@@ -198,7 +198,7 @@ def recycle(server: RunningServer, prepared: Prepared, scenario: str,
         baseline = sum(e.get("event") == "lifespan.startup" for e in _events(server)[0])
         kind, amount = prepared.config.recycle or ("requests", 0)
         bound = amount + RECYCLE_AFTER_LIFETIME_S if kind == "seconds" else RECYCLE_BOUND_S
-        _lifecycle.recycle(server, record, bound, baseline)
+        _lifecycle.recycle(server, record, bound, baseline, _lifecycle.RECYCLE_PAUSE_S[kind])
     if server.is_alive():
         t_signal = time.monotonic()
         record["stop"] = {**asdict(server.stop("main", limits.stop_s)), "t_signal": t_signal}

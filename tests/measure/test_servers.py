@@ -34,7 +34,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("matrix")
     done = subprocess.run(
         [sys.executable, "-m", "asgi_matrix", "run", *CONFIGS, "--out", str(out), "--jobs", "2"],
-        capture_output=True, text=True, timeout=560,
+        capture_output=True, text=True, timeout=600,
         env={**os.environ, "ASGI_MATRIX_RUN": RUN_TAG})
     assert done.returncode == 0, done.stderr
     return _results.load(out / "results.json")  # validates against the JSON Schema

@@ -14,7 +14,11 @@ from typing import Any, Literal
 Kind = Literal["regression", "improvement", "became-error", "recovered", "new", "removed"]
 
 #: Higher is better. "error" is deliberately absent: it is not a measurement.
-RANK: dict[str, int] = {"pass": 4, "n/a": 3, "unsupported": 2, "flaky": 1, "fail": 0}
+RANK: dict[str, int] = {"pass": 4, "n/a": 3, "unsupported": 2, "flaky": 1, "fail": 0,
+                        # the pattern axis: works ranks with pass, breaks with fail
+                        "works": 4, "breaks": 0}
+#: Pattern cells are listed beside the properties as "pattern:<id>".
+PATTERN_PREFIX = "pattern:"
 ERROR = "error"
 
 #: Order and wording of the categories in every rendering.
@@ -89,8 +93,12 @@ def classify(old: str, new: str) -> Kind | None:
     return "regression" if RANK[new] < RANK[old] else "improvement"
 
 
-def _statuses(config: dict[str, Any]) -> dict[str, str]:
-    return {prop: verdict["status"] for prop, verdict in config.get("verdicts", {}).items()}
+def _statuses(config: dict[str, Any], patterns: bool = False) -> dict[str, str]:
+    statuses = {prop: verdict["status"] for prop, verdict in config.get("verdicts", {}).items()}
+    if patterns:
+        statuses.update({PATTERN_PREFIX + pattern: cell["status"]
+                         for pattern, cell in config.get("patterns", {}).items()})
+    return statuses
 
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> Diff:
@@ -106,9 +114,17 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> Diff:
     result.configs_added = [c for c in new_configs if c not in old_configs]
     result.configs_removed = [c for c in old_configs if c not in new_configs]
     result.incomplete = incomplete(new, result.configs_removed)
-    prop_order = list(dict.fromkeys([*new["properties"], *old["properties"]]))
+    # Patterns are compared where both runs measured the pattern axis; else say so.
+    patterns = bool(old.get("patterns")) and bool(new.get("patterns"))
+    if bool(old.get("patterns")) != bool(new.get("patterns")):
+        result.notes.append("only one of the two runs measured the app patterns: their cells "
+                            "are not compared")
+    prop_order = list(dict.fromkeys([*new["properties"], *old["properties"],
+                                     *(PATTERN_PREFIX + p for p in new.get("patterns", {})),
+                                     *(PATTERN_PREFIX + p for p in old.get("patterns", {}))]))
     for config_id in (c for c in new_configs if c in old_configs):
-        before, after = _statuses(old_configs[config_id]), _statuses(new_configs[config_id])
+        before = _statuses(old_configs[config_id], patterns)
+        after = _statuses(new_configs[config_id], patterns)
         rank = {p: i for i, p in enumerate(prop_order)}
         for prop in sorted(before.keys() | after.keys(), key=lambda p: (rank.get(p, len(rank)), p)):
             was, now = before.get(prop), after.get(prop)

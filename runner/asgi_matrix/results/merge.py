@@ -123,11 +123,16 @@ def merge(documents: list[tuple[str, Document]], allow_mixed: bool = False) -> D
     if mixed:
         run["mixed"] = mixed  # merged with --allow-mixed: say so in the document
     properties: Document = {}
+    patterns: Document = {}  # the pattern axis: every shard's patterns, first one wins
     cells: Document = {}
     for _, document in documents:
         for prop_id, prop in document["properties"].items():
             properties.setdefault(prop_id, prop)
+        for pattern_id, pattern in document.get("patterns", {}).items():
+            patterns.setdefault(pattern_id, pattern)
         cells.update(document["configurations"])
+    if patterns:
+        run["patterns"] = list(patterns)
     # The order the shards were asked to measure in; anything unlisted goes last.
     # A shard knows the whole selection it was cut from: that order wins.
     whole = _ordered_union([*(r.get("shard") or {}).get("of", []), *r["selected"]]
@@ -140,6 +145,7 @@ def merge(documents: list[tuple[str, Document]], allow_mixed: bool = False) -> D
               # Hosts differ per shard runner; the first one stands for all, as CI
               # runners of one workflow are alike.
               "host": first["host"], "properties": properties,
+              **({"patterns": patterns} if patterns else {}),
               "configurations": configurations}
     _history.attach(merged)  # from every shard's releases together
     _results.validate(merged, "merged results")

@@ -1,0 +1,75 @@
+"""The pattern axis's cost: patterns x configurations next to the server-only matrix,
+both measured in this run, on the same configurations with warm environments.
+
+Raw patterns that cannot interfere share one server start (patterns.dispatch mounts
+each under /p/<id>/), so the axis costs a couple of starts per configuration instead
+of one per pattern. Printed: the server-only matrix's wall time, the same matrix with
+every default pattern, their ratio (target ≤ 1.5x), and the starts each way.
+
+    python bench/bench_patterns.py [--jobs 2] [CONFIG ...]   (none: the default matrix)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from asgi_matrix import Catalogue, LocalBackend, NotRunnable, run_matrix
+from asgi_matrix.catalogue import patterns as pattern_catalogue
+from asgi_matrix.measure.patterns import groups
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("configs", nargs="*")
+    args = parser.parse_args()
+    configs = Catalogue.load().select(args.configs)
+    patterns = pattern_catalogue.select(pattern_catalogue.load(), [])
+    backend = LocalBackend()
+    t0 = time.monotonic()
+    runnable = []
+    for config in configs:
+        try:
+            backend.prepare(config)
+            runnable.append(config)
+        except NotRunnable as err:  # "not run" on both sides: costs nothing there
+            print(f"not run here, left out of both sides: {config.id}: {err}")
+    print(f"warm environments for {len(runnable)} configurations: {time.monotonic() - t0:.1f} s")
+
+    walls: dict[str, float] = {}
+    documents = {}
+    for name, selected in (("servers only", ()), ("servers + patterns", patterns)):
+        with tempfile.TemporaryDirectory() as out:
+            t0 = time.monotonic()
+            _, documents[name] = run_matrix(runnable, backend, Path(out), jobs=args.jobs,
+                                            patterns=selected)
+            walls[name] = time.monotonic() - t0
+        print(f"{name}: {walls[name]:.1f} s")
+
+    cells = documents["servers + patterns"]["configurations"]
+    pattern_seconds = sum(sum({c["start"]: c["seconds"] or 0 for c in cell.get(
+        "patterns", {}).values()}.values()) for cell in cells.values())
+    starts = len(groups(patterns))
+    ratio = walls["servers + patterns"] / walls["servers only"]
+    print(f"\n{len(runnable)} configurations × {len(patterns)} patterns "
+          f"({starts} server starts per configuration for the patterns, "
+          f"instead of {len(patterns)} with a start per pattern)")
+    print(f"server-only matrix wall time (--jobs {args.jobs}, warm): "
+          f"{walls['servers only']:8.1f} s")
+    print(f"with the pattern axis:                         {walls['servers + patterns']:8.1f} s")
+    print(f"pattern starts, summed over configurations:    {pattern_seconds:8.1f} s "
+          f"(≈ {pattern_seconds / args.jobs:.1f} s of wall at --jobs {args.jobs})")
+    print(f"ratio: {ratio:.2f}×  (target ≤ 1.5×: {'met' if ratio <= 1.5 else 'NOT met'})")
+    print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, "
+          f"Python {sys.version.split()[0]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

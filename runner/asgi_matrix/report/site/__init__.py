@@ -13,6 +13,7 @@ to: config -> badges, compare); this module puts them together:
     compare     two configurations side by side          compare.html, compare/A--B.html
     fails_only  what fails in one configuration only     fails-only.html
     history     verdicts across releases                 history/
+    patterns    app patterns x configurations             patterns.html, patterns/
     badges      shields.io endpoint JSON                 badges/
     about       how it is measured                       about.html
     writer      to disk (temporary folder, swapped in), and the preview server
@@ -36,6 +37,7 @@ from asgi_matrix.report.site import config as _config
 from asgi_matrix.report.site import fails_only as _fails_only
 from asgi_matrix.report.site import history as _history
 from asgi_matrix.report.site import index as _index
+from asgi_matrix.report.site import patterns as _patterns
 from asgi_matrix.report.site.base import Options, Site, is_stale, slugs
 from asgi_matrix.report.site.writer import MARKER, make_server, transferred_size, url_of, write
 from asgi_matrix.report.words import GLYPHS
@@ -61,6 +63,7 @@ def render(document: dict[str, Any], options: Options | None = None) -> dict[str
     files.update(_fails_only.render(site, only))
     files.update(_badges.render(site))
     files.update(_history.render(site, history))
+    files.update(_patterns.render(site))
     files["data/results.json"] = json.dumps(document, separators=(",", ":"))
     files["data/results.schema.json"] = RESULTS_SCHEMA.read_text()
     files[".nojekyll"] = ""

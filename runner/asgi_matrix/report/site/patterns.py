@@ -1,0 +1,103 @@
+"""The pattern pages: app patterns and frameworks x configurations, each cell with its
+evidence, and a page per pattern saying why it breaks and what to do instead.
+
+    patterns.html                       the second matrix
+    patterns/PATTERN.html               one pattern: why, instead, where it broke, its source
+    patterns/PATTERN/CONFIG.html        one cell: verdict, evidence, where, source, reproduce
+
+The pattern's source is read from the probes installed with asgi-matrix (the same files
+the servers ran); results only say which file.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from asgi_matrix.report.site.base import Site, command_of, slugs
+from asgi_matrix.resources import PROBES_DIR
+from asgi_matrix.verdicts._model import ASGIREF_277, ASGIREF_338, LIFESPAN_SPEC
+
+#: pattern status -> (CSS class of the matching server status, glyph)
+LOOK = {"works": ("pass", "✓"), "breaks": ("fail", "✗"), "n/a": ("na", "·"),
+        "error": ("error", "!")}
+MEANING = {"works": "every request succeeded, every job it started completed, every lifespan "
+                    "exited cleanly and closed what it opened",
+           "breaks": "a request failed, a job never completed (even silently), a lifespan "
+                     "did not exit cleanly, or the resource was not closed",
+           "n/a": "it cannot run here, for the reason given (no lifespan ran; asyncio "
+                  "objects on trio)",
+           "error": "nothing could be observed (the server never answered)"}
+LINKS = [("ASGI lifespan spec", LIFESPAN_SPEC),
+         ("asgiref PR #277: lifespans in multi-thread environments", ASGIREF_277),
+         ("asgiref PR #338: lifespan state", ASGIREF_338)]
+
+
+def source_of(pattern: dict[str, Any]) -> str:
+    """The pattern module's text, as shipped; a note when it is not installed here."""
+    relative = str(pattern.get("source", ""))
+    path = (PROBES_DIR / relative).resolve()
+    if not relative or PROBES_DIR.resolve() not in path.parents or not path.is_file():
+        return f"(source {relative!r} is not part of this asgi-matrix install)"
+    return path.read_text()
+
+
+def reproduce(config_id: str, pattern_id: str) -> str:
+    return f"asgi-matrix run --config {shlex.quote(config_id)} --pattern {shlex.quote(pattern_id)}"
+
+
+class PatternPages:
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.patterns: dict[str, dict[str, Any]] = site.doc.get("patterns") or {}
+        self.slug = slugs(self.patterns)
+        self.rows = [(cid, c) for cid, c in site.configs.items() if c.get("patterns")]
+
+    def cell_href(self, pattern_id: str, config_id: str) -> str:
+        return f"patterns/{self.slug[pattern_id]}/{self.site.cslug[config_id]}.html"
+
+    def _page(self, template: str, depth: int, title: str, **content: Any) -> str:
+        return self.site.page(template, depth, title, LOOK=LOOK, MEANING=MEANING,
+                              pslug=self.slug, **content)
+
+    def matrix(self) -> str:
+        return self._page("patterns.html", 0, "App patterns", patterns=self.patterns,
+                          rows=self.rows, cell_href=self.cell_href,
+                          config_href=self.site.config_href)
+
+    def pattern(self, pattern_id: str) -> str:
+        pattern = self.patterns[pattern_id]
+        cells = [(cid, c["patterns"][pattern_id]) for cid, c in self.rows
+                 if pattern_id in c["patterns"]]
+        counts: dict[str, int] = {}
+        for _, cell in cells:
+            counts[cell["status"]] = counts.get(cell["status"], 0) + 1
+        return self._page("pattern.html", 1, pattern["title"], pattern=pattern,
+                          cells=cells, counts=counts, links=LINKS, source=source_of(pattern),
+                          cell_href=self.cell_href)
+
+    def cell(self, pattern_id: str, config_id: str) -> str:
+        config = self.site.configs[config_id]
+        cell = config["patterns"][pattern_id]
+        pattern = self.patterns.get(pattern_id, {"id": pattern_id, "title": pattern_id})
+        command = shlex.join(cell["command"]) if cell.get("command") else command_of(config)
+        return self._page("pattern_cell.html", 2, f"{pattern['title']} · {config_id}",
+                          pattern=pattern, config_id=config_id, config=config, cell=cell,
+                          source=source_of(pattern), command=command,
+                          reproduce=reproduce(config_id, pattern_id),
+                          config_href=self.site.config_href(config_id))
+
+
+def render(site: Site) -> dict[str, str]:
+    pages = PatternPages(site)
+    if not pages.patterns:
+        return {}
+    files = {"patterns.html": pages.matrix()}
+    for pattern_id in pages.patterns:
+        files[f"patterns/{pages.slug[pattern_id]}.html"] = pages.pattern(pattern_id)
+    for config_id, config in pages.rows:
+        for pattern_id in config["patterns"]:
+            if pattern_id in pages.patterns:
+                files[pages.cell_href(pattern_id, config_id)] = pages.cell(pattern_id,
+                                                                           config_id)
+    return files

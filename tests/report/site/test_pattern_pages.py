@@ -1,0 +1,54 @@
+"""The pattern pages: the second matrix, a page per pattern, a page per cell."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgi_matrix.catalogue import patterns as catalogue
+from asgi_matrix.report import site as _site
+from site_docs import FRESH, sample
+
+PATTERNS = {p.id: p for p in catalogue.load() if p.default}
+EVIL = "<script>alert(1)</script>"
+
+
+def with_patterns(document: dict[str, Any]) -> dict[str, Any]:
+    document["patterns"] = {pid: p.to_json() for pid, p in PATTERNS.items()}
+    document["run"]["patterns"] = list(PATTERNS)
+    for cell in document["configurations"].values():
+        cell["patterns"] = {pid: {"status": "works", "explanation": "all 12 requests succeeded",
+                                  "evidence": {"requests": 12}, "start": p.start,
+                                  "seconds": 1.0, "command": ["python", "-m", "uvicorn"]}
+                            for pid, p in PATTERNS.items()}
+    return document
+
+
+def test_no_pattern_pages_without_the_axis():
+    files = _site.render(sample(), FRESH)
+    assert "patterns.html" not in files
+    assert "App patterns" not in files["index.html"]
+
+
+def test_the_second_matrix_links_every_cell_and_pattern_page():
+    document = with_patterns(sample())
+    config = next(iter(document["configurations"]))
+    document["configurations"][config]["patterns"]["global-resource"].update(
+        status="breaks", explanation=f"6 of 12 requests failed: {EVIL}",
+        evidence={"first_error": f"RuntimeError: {EVIL}",
+                  "where": {"pid": 7, "thread_name": "loop-1", "loop_id": "ab12",
+                            "loop_kind": "asyncio"}})
+    files = _site.render(document, FRESH)
+    assert "App patterns" in files["index.html"]  # the nav links the second matrix
+    matrix = files["patterns.html"]
+    for pattern_id in PATTERNS:
+        assert f'href="patterns/{pattern_id}.html"' in matrix
+        assert f"patterns/{pattern_id}.html" in files
+    cell = files[f"patterns/global-resource/{config}.html"]
+    assert "breaks" in cell and "loop-1" in cell
+    assert EVIL not in cell and EVIL not in matrix  # text from a server is escaped
+    assert "pool = _kit.Pool(PATTERN)" in cell  # the app's source beside the verdict
+    assert f"asgi-matrix run --config {config} --pattern global-resource" in cell
+    page = files["patterns/global-resource.html"]
+    assert "Why it breaks" in page and "What to do instead" in page
+    assert "https://github.com/django/asgiref/pull/277" in page
+    assert f"patterns/global-resource/{config}.html" in page  # where it broke

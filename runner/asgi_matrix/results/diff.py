@@ -14,11 +14,11 @@ from typing import Any, Literal
 Kind = Literal["regression", "improvement", "became-error", "recovered", "new", "removed"]
 
 #: Higher is better. "error" is deliberately absent: it is not a measurement.
-RANK: dict[str, int] = {"pass": 4, "n/a": 3, "unsupported": 2, "flaky": 1, "fail": 0,
-                        # the pattern axis: works ranks with pass, breaks with fail
-                        "works": 4, "breaks": 0}
-#: Pattern cells are listed beside the properties as "pattern:<id>".
+RANK: dict[str, int] = {"pass": 4, "n/a": 3, "unsupported": 2, "flaky": 1, "fail": 0}
+#: Pattern cells are listed beside the properties as "pattern:<id>", and ranked as the
+#: server status they match: works as pass, breaks as fail.
 PATTERN_PREFIX = "pattern:"
+PATTERN_RANKED_AS = {"works": "pass", "breaks": "fail"}
 ERROR = "error"
 
 #: Order and wording of the categories in every rendering.
@@ -129,7 +129,8 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> Diff:
         for prop in sorted(before.keys() | after.keys(), key=lambda p: (rank.get(p, len(rank)), p)):
             was, now = before.get(prop), after.get(prop)
             kind: Kind | None = ("new" if was is None else "removed" if now is None
-                                 else classify(was, now))
+                                 else classify(PATTERN_RANKED_AS.get(was, was),
+                                               PATTERN_RANKED_AS.get(now, now)))
             if kind is not None:
                 result.changes.append(CellChange(config_id, prop, kind, was, now))
     return result

@@ -146,3 +146,16 @@ def test_short_labels() -> None:
     assert answers.short_label(props["lifespan.per-loop"]) == "per loop"
     assert answers.short_label(props["startup-failure.exits-nonzero"]) == "exits nonzero"
     assert answers.short_label({**props["lifespan.per-loop"], "short": "1/loop"}) == "1/loop"
+
+
+def test_an_app_pattern_that_breaks_is_called_out() -> None:
+    document = sample()
+    document["patterns"] = {"taskgroup-on-instance": {
+        "id": "taskgroup-on-instance", "title": "Task group on the app object",
+        "kind": "pattern", "app": "x", "source": "x"}}
+    document["configurations"]["granian"]["patterns"] = {
+        "taskgroup-on-instance": {"status": "breaks", "explanation": "3 of 3 jobs cancelled"},
+        "taskgroup-runvar": {"status": "works", "explanation": "all jobs completed"}}
+    found = answers.breaking(document)
+    assert [(e["config"], [(f["title"], f["pattern"]) for f in e["failed"]]) for e in found] \
+        == [("granian", [("Task group on the app object", True)])]

@@ -199,16 +199,23 @@ def summary(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 def breaking(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Configurations users run (servers, test clients) that fail a property whose failure
-    breaks apps, whatever its level; servers with several loops per process first."""
+    breaks apps, whatever its level, or on which an app pattern (the pattern axis, e.g. a
+    task group kept on the app object) breaks; servers with several loops per process
+    first."""
     found = []
     props = document["properties"]
+    patterns = document.get("patterns") or {}
     for config_id, config in document["configurations"].items():
         if config.get("kind") not in USER_KINDS or is_release(config):
             continue
         failed = [{"id": pid, "title": props.get(pid, {}).get("title", pid), "status": status,
-                   "level": level_of(props.get(pid))}
+                   "level": level_of(props.get(pid)), "pattern": False}
                   for pid in props if BREAKS_APPS.search(pid)
                   and (status := verdict_status(document, config, pid)) in ("fail", "no")]
+        failed += [{"id": pid, "title": str(patterns.get(pid, {}).get("title", pid)),
+                    "status": "fail", "level": "", "pattern": True}
+                   for pid, verdict in (config.get("patterns") or {}).items()
+                   if isinstance(verdict, dict) and verdict.get("status") == "breaks"]
         if failed:
             found.append({"config": config_id, "server": config.get("server"),
                           "kind": config.get("kind"), "failed": failed,

@@ -56,12 +56,17 @@ def page(site: Site, config_id: str, only: list[dict[str, Any]],
                      "level": site.level(pid, verdict),
                      "href": site.cell_href(config_id, pid) if known else ""})
     passed, total = counts(config)
+    described: dict[str, Any] = site.doc.get("patterns") or {}
+    patterns = [{"id": pid, "title": (described.get(pid) or {}).get("title", pid),
+                 "status": str(v.get("status")), "explanation": v.get("explanation", "")}
+                for pid, v in (config.get("patterns") or {}).items() if isinstance(v, dict)]
     return site.page("config.html", 1, config_id, config=config, config_id=config_id,
                      rows=rows, passed=passed, total=total, badges=_badges.panel(site, config_id),
                      version=server_version(config), command=command_of(config),
                      reproduce=reproduce(config_id), facts=config.get("facts") or {},
                      own_scopes=own_scopes(config), only=only, compare_with=compare_with,
-                     picker=picker, multi_loop=_answers.several_loops_per_process(config))
+                     picker=picker, multi_loop=_answers.several_loops_per_process(config),
+                     patterns=patterns)
 
 
 def render(site: Site, only: dict[str, list[dict[str, Any]]]) -> dict[str, str]:

@@ -80,7 +80,8 @@ def breaking(site: Site) -> list[dict[str, Any]]:
     for entry in found:
         entry["href"] = site.config_href(entry["config"])
         for item in entry["failed"]:
-            item["href"] = site.cell_href(entry["config"], item["id"])
+            item["href"] = (site.config_href(entry["config"]) + "#patterns" if item["pattern"]
+                            else site.cell_href(entry["config"], item["id"]))
     return found
 
 

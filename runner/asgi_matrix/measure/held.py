@@ -26,7 +26,7 @@ _POLL_S = 0.05
 NO_CLOSE_FRAME = 1006  #: RFC 6455 7.1.5: closed without a close frame
 
 
-def quick_get(base_url: str, path: str, timeout_s: float = 3.0) -> dict[str, Any]:
+def quick_get(base_url: str, path: str, timeout_s: float = 5.0) -> dict[str, Any]:
     """One GET on a new connection, raw: a client library costs more CPU than the server
     it measures when requests go back to back. The status, or the error; never raises."""
     parts = urlsplit(base_url)

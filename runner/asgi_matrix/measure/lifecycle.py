@@ -122,7 +122,8 @@ def startup_hang(server: RunningServer, record: dict[str, Any], ready_s: float) 
         record["stop"] = asdict(server.stop("group", 0.5))  # killed: the finding
 
 
-RECYCLE_SETTLE_S = 1.0  #: traffic goes on this long after a replacement started serving
+RECYCLE_SETTLE_S = 1.0  #: traffic goes on this long after the replaced workers retired
+RECYCLE_RETIRE_S = 10.0  #: a replaced worker that has not retired by then never will here
 #: between one client's requests: sustained, not a flood; a lifetime budget is a minute
 #: of traffic, so there the clients go slower
 RECYCLE_PAUSE_S = {"requests": 0.005, "seconds": 0.05}
@@ -135,8 +136,9 @@ def recycle(server: RunningServer, record: dict[str, Any], bound_s: float,
 
     Two clients send requests back to back (a new connection each, so a retiring worker
     cannot keep one alive); each failure is kept with its time. The traffic ends
-    ``RECYCLE_SETTLE_S`` after the first replacement's startup, once the server died,
-    or at ``bound_s``.
+    ``RECYCLE_SETTLE_S`` after as many workers retired (lifespan.shutdown) as were
+    replaced (a new lifespan.startup), ``RECYCLE_RETIRE_S`` after the first replacement,
+    once the server died, or at ``bound_s``.
     """
     t_start = time.monotonic()
     record["t_traffic"] = t_start
@@ -159,6 +161,7 @@ def recycle(server: RunningServer, record: dict[str, Any], bound_s: float,
                for n in range(RECYCLE_CLIENTS)]
     for thread in threads:
         thread.start()
+    first_new: float | None = None
     settle_until: float | None = None
     while time.monotonic() < deadline and not done.is_set():
         time.sleep(0.05)
@@ -166,11 +169,21 @@ def recycle(server: RunningServer, record: dict[str, Any], bound_s: float,
             record["exited_during_traffic"] = True
             record["exit_code"] = server.exit_code()
             break
-        if settle_until is None:
-            startups = [e for e in _events(server) if e.get("event") == "lifespan.startup"]
-            if len(startups) > baseline_startups:
-                settle_until = time.monotonic() + RECYCLE_SETTLE_S
-        elif time.monotonic() >= settle_until:
+        events = _events(server)
+        new = sum(e.get("event") == "lifespan.startup" for e in events) - baseline_startups
+        if new <= 0:
+            continue
+        now = time.monotonic()
+        first_new = first_new or now
+        # A replacement may start before its predecessor stops (granian does): go on until
+        # as many workers retired as were replaced, then a little longer.
+        retired = sum(e.get("event") == "lifespan.shutdown" for e in events)
+        if retired < new:
+            settle_until = None
+        elif settle_until is None:
+            settle_until = now + RECYCLE_SETTLE_S
+        if (settle_until is not None and now >= settle_until) \
+                or now - first_new > RECYCLE_RETIRE_S:
             break
     done.set()
     for thread in threads:

@@ -145,6 +145,7 @@ def recycle_run(replaced: int = 1, shut: int = 1, failed: int = 0, exited: bool 
               "alive_after": True, "after_start_s": 1.0} for i in range(failed)]
     return served(events, t_traffic=5.0, budget=["requests", 100], sent=300,
                   answered=300 - failed, failed=fails, failed_count=failed,
+                  failed_while_up=failed,
                   traffic_seconds=3.0, exited_during_traffic=exited or None,
                   exit_code=0 if exited else None,
                   stop=None if exited else {"scope": "main", "killed": False, "seconds": 0.3,

@@ -41,6 +41,7 @@ def test_failures_after_the_server_died_are_not_counted_as_drops():
     record["failed"] = [{"status": None, "error": "refused", "alive_after": False,
                          "after_start_s": 2.0}]
     record["failed_count"] = 1
+    record["failed_while_up"] = 0
     assert judge(checks.no_dropped_requests, record).status == "pass"
 
 

@@ -196,3 +196,4 @@ def recycle(server: RunningServer, record: dict[str, Any], bound_s: float,
         item["after_start_s"] = round(item.pop("t") - t_start, 3)
     record["failed"] = failed[:50]
     record["failed_count"] = len(failed)
+    record["failed_while_up"] = sum(1 for item in failed if item["alive_after"])

@@ -64,8 +64,8 @@ def _retirements(obs: Observations, record: dict[str, Any]) -> list[dict[str, An
 
 def _summary(record: dict[str, Any]) -> dict[str, Any]:
     return {k: record.get(k) for k in ("budget", "sent", "answered", "failed_count",
-                                       "traffic_seconds", "exited_during_traffic",
-                                       "exit_code")}
+                                       "failed_while_up", "traffic_seconds",
+                                       "exited_during_traffic", "exit_code")}
 
 
 def lifespan_per_worker(obs: Observations) -> Verdict:
@@ -94,8 +94,7 @@ def no_dropped_requests(obs: Observations) -> Verdict:
     if isinstance(record, Verdict):
         return record
     failed = [f for f in record.get("failed") or [] if f.get("alive_after", True)]
-    count = record.get("failed_count", 0) if not record.get("exited_during_traffic") \
-        else len(failed)
+    count = record.get("failed_while_up", len(failed))
     evidence = {"failed": failed[:10], **_summary(record)}
     if count:
         first = failed[0] if failed else {}

@@ -60,17 +60,17 @@ def main() -> int:
         print(f"{config_id:28} {starts:>6} {bare:>15.3f}s {waits:>14.1f}s "
               f"{starts * bare + waits:>9.2f}s {cells[config_id]['seconds']:>8.2f}s")
 
-    # The lifecycle edges (issue #17): what their scenarios added, beside their floor share.
-    edges = ("open-stop", "startup-hang")
+    # The lifecycle edges (issue #17): what their scenarios added, beside their floor share:
+    # a start each, plus the slow request in flight at the open stop.
+    edges = ("open-stop", "startup-hang", "recycle")
     added = sum(s.get("wall_s", 0.0) for c in cells.values() for a in c.get("attempts", [])
                 for name, s in a["scenarios"].items() if name in edges) / args.jobs
-    edge_floor = sum(bare + (SLOW_S if "open-stop" in scenarios_for(prepared[cid]) else 0.0)
+    edge_floor = sum(bare + (SLOW_S if name == "open-stop" else 0.0)
                      for cid, (_, bare, _) in floors.items()
-                     for name in edges if name in scenarios_for(prepared[cid])) / args.jobs
+                     for name in scenarios_for(prepared[cid]) if name in edges) / args.jobs
     print(f"\nlifecycle scenarios ({', '.join(edges)}): {added:8.1f} s of the wall time "
-          f"(/ {args.jobs}); their floor share {edge_floor:.1f} s (a start each + the slow "
-          "request); the rest is servers that hang on an open stream or a hung startup "
-          "until they are killed")
+          f"(/ {args.jobs}) beside their floor share {edge_floor:.1f} s; the rest is servers "
+          "that hang on an open stream or a hung startup until killed, and recycle traffic")
 
     ratio = wall / floor
     print(f"\nmatrix wall time (--jobs {args.jobs}, warm): {wall:8.1f} s")

@@ -11,7 +11,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from asgi_matrix.measure.docker.images import DockerUnavailable, docker_client
+from asgi_matrix.exceptions import DockerUnavailable
+from asgi_matrix.measure.docker.engine import docker_client
 from asgi_matrix.results import document as _results
 
 pytestmark = [pytest.mark.containers, pytest.mark.servers]

@@ -219,3 +219,17 @@ def test_the_wheel_lists_every_package() -> None:
     assert packages <= listed
     for extra in listed - packages:  # the package data: probes and site
         importlib.import_module(extra)
+
+
+def test_test_modules_import_no_other_test_module() -> None:
+    """What tests share lives in tests/helpers/; a test module is never imported."""
+    tests = REPO / "tests"
+    local = {p.stem for p in tests.rglob("*.py")} - {"__init__"}
+    found = []
+    for path in tests.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{path.relative_to(tests)} imports {name}" for name in names
+                      if name.split(".")[0] in local and name.split(".")[0] != "helpers"]
+    assert found == []

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from results_docs import sample, write
+from helpers.results_docs import sample, write
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))

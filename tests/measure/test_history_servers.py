@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 from asgi_matrix.report import site as _site
 from asgi_matrix.results import document as _results
-from test_reliability import asgi_matrix
-from test_servers import processes_tagged
+from helpers import cli, processes_tagged
 
 pytestmark = pytest.mark.servers
 
@@ -34,7 +33,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         out = tmp_path_factory.mktemp(name)
         ids = RELEASES[:1] if name == "forced" else RELEASES
         start = time.monotonic()
-        done = asgi_matrix("run", *ids, *extra, "--out", str(out), env=env)
+        done = cli("run", *ids, *extra, "--out", str(out), env=env)
         assert done.returncode == 0, done.stderr
         found[name] = _results.load(out)  # validates, history section included
         found[f"{name}_s"] = time.monotonic() - start

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from asgi_matrix.results import document as _results
 from asgi_matrix.verdicts import PROPERTIES
-from test_servers import processes_tagged
+from helpers import cli, processes_tagged
 
 # at least the inner timeouts (two 300 s runs one after the other in a test)
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(660)]
@@ -41,18 +41,12 @@ LOG_TAILS = {
 }
 
 
-def asgi_matrix(*args: str, env: dict[str, str] | None = None,
-                timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "asgi_matrix", *args], capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
-
-
 @pytest.fixture(scope="module")
 def faulty_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], float, str]:
     out = tmp_path_factory.mktemp("faults")
     tag = f"faults-{uuid.uuid4().hex[:8]}"
     start = time.monotonic()
-    done = asgi_matrix("run", *FAULTS, "control-multiloop", "--out", str(out), "--jobs", "3",
+    done = cli("run", *FAULTS, "control-multiloop", "--out", str(out), "--jobs", "3",
                        "--ready-timeout", "3", "--stop-timeout", "2",
                        env={"ASGI_MATRIX_RUN": tag})
     assert done.returncode == 0, done.stderr
@@ -85,7 +79,7 @@ def test_an_uninstallable_requirement_is_an_error_cell_and_the_run_goes_on(tmp_p
     extra.write_text('[[config]]\nid = "no-such-server"\nserver = "nothing"\n'
                      'requires = ["asgi-matrix-no-such-package-exists==0.0.1"]\n'
                      'argv = ["{python}", "-m", "nothing", "--port", "{port}", "{app}"]\n')
-    done = asgi_matrix("run", "no-such-server", "control-nolifespan", "--catalogue", str(extra),
+    done = cli("run", "no-such-server", "control-nolifespan", "--catalogue", str(extra),
                        "--out", str(tmp_path / "out"),
                        env={"ASGI_MATRIX_CACHE": str(tmp_path / "cache")})
     assert done.returncode == 0, done.stderr
@@ -176,7 +170,7 @@ def test_two_runs_at_once_do_not_collide(tmp_path):
 
 
 def test_repeat_records_every_attempt(tmp_path):
-    done = asgi_matrix("run", "control-broken", "--repeat", "2", "--out", str(tmp_path))
+    done = cli("run", "control-broken", "--repeat", "2", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     config = _results.load(tmp_path)["configurations"]["control-broken"]
     assert len(config["attempts"]) == 2
@@ -192,7 +186,7 @@ def test_repeat_records_every_attempt(tmp_path):
     pytest.param(["show", "/nonexistent/results.json"], "no such results file", id="no-results"),
 ])
 def test_bad_input_is_one_line_and_a_nonzero_exit(args, message):
-    done = asgi_matrix(*args, timeout=60)
+    done = cli(*args, timeout=60)
     assert done.returncode != 0
     assert done.stderr.count("\n") == 1, done.stderr
     assert message in done.stderr
@@ -202,7 +196,7 @@ def test_bad_input_is_one_line_and_a_nonzero_exit(args, message):
 def test_a_catalogue_that_is_not_utf8_is_named_in_one_line(tmp_path):
     path = tmp_path / "latin1.toml"
     path.write_bytes("# Serveur\n# caf\u00e9\n".encode("latin-1"))
-    done = asgi_matrix("list", "--catalogue", str(path), timeout=60)
+    done = cli("list", "--catalogue", str(path), timeout=60)
     assert done.returncode == 2
     assert done.stderr == (f"asgi-matrix: {path}:2: not UTF-8 text (byte 0xe9); "
                            "TOML files are UTF-8\n")
@@ -229,7 +223,7 @@ def test_a_catalogue_that_is_not_utf8_is_named_in_one_line(tmp_path):
 def test_a_bad_catalogue_is_named_in_one_line(tmp_path, content, message):
     path = tmp_path / "bad.toml"
     path.write_text(content)
-    done = asgi_matrix("list", "--catalogue", str(path), timeout=60)
+    done = cli("list", "--catalogue", str(path), timeout=60)
     assert done.returncode == 2
     assert f"{path}:" in done.stderr
     assert message in done.stderr
@@ -245,7 +239,7 @@ def test_a_bad_catalogue_is_named_in_one_line(tmp_path, content, message):
 def test_files_that_are_not_results_are_refused_in_one_line(tmp_path, content, message):
     path = tmp_path / "results.json"
     path.write_text(content)
-    done = asgi_matrix("show", str(path), timeout=60)
+    done = cli("show", str(path), timeout=60)
     assert done.returncode == 1
     assert message in done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
@@ -281,7 +275,7 @@ def test_a_configuration_needing_an_absent_python_is_not_run_with_the_reason(tmp
     extra.write_text('[[config]]\nid = "needs-py99"\nserver = "uvicorn"\nrequires = []\n'
                      'python = ">=3.99"\n'
                      'argv = ["{python}", "-m", "uvicorn", "--port", "{port}", "{app}"]\n')
-    done = asgi_matrix("run", "needs-py99", "--catalogue", str(extra), "--out", str(tmp_path))
+    done = cli("run", "needs-py99", "--catalogue", str(extra), "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     config = _results.load(tmp_path)["configurations"]["needs-py99"]
     assert config["status"] == "not-run"

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 from asgi_matrix.report import answers
-from results_docs import Document, sample, set_status
+from helpers.results_docs import Document, sample, set_status
 
 
 def _answers(document: Document, server: str) -> dict[str, dict]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from asgi_matrix.cli import cli
 from asgi_matrix.report.show import render_config, render_matrix
 from click.testing import CliRunner
-from results_docs import Document, sample, set_status, write
+from helpers.results_docs import Document, sample, set_status, write
 
 #: what we send on purpose: Select Graphic Rendition only
 SGR = re.compile(r"\x1b\[[0-9;]*m")

@@ -14,7 +14,7 @@ import pytest
 from asgi_matrix.cli import cli
 from asgi_matrix.results.diff import RANK, CellChange, classify, diff, render_markdown, render_text
 from click.testing import CliRunner
-from results_docs import sample, set_status, write
+from helpers.results_docs import sample, set_status, write
 
 ORDER = ["pass", "n/a", "unsupported", "flaky", "fail"]  # best first, as documented
 

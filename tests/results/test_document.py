@@ -9,7 +9,7 @@ import pytest
 from asgi_matrix.exceptions import ResultsError
 from asgi_matrix.results import document as _results
 from asgi_matrix.verdicts import PROPERTIES
-from results_docs import sample
+from helpers.results_docs import sample
 
 
 def test_a_new_document_carries_every_property_level_and_scenario():

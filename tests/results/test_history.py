@@ -18,7 +18,7 @@ from asgi_matrix.results import document as _results
 from asgi_matrix.results import history as _history
 from asgi_matrix.verdicts import PROPERTIES
 from helpers import NoBackend
-from history_docs import SAMPLE, history_document, release_cell
+from helpers.history_docs import SAMPLE, history_document, release_cell
 
 SUITE = {"version": "0.1.0", "probe_sha256": "0123456789abcdef"}
 

@@ -12,7 +12,7 @@ from asgi_matrix.exceptions import ResultsError
 from asgi_matrix.results import document as _results
 from asgi_matrix.results.merge import merge
 from click.testing import CliRunner
-from results_docs import config_ids, sample, shard, write
+from helpers.results_docs import config_ids, sample, shard, write
 
 IDS = config_ids()
 FIRST, SECOND, THIRD = IDS[:5], IDS[5:9], IDS[9:]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from asgi_matrix.verdicts import failure
-from observations import obs, served, startup
+from helpers.observations import obs, served, startup
 
 FAILED = {**startup(), "outcome": "failed"}
 

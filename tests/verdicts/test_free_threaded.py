@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from asgi_matrix.catalogue.load import Catalogue
 from asgi_matrix.verdicts import evaluate, facts
-from observations import obs, request, served, shutdown, startup
+from helpers.observations import obs, request, served, shutdown, startup
 
 PID = 7
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from asgi_matrix.verdicts import lifespan
-from observations import good_main, obs, request, served, startup
+from helpers.observations import good_main, obs, request, served, startup
 
 TWO_LOOPS = [startup("A", thread=1, token="a"), startup("B", thread=2, token="b"),
              request("r1", "A", thread=1, ctx="a", state_token="a"),

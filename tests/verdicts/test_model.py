@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from asgi_matrix.verdicts import LEVELS, PROPERTIES, Property, Verdict, combine, evaluate
 from asgi_matrix.verdicts._model import Reference
-from observations import obs
+from helpers.observations import obs
 
 
 def test_agreeing_attempts_keep_their_status():

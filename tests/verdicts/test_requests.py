@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from asgi_matrix.verdicts import requests
-from observations import good_main, obs, stop_scenario
+from helpers.observations import good_main, obs, stop_scenario
 
 
 @pytest.mark.parametrize(("sent", "status"), [

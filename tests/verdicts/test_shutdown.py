@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from asgi_matrix.verdicts import shutdown as checks
-from observations import obs, request, shutdown, startup, stop_scenario
+from helpers.observations import obs, request, shutdown, startup, stop_scenario
 
 
 @pytest.mark.parametrize("name", ["main", "group"])

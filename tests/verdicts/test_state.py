@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from asgi_matrix.verdicts import state
-from observations import good_main, obs, request, served, startup
+from helpers.observations import good_main, obs, request, served, startup
 
 
 @pytest.mark.parametrize(("events", "status"), [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from asgi_matrix.catalogue.load import Catalogue
 from asgi_matrix.measure.docker import compose as _compose
-from prerequisites import missing
+from helpers.prerequisites import missing
 
 ROOT = Path(__file__).resolve().parents[3]
 

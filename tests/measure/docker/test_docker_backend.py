@@ -13,7 +13,7 @@ import pytest
 from asgi_matrix.exceptions import DockerUnavailable
 from asgi_matrix.measure.docker.engine import docker_client
 from asgi_matrix.results import document as _results
-from prerequisites import missing
+from helpers.prerequisites import missing
 
 # at least the inner timeouts: two 900 s runs in one fixture (local, then docker)
 pytestmark = [pytest.mark.containers, pytest.mark.servers, pytest.mark.timeout(1860)]

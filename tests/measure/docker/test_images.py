@@ -15,7 +15,7 @@ from asgi_matrix.measure.docker.bases import ensure_base
 from asgi_matrix.measure.docker.engine import client_scope, docker_client
 from asgi_matrix.measure.docker.images import build_image, image_tag
 from asgi_matrix.measure.docker.wheelhouse import download_wheelhouse
-from prerequisites import missing
+from helpers.prerequisites import missing
 
 # at least the inner timeouts: a base build (1200 s) then an image build
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(1500)]

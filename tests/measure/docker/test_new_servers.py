@@ -15,7 +15,7 @@ import pytest
 from asgi_matrix.exceptions import DockerUnavailable
 from asgi_matrix.measure.docker.engine import docker_client
 from asgi_matrix.results import document as _results
-from prerequisites import missing
+from helpers.prerequisites import missing
 
 # at least the 1500 s of the run in its fixture
 pytestmark = [pytest.mark.containers, pytest.mark.servers, pytest.mark.timeout(1560)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from asgi_matrix.report import site as _site
-from site_docs import FRESH, Document, sample
+from helpers.site_docs import FRESH, Document, sample
 
 
 @pytest.fixture

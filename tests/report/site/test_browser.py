@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from asgi_matrix.report import site as _site
 from asgi_matrix.report import words
-from prerequisites import missing
-from site_docs import FRESH, sample, with_breakage, with_control, with_error_and_unsupported
+from helpers.prerequisites import missing
+from helpers.site_docs import FRESH, sample, with_breakage, with_control, with_error_and_unsupported
 
 pytestmark = pytest.mark.browser
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from asgi_matrix.report import site as _site
 from asgi_matrix.results.history import attach
-from history_docs import history_document
-from prerequisites import missing
-from site_docs import FRESH
+from helpers.history_docs import history_document
+from helpers.prerequisites import missing
+from helpers.site_docs import FRESH
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from asgi_matrix.report import site as _site
 from helpers import REPO, cli
-from site_docs import SAMPLE, sample
+from helpers.site_docs import SAMPLE, sample
 
 
 def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,7 @@ import pytest
 from asgi_matrix.report import site as _site
 from asgi_matrix.report.site import writer as _writer
 from asgi_matrix.results import document as _results
-from site_docs import FRESH, Document
+from helpers.site_docs import FRESH, Document
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:

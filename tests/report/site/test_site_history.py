@@ -10,8 +10,8 @@ from pathlib import PurePosixPath
 import pytest
 from asgi_matrix.report import site as _site
 from asgi_matrix.resources import SITE_DIR
-from history_docs import history_document
-from site_docs import FRESH, Document, sample
+from helpers.history_docs import history_document
+from helpers.site_docs import FRESH, Document, sample
 
 STATIC = {f"static/{p.name}" for p in (SITE_DIR / "static").iterdir()}
 PAGE = "history/uvicorn-history.html"

@@ -14,7 +14,14 @@ from asgi_matrix.report import site as _site
 from asgi_matrix.report import words
 from asgi_matrix.resources import SITE_DIR
 from asgi_matrix.results import document as _results
-from site_docs import FINISHED, FRESH, Document, sample, with_control, with_error_and_unsupported
+from helpers.site_docs import (
+    FINISHED,
+    FRESH,
+    Document,
+    sample,
+    with_control,
+    with_error_and_unsupported,
+)
 
 STATIC = {f"static/{p.name}" for p in (SITE_DIR / "static").iterdir()}
 

@@ -6,7 +6,8 @@ import copy
 from datetime import UTC, datetime, timedelta
 
 from asgi_matrix.report import site as _site
-from results_docs import SAMPLE, Document, sample
+
+from helpers.results_docs import SAMPLE, Document, sample
 
 #: the recorded run finished at this time
 FINISHED = datetime(2026, 11, 25, 7, 10, 25, tzinfo=UTC)

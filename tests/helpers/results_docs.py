@@ -14,7 +14,7 @@ from typing import Any
 
 from asgi_matrix.results.document import with_levels
 
-SAMPLE = Path(__file__).parent / "data" / "results-sample.json"
+SAMPLE = Path(__file__).parents[1] / "data" / "results-sample.json"
 
 Document = dict[str, Any]
 

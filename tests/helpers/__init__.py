@@ -1,7 +1,13 @@
-"""What several test modules share: the command line as a user runs it, and more.
+"""What several test modules share, in one place; test modules import from here, never
+from one another.
 
-Test modules import from here (or from the recorded documents' modules beside it),
-never from one another.
+    helpers                  the command line as a user runs it, processes by run tag,
+                             fakes of a backend for the runner's own logic
+    helpers.results_docs     results documents derived from the recorded run
+    helpers.history_docs     ... with release cells and their history section
+    helpers.site_docs        ... as the dashboard's tests need them
+    helpers.observations     observation records for the verdicts' unit tests
+    helpers.prerequisites    Docker and Chromium: skipped, or failed where CI requires them
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Any
 from asgi_matrix.catalogue.load import ServerConfig
 from asgi_matrix.exceptions import NotRunnable
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None,

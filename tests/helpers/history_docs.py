@@ -10,7 +10,7 @@ from typing import Any
 from asgi_matrix.results.history import attach
 
 SAMPLE: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "data" / "results-sample.json").read_text())
+    (Path(__file__).parents[1] / "data" / "results-sample.json").read_text())
 
 
 def release_cell(series: str, version: str, statuses: dict[str, str] | None,

@@ -18,9 +18,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from asgi_matrix import Catalogue, LocalBackend, NotRunnable, run_matrix
-from asgi_matrix.catalogue import patterns as pattern_catalogue
-from asgi_matrix.measure.patterns import groups
+from asgi_matrix import (
+    Catalogue,
+    LocalBackend,
+    NotRunnable,
+    load_patterns,
+    pattern_groups,
+    run_matrix,
+    select_patterns,
+)
 
 
 def main() -> int:
@@ -30,7 +36,7 @@ def main() -> int:
     parser.add_argument("configs", nargs="*")
     args = parser.parse_args()
     configs = Catalogue.load().select(args.configs)
-    patterns = pattern_catalogue.select(pattern_catalogue.load(), [])
+    patterns = select_patterns(load_patterns(), [])
     backend = LocalBackend()
     t0 = time.monotonic()
     runnable = []
@@ -55,7 +61,7 @@ def main() -> int:
     cells = documents["servers + patterns"]["configurations"]
     pattern_seconds = sum(sum({c["start"]: c["seconds"] or 0 for c in cell.get(
         "patterns", {}).values()}.values()) for cell in cells.values())
-    starts = len(groups(patterns))
+    starts = len(pattern_groups(patterns))
     ratio = walls["servers + patterns"] / walls["servers only"]
     print(f"\n{len(runnable)} configurations × {len(patterns)} patterns "
           f"({starts} server starts per configuration for the patterns, "

@@ -8,13 +8,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_servers import processes_tagged
+from helpers import cli, processes_tagged
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(660)]  # two 300 s runs at most
 
@@ -42,11 +41,6 @@ def fill(folder: Path, leave: int) -> None:
         handle.write(b"\0" * max(0, free - leave))
 
 
-def asgi_matrix(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "asgi_matrix", *args], capture_output=True,
-                          text=True, timeout=300, env={**os.environ, **(env or {})})
-
-
 def test_a_full_disk_stops_the_run_and_keeps_the_last_complete_results(small_disk: Path) -> None:
     out = small_disk / "out"
     out.mkdir()
@@ -54,7 +48,7 @@ def test_a_full_disk_stops_the_run_and_keeps_the_last_complete_results(small_dis
     (out / "results.json").write_bytes(before)
     fill(small_disk, leave=16 * 1024)  # room to start, not for a document
     tag = f"disk-{uuid.uuid4().hex[:8]}"
-    done = asgi_matrix("run", "control-nolifespan", "control-multiloop", "--jobs", "1",
+    done = cli("run", "control-nolifespan", "control-multiloop", "--jobs", "1",
                        "--out", str(out), env={"ASGI_MATRIX_RUN": tag})
     assert done.returncode == 1, done.stderr
     last = done.stderr.strip().splitlines()[-1]
@@ -72,11 +66,11 @@ def test_a_site_build_on_a_full_disk_keeps_the_old_site(small_disk: Path, tmp_pa
     doc = tmp_path / "results.json"
     doc.write_text(json.dumps(document))
     site = small_disk / "site"
-    first = asgi_matrix("site", str(doc), "--out", str(site))
+    first = cli("site", str(doc), "--out", str(site))
     assert first.returncode == 0, first.stderr
     before = {str(p.relative_to(site)): p.read_bytes() for p in site.rglob("*") if p.is_file()}
     fill(small_disk, leave=64 * 1024)  # not enough for a second copy of the site
-    again = asgi_matrix("site", str(doc), "--out", str(site))
+    again = cli("site", str(doc), "--out", str(site))
     assert again.returncode == 1
     assert again.stderr == (f"asgi-matrix: cannot write the site to {site}: "
                             "No space left on device\n")

@@ -144,7 +144,7 @@ def test_a_killed_run_keeps_its_records_and_the_next_run_ends_its_servers(tmp_pa
     measured = set(killed["configurations"])
     assert "control-nolifespan" in measured
 
-    done = asgi_matrix("run", "control-nolifespan", "--out", str(out))
+    done = cli("run", "control-nolifespan", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert "ended" in done.stderr
     assert "leftover" in done.stderr

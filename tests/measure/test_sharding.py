@@ -7,20 +7,18 @@ into a verdict: it only chooses which configurations a job runs."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from asgi_matrix.results import document as _results
+from helpers import cli
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(1200)]
 
 
 def asgi_matrix(*args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "asgi_matrix", *args], capture_output=True,
-                          text=True, timeout=1100)
+    done = cli(*args, timeout=1100)
     assert done.returncode == 0, done.stderr
 
 

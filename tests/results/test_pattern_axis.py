@@ -14,7 +14,7 @@ from asgi_matrix.exceptions import ResultsError
 from asgi_matrix.results import document as _results
 from asgi_matrix.results.diff import diff
 from asgi_matrix.results.merge import merge
-from results_docs import config_ids, sample, shard
+from helpers.results_docs import config_ids, sample, shard
 
 PATTERNS = {p.id: p for p in catalogue.load() if p.default}
 

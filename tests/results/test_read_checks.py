@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from asgi_matrix.results import document as _results
-from results_docs import sample
+from helpers.results_docs import sample
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from asgi_matrix.verdicts import lifecycle as checks
-from observations import obs, open_stop, startup_hang
+from helpers.observations import obs, open_stop, startup_hang
 
 
 def judge(check, **scenarios):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from asgi_matrix.verdicts import recycle as checks
-from observations import obs, recycle_run
+from helpers.observations import obs, recycle_run
 
 
 def judge(check, record):

@@ -3,9 +3,7 @@ errors. Needs a Docker engine (skipped with the reason printed otherwise)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import uuid
 from typing import Any
 
@@ -13,6 +11,7 @@ import pytest
 from asgi_matrix.exceptions import DockerUnavailable
 from asgi_matrix.measure.docker.engine import docker_client
 from asgi_matrix.results import document as _results
+from helpers import cli
 from helpers.prerequisites import missing
 
 # at least the inner timeouts: two 900 s runs in one fixture (local, then docker)
@@ -27,8 +26,7 @@ AGREEING = ["uvicorn", "hypercorn", "granian", "control-multiloop", "control-bro
 
 
 def asgi_matrix(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "asgi_matrix", *args], capture_output=True,
-                          text=True, timeout=900, env={**os.environ, **(env or {})})
+    return cli(*args, env=env, timeout=900)
 
 
 def leftovers(tag: str) -> dict[str, list[str]]:

@@ -24,7 +24,7 @@ import pytest
 from asgi_matrix.exceptions import DockerUnavailable
 from asgi_matrix.measure.docker.engine import docker_client
 from asgi_matrix.results import document as _results
-from prerequisites import missing
+from helpers.prerequisites import missing
 
 # at least the inner timeouts: two runs of up to 1500 s each may share one test
 pytestmark = [pytest.mark.containers, pytest.mark.servers, pytest.mark.cold,

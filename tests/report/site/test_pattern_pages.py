@@ -6,7 +6,7 @@ from typing import Any
 
 from asgi_matrix.catalogue import patterns as catalogue
 from asgi_matrix.report import site as _site
-from site_docs import FRESH, sample
+from helpers.site_docs import FRESH, sample
 
 PATTERNS = {p.id: p for p in catalogue.load() if p.default}
 EVIL = "<script>alert(1)</script>"

@@ -126,8 +126,10 @@ def test_the_more_servers_of_16_are_in_the_default_matrix():
         assert catalogue.get(f"{name}-py315").axes()["python"] == "3.15"
     assert catalogue.get("pyvoy-threads2").threads == 2
     # the Caddyfile entry is data: written from the placeholders, braces escaped
-    caddyfile = catalogue.get("caddysnake-lifespan-thread").argv[-1].format(
-        host="127.0.0.1", port="8000", app="asgi_probe:app")
+    from asgi_matrix.catalogue.load import fill
+
+    caddyfile = fill(catalogue.get("caddysnake-lifespan-thread").argv[-1:],
+                     host="127.0.0.1", port="8000", app="asgi_probe:app")[0]
     assert "lifespan on" in caddyfile
     assert "venv {$VIRTUAL_ENV}" in caddyfile
     assert "http://127.0.0.1:8000 {" in caddyfile

@@ -173,3 +173,32 @@ def test_python_315_comes_from_a_sid_base_made_with_build_base_python():
                          capture_output=True, text=True, timeout=30)
     assert (bad.returncode, bad.stderr.strip()) == (
         2, "build-base: --python takes a version such as 3.15")
+
+
+def test_an_sdist_is_built_here_only_when_here_is_the_image(monkeypatch, tmp_path):
+    import platform
+
+    from asgi_matrix.exceptions import NoWheelError
+    from asgi_matrix.measure.docker import wheelhouse as _wheelhouse
+
+    ran: list[list[str]] = []
+
+    def fake_run(cmd, **kw):  # pip itself is not under test: it "builds" a wheel
+        ran.append(cmd)
+        (tmp_path / "socketify-0.0.31-cp311-cp311-linux_x86_64.whl").write_bytes(b"")
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(_wheelhouse.subprocess, "run", fake_run)
+    err = NoWheelError("socketify", "3.11", "linux")
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    arch = _wheelhouse._arch(None)
+    todo = ["anyio>=4", "socketify>=0.0.31"]
+    glibc = platform.libc_ver()[1]
+    other = "3.99" if here != "3.99" else "3.98"
+    assert not _wheelhouse._build_here(["pip"], err, todo, other, arch, glibc, "", tmp_path)
+    assert not _wheelhouse._build_here(["pip"], err, todo, here, arch, glibc, "cp311t", tmp_path)
+    assert not _wheelhouse._build_here(["pip"], err, todo, here, arch, "2.1", "", tmp_path)
+    assert ran == []
+    assert _wheelhouse._build_here(["pip"], err, todo, here, arch, glibc, "", tmp_path)
+    assert ran == [["pip", "wheel", "--no-deps", "--wheel-dir", str(tmp_path),
+                    "socketify>=0.0.31"]]

@@ -5,7 +5,9 @@ to the base's glibc, ``--only-binary=:all:``) fetch wheels for the *image's* Pyt
 platform; the result is cached per (requirements, Python, glibc, arch) under the cache
 root. pip judges environment markers for the host's Python even so, so the closure is
 checked again here with ``packaging`` for the target and whatever pip left out is
-fetched. A requirement with no wheel for the target is ``NoWheelError``, naming it.
+fetched. A requirement with no wheel for the target is ``NoWheelError``, naming it,
+unless the index has its sdist and this host is the target (same Python minor and
+architecture, an older or equal glibc): then its wheel is built here (socketify).
 """
 
 from __future__ import annotations
@@ -239,6 +241,30 @@ def _pip_download(
     )
 
 
+def _build_here(pip: list[str], err: NoWheelError, todo: Sequence[str], python: str,
+                arch: str, glibc: str, abi: str, dest: Path) -> bool:
+    """Build the wheel of a package the index has only as an sdist, on this host, when
+    a wheel made here fits the image: the same Python minor and architecture, a glibc no
+    newer than the image's, no special ABI. True when a wheel of it is now in ``dest``."""
+    host_glibc = platform.libc_ver()[1]
+    if (python != f"{sys.version_info[0]}.{sys.version_info[1]}" or abi
+            or arch != _arch(None) or not host_glibc
+            or Version(host_glibc) > Version(glibc)):
+        return False
+    name = canonicalize_name(err.package)
+    specs = [t for t in todo if canonicalize_name(Requirement(t).name) == name]
+    if not specs:
+        return False
+    try:
+        subprocess.run([*pip, "wheel", "--no-deps", "--wheel-dir", str(dest), specs[0]],
+                       capture_output=True, text=True, env={**os.environ, **_PIP_ENV},
+                       timeout=900, check=False)
+    except subprocess.TimeoutExpired:
+        return False
+    return any(canonicalize_name(parse_wheel_filename(w.name)[0]) == name
+               for w in dest.glob("*.whl"))
+
+
 def _raise_for_pip(proc: subprocess.CompletedProcess[str], python: str, platform_desc: str) -> None:
     log = (proc.stdout or "") + (proc.stderr or "")
     m = _NO_MATCH.search(log) or _NOT_SATISFIED.search(log)
@@ -294,6 +320,7 @@ def download_wheelhouse(
             pip = _pip_command()
             env = target_env(minor, arch_)
             todo: list[str] = list(reqs)
+            built: list[str] = []  #: packages with no wheel on the index, built from sdists
             rounds = 0
             while todo:
                 rounds += 1
@@ -304,7 +331,13 @@ def download_wheelhouse(
                     )
                 proc = _pip_download(pip, todo, minor, platforms, work, abi)
                 if proc.returncode != 0:
-                    _raise_for_pip(proc, minor, platform_desc)
+                    try:
+                        _raise_for_pip(proc, minor, platform_desc)
+                    except NoWheelError as err:
+                        # sdist only (socketify): a wheel built here, when here is the target
+                        if not _build_here(pip, err, todo, minor, arch_, glibc, abi, work):
+                            raise
+                        built.append(err.package)
                 # pip judged markers for the host's Python: add what the target needs.
                 todo = _missing_for_target(reqs, work, env)
             wheels = sorted(p.name for p in work.glob("*.whl"))
@@ -317,6 +350,7 @@ def download_wheelhouse(
                         "arch": arch_,
                         "wheels": wheels,
                         "rounds": rounds,
+                        **({"built_from_sdist": built} if built else {}),
                     },
                     indent=1,
                 )

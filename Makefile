@@ -9,7 +9,7 @@ OUT    ?= out
 JOBS   ?= 2
 PYTEST ?= $(PY) -m pytest
 
-.PHONY: matrix test lint typecheck test-fast soak bench bench-history bench-docker docker-matrix compose clean
+.PHONY: matrix test lint typecheck test-fast soak bench bench-patterns bench-history bench-docker docker-matrix compose clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -61,6 +61,10 @@ bench: $(VENV)/.installed
 	$(PY) bench/bench_matrix.py --jobs $(JOBS)
 
 ## A cold history run (every release set, fresh cache) next to its 15-minute bound.
+## The pattern axis's cost: the matrix with and without the app patterns, same run.
+bench-patterns: $(VENV)/.installed
+	$(PY) bench/bench_patterns.py --jobs $(JOBS)
+
 bench-history: $(VENV)/.installed
 	$(PY) bench/bench_history.py --jobs $(JOBS)
 

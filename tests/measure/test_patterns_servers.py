@@ -4,7 +4,8 @@ The controls of asgiref PR #277: on control-multiloop (three event loops, one pr
 one app object) the task group kept on the app object and the pool made at import
 time break while the RunVar task group works; on single-loop servers (uvicorn,
 hypercorn) they all work; under starlette-testclient-bare (a new loop per request)
-the import-time pool breaks and the lifespan patterns are n/a.
+the import-time pool breaks and the lifespan patterns are n/a. pyvoy with two worker
+threads, a server users install, shows the seed's failure the way the control does.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from asgi_matrix.results import document as _results
 
 pytestmark = pytest.mark.servers
 
-CONFIGS = ["control-multiloop", "uvicorn", "hypercorn", "starlette-testclient-bare"]
+# pyvoy-threads2: a real server that runs an event loop per worker thread in one process
+CONFIGS = ["control-multiloop", "uvicorn", "hypercorn", "starlette-testclient-bare",
+           "pyvoy-threads2"]
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +76,13 @@ def test_raw_patterns_share_starts_as_the_catalogue_says(matrix):
     assert len(starts) < len(cells)  # fewer starts than patterns
     for cell in cells.values():
         assert "patterns.dispatch:app" in " ".join(cell["command"])
+
+
+def test_a_real_multi_loop_server_shows_the_seeds_failure(matrix):
+    if matrix["configurations"]["pyvoy-threads2"]["status"] != "measured":
+        pytest.fail("pyvoy-threads2 was not measured: "
+                    + str(matrix["configurations"]["pyvoy-threads2"].get("reason")))
+    assert status(matrix, "pyvoy-threads2", "taskgroup-on-instance").startswith("breaks")
+    assert "bound to a different event loop" in status(matrix, "pyvoy-threads2",
+                                                       "global-resource")
+    assert status(matrix, "pyvoy-threads2", "taskgroup-runvar").startswith("works")

@@ -48,7 +48,10 @@ from asgi_matrix.resources import (
 #: the context mirrors the checkout, so compose can build from the repository root too.
 IMAGE_FILES = [(PROBE_FILE, "probes/asgi_probe.py"),
                *[(p, f"probes/controls/{p.name}") for p in sorted(CONTROLS_DIR.glob("*.py"))],
-               *[(p, f"probes/harnesses/{p.name}") for p in sorted(HARNESSES_DIR.glob("*.py"))]]
+               *[(p, f"probes/harnesses/{p.name}") for p in sorted(HARNESSES_DIR.glob("*.py"))],
+               # the app patterns and framework apps, importable beside the probe
+               *[(p, f"probes/{p.parent.name}/{p.name}") for folder in ("patterns", "frameworks")
+                 for p in sorted((PROBE_FILE.parent / folder).glob("*.py"))]]
 IMAGE_REPO = "asgi-matrix-probe"
 
 # Inside a probe image (probes/Dockerfile).

@@ -233,3 +233,14 @@ def test_test_modules_import_no_other_test_module() -> None:
             found += [f"{path.relative_to(tests)} imports {name}" for name in names
                       if name.split(".")[0] in local and name.split(".")[0] != "helpers"]
     assert found == []
+
+
+def test_the_readme_draws_every_folder() -> None:
+    readme = (REPO / "README.md").read_text()
+    drawing = readme.split("## Layout", 1)[1].split("```")[1]
+    lines = drawing.splitlines()
+    folders = [p for root in (SOURCE / "asgi_matrix", REPO / "probes")
+               for p in sorted(root.rglob("*")) if p.is_dir() and p.name != "__pycache__"]
+    drawn = {line.split()[0].rstrip("/") for line in lines if line.strip()}
+    missing = [str(p.relative_to(REPO)) for p in folders if p.name not in drawn]
+    assert missing == [], "README's Layout: one line per folder"

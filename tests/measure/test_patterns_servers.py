@@ -25,14 +25,25 @@ CONFIGS = ["control-multiloop", "uvicorn", "hypercorn", "starlette-testclient-ba
            "pyvoy-threads2"]
 
 
-@pytest.fixture(scope="module")
-def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    out = tmp_path_factory.mktemp("patterns")
+def run(out: Any, *args: str) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-m", "asgi_matrix", "run", *CONFIGS, "--out", str(out), "--jobs", "2"],
+        [sys.executable, "-m", "asgi_matrix", "run", *args, "--out", str(out), "--jobs", "2"],
         capture_output=True, text=True, timeout=600, env=dict(os.environ))
     assert done.returncode == 0, done.stderr
     return _results.load(out / "results.json")  # validates against the JSON Schema
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return run(tmp_path_factory.mktemp("patterns"), *CONFIGS)
+
+
+@pytest.fixture(scope="module")
+def litestar(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Litestar's own-headers handler on a server that copies the state per request, and on
+    the broken control, whose requests share one state dict."""
+    return run(tmp_path_factory.mktemp("litestar"), "uvicorn", "control-broken",
+               "--pattern", "litestar-headers")
 
 
 def status(matrix: dict[str, Any], config: str, pattern: str) -> str:
@@ -86,3 +97,13 @@ def test_a_real_multi_loop_server_shows_the_seeds_failure(matrix):
     assert "bound to a different event loop" in status(matrix, "pyvoy-threads2",
                                                        "global-resource")
     assert status(matrix, "pyvoy-threads2", "taskgroup-runvar").startswith("works")
+
+
+def test_litestar_reads_another_requests_headers_where_state_is_shared(litestar):
+    assert status(litestar, "uvicorn", "litestar-headers").startswith("works")
+    broken = status(litestar, "control-broken", "litestar-headers")
+    assert broken.startswith("breaks")
+    assert "read another request's headers" in broken
+    cell = litestar["configurations"]["control-broken"]["patterns"]["litestar-headers"]
+    assert cell["start"] == "litestar"  # its own start, in its own environment
+    assert "litestar" in cell["versions"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from asgi_matrix.catalogue import patterns as catalogue
@@ -50,6 +51,10 @@ def test_the_second_matrix_links_every_cell_and_pattern_page():
     assert EVIL not in matrix
     assert "pool = _kit.Pool(PATTERN)" in cell  # the app's source beside the verdict
     assert f"asgi-matrix run --config {config} --pattern global-resource" in cell
+    badge = json.loads(files[f"badges/patterns/global-resource/{config}.json"])
+    assert badge == {"schemaVersion": 1, "label": f"global-resource on {config}",
+                     "message": "breaks", "color": "red"}
+    assert f"badges/patterns/global-resource/{config}.json" in cell  # the snippet
     page = files["patterns/global-resource.html"]
     assert "Why it breaks" in page
     assert "What to do instead" in page

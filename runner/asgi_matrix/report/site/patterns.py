@@ -4,6 +4,7 @@ evidence, and a page per pattern saying why it breaks and what to do instead.
     patterns.html                       the second matrix
     patterns/PATTERN.html               one pattern: why, instead, where it broke, its source
     patterns/PATTERN/CONFIG.html        one cell: verdict, evidence, where, source, reproduce
+    badges/patterns/PATTERN/CONFIG.json  its shields.io endpoint badge
 
 The pattern's source is read from the probes installed with asgi-matrix (the same files
 the servers ran); results only say which file.
@@ -11,9 +12,11 @@ the servers ran); results only say which file.
 
 from __future__ import annotations
 
+import json
 import shlex
 from typing import Any
 
+from asgi_matrix.report.site import badges as _badges
 from asgi_matrix.report.site.base import Site, command_of, slugs
 from asgi_matrix.resources import PROBES_DIR
 from asgi_matrix.verdicts._model import ASGIREF_277, ASGIREF_338, LIFESPAN_SPEC
@@ -28,6 +31,8 @@ MEANING = {"works": "every request succeeded, every job it started completed, ev
            "n/a": "it cannot run here, for the reason given (no lifespan ran; asyncio "
                   "objects on trio)",
            "error": "nothing could be observed (the server never answered)"}
+#: pattern status -> shields.io colour of its badge
+COLOR = {"works": "brightgreen", "breaks": "red", "n/a": "lightgrey", "error": "orange"}
 LINKS = [("ASGI lifespan spec", LIFESPAN_SPEC),
          ("asgiref PR #277: lifespans in multi-thread environments", ASGIREF_277),
          ("asgiref PR #338: lifespan state", ASGIREF_338)]
@@ -56,6 +61,15 @@ class PatternPages:
     def cell_href(self, pattern_id: str, config_id: str) -> str:
         return f"patterns/{self.slug[pattern_id]}/{self.site.cslug[config_id]}.html"
 
+    def badge_path(self, pattern_id: str, config_id: str) -> str:
+        return f"badges/patterns/{self.slug[pattern_id]}/{self.site.cslug[config_id]}.json"
+
+    def badge(self, pattern_id: str, config_id: str) -> dict[str, Any]:
+        """shields.io endpoint JSON: "PATTERN on CONFIG: works"."""
+        status = str(self.site.configs[config_id]["patterns"][pattern_id]["status"])
+        return _badges.shields(f"{pattern_id} on {config_id}", status,
+                               COLOR.get(status, "lightgrey"))
+
     def _page(self, template: str, depth: int, title: str, **content: Any) -> str:
         return self.site.page(template, depth, title, LOOK=LOOK, MEANING=MEANING,
                               pslug=self.slug, **content)
@@ -81,7 +95,11 @@ class PatternPages:
         cell = config["patterns"][pattern_id]
         pattern = self.patterns.get(pattern_id, {"id": pattern_id, "title": pattern_id})
         command = shlex.join(cell["command"]) if cell.get("command") else command_of(config)
+        badge = _badges.snippets(self.site, f"{pattern_id} on {config_id}",
+                                 self.badge_path(pattern_id, config_id),
+                                 self.cell_href(pattern_id, config_id))
         return self._page("pattern_cell.html", 2, f"{pattern['title']} · {config_id}",
+                          badge=badge,
                           pattern=pattern, config_id=config_id, config=config, cell=cell,
                           source=source_of(pattern), command=command,
                           reproduce=reproduce(config_id, pattern_id),
@@ -100,4 +118,6 @@ def render(site: Site) -> dict[str, str]:
             if pattern_id in pages.patterns:
                 files[pages.cell_href(pattern_id, config_id)] = pages.cell(pattern_id,
                                                                            config_id)
+                files[pages.badge_path(pattern_id, config_id)] = json.dumps(
+                    pages.badge(pattern_id, config_id))
     return files

@@ -31,3 +31,18 @@ def bare_start_to_exit(backend: Any, prepared: Prepared, ready_s: float = 30.0) 
 def inherent_waits(prepared: Prepared) -> float:
     """The waits a property needs whatever the server: the slow request at each stop."""
     return 0.0 if prepared.config.kind == "harness" else SLOW_S * STOPS_WITH_REQUEST_IN_FLIGHT
+
+
+def forced_grace(cell: dict[str, Any], stop_s: float, startup_fail_s: float) -> float:
+    """The grace periods a server forced in the run by not exiting: concluding "it did
+    not exit" needs the whole period, so no matrix can be faster than its floor plus these.
+    Read from the recorded observations of the cell's attempts."""
+    forced = 0.0
+    for attempt in cell.get("attempts") or []:
+        for name, record in (attempt.get("scenarios") or {}).items():
+            if (record.get("stop") or {}).get("killed"):
+                forced += stop_s  # ignored SIGTERM: killed once the grace period ran out
+            if name == "startup-fail" and record.get("failure_seen_after_s") is not None \
+                    and not record.get("exited_by_itself"):
+                forced += startup_fail_s  # still running after its startup failed
+    return forced

@@ -2,8 +2,10 @@
 
 Floor: every server start the matrix needs, each as a bare server (start, first answer,
 SIGTERM, exit; no traffic), plus the waits the properties inherently need (the slow
-request in flight at each of the two stops), summed and divided by --jobs. Environments
-are made warm first, so neither side pays for installs.
+request in flight at each of the two stops), plus the grace periods a server forces by
+not exiting (concluding "it did not exit" needs the whole period: read from the run's
+observations), summed and divided by --jobs. Environments are made warm first, so neither
+side pays for installs. Target: the matrix within 1.3x that floor.
 
     python bench/bench_matrix.py [--jobs 2] [CONFIG ...]
 """
@@ -17,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _floor import SLOW_S, bare_start_to_exit, inherent_waits
-from asgi_matrix import Catalogue, LocalBackend, NotRunnable, run_matrix, scenarios_for
+from _floor import SLOW_S, bare_start_to_exit, forced_grace, inherent_waits
+from asgi_matrix import LIMITS, Catalogue, LocalBackend, NotRunnable, run_matrix, scenarios_for
 
 
 def main() -> int:
@@ -45,7 +47,7 @@ def main() -> int:
         p = prepared[config.id]
         floors[config.id] = (len(scenarios_for(p)), bare_start_to_exit(backend, p),
                              inherent_waits(p))
-    floor = sum(n * bare + waits for n, bare, waits in floors.values()) / args.jobs
+    bare_floor = sum(n * bare + waits for n, bare, waits in floors.values()) / args.jobs
 
     with tempfile.TemporaryDirectory() as out:
         t0 = time.monotonic()
@@ -53,12 +55,15 @@ def main() -> int:
         wall = time.monotonic() - t0
     cells = document["configurations"]
     errors = [c for c, v in cells.items() if v["status"] == "error"]
+    grace = {c: forced_grace(cells[c], LIMITS.stop_s, LIMITS.startup_fail_s) for c in floors}
+    floor = bare_floor + sum(grace.values()) / args.jobs
 
     print(f"\n{'configuration':28} {'starts':>6} {'bare start→exit':>16} {'inherent waits':>15}"
-          f" {'its floor':>10} {'measured':>9}")
+          f" {'forced grace':>13} {'its floor':>10} {'measured':>9}")
     for config_id, (starts, bare, waits) in floors.items():
         print(f"{config_id:28} {starts:>6} {bare:>15.3f}s {waits:>14.1f}s "
-              f"{starts * bare + waits:>9.2f}s {cells[config_id]['seconds']:>8.2f}s")
+              f"{grace[config_id]:>12.1f}s {starts * bare + waits + grace[config_id]:>9.2f}s "
+              f"{cells[config_id]['seconds']:>8.2f}s")
 
     # The lifecycle edges (issue #17): what their scenarios added, beside their floor share:
     # a start each, plus the slow request in flight at the open stop.
@@ -74,8 +79,10 @@ def main() -> int:
 
     ratio = wall / floor
     print(f"\nmatrix wall time (--jobs {args.jobs}, warm): {wall:8.1f} s")
-    print(f"floor (sum of starts × bare + inherent waits, / {args.jobs}): {floor:8.1f} s")
-    print(f"ratio: {ratio:.2f}×  (target ≤ 1.5×: {'met' if ratio <= 1.5 else 'NOT met'})")
+    print(f"floor without forced grace (starts × bare + inherent waits, / {args.jobs}): "
+          f"{bare_floor:8.1f} s")
+    print(f"floor (+ grace periods servers forced by not exiting, / {args.jobs}): {floor:8.1f} s")
+    print(f"ratio: {ratio:.2f}×  (target ≤ 1.3×: {'met' if ratio <= 1.3 else 'NOT met'})")
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; "
           f"error cells: {', '.join(errors) or 'none'}")
     return 0

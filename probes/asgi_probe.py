@@ -17,8 +17,18 @@ Environment (set by the runner):
                                that serve before startup completes
   ASGI_MATRIX_SLOW_S           duration of /slow (default 1.0)
 
-Endpoints: ``/fast``, ``/slow``, WebSocket ``/ws`` (echoes one message); the query
-string's ``tag`` names the request in the observations. For the stop with things open:
+Beside it, the naive pattern of that thread: the task group the last lifespan opened,
+kept on a module-level object (``_NAIVE``, as an app object would). Each request also
+starts a job there and waits for it, bounded: on a server running several loops the job
+lands in another loop's task group and never runs (anyio 4 cancels it silently).
+
+Each request also reads, then sets, a per-request contextvar (``REQUEST_MARK``): a request
+that sees a mark another request set shares that request's context. Its connection is
+named by ``scope["client"]`` (the client's port); the tag names the HTTP/2 stream.
+
+Endpoints: ``/fast``, ``/slow``, WebSocket ``/ws`` (echoes one message); any body sent is
+read to its end and counted. The query string's ``tag`` names the request in the
+observations. For the stop with things open:
 ``/stream`` sends a chunk every 50 ms until it gets ``http.disconnect`` (an endless
 server-sent-events stream), WebSocket ``/ws-hold`` accepts, says "held" and waits for
 ``websocket.disconnect``; both write how they ended (``hold.end``). Mode
@@ -48,6 +58,13 @@ import anyio.lowlevel
 STARTUP_TOKEN: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "asgi_matrix_startup_token", default=None
 )
+
+#: Set by every request to its own mark; a request that finds one set sees another's context.
+REQUEST_MARK: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "asgi_matrix_request_mark", default=None
+)
+
+NAIVE_WAIT_S = 0.5  #: how long a request waits for its job in the naively kept task group
 
 #: Per event loop (asyncio loop or trio run): its identity and the lifespan's task group.
 _LOOP: anyio.lowlevel.RunVar[dict[str, Any]] = anyio.lowlevel.RunVar("asgi_matrix_loop")
@@ -302,6 +319,47 @@ async def _job_in_lifespan_task_group() -> dict[str, Any]:
     return result
 
 
+async def _job_in_naive_task_group() -> dict[str, Any]:
+    """The naive pattern of asgiref PR #277: the task group kept on an app-level object.
+
+    The job reports back through a plain dict and the request polls it: if the job ran on
+    another loop's thread, an anyio.Event set there would never wake this loop.
+    """
+    loop_id = _loop_info()["loop_id"]
+    task_group = _NAIVE.get("task_group")
+    result: dict[str, Any] = {"ran": False, "error": None, "job_loop_id": None,
+                              "stored_by_loop_id": _NAIVE.get("loop_id"),
+                              "same_loop": _NAIVE.get("loop_id") == loop_id}
+    if task_group is None:
+        result["error"] = "no lifespan stored a task group on the app object"
+        return result
+    box: dict[str, Any] = {}
+
+    async def job() -> None:
+        try:
+            box["loop_id"] = _loop_info()["loop_id"]
+        except Exception as exc:  # no loop identity where the job landed
+            box["error"] = f"{type(exc).__name__}: {exc}"
+        box["done"] = True
+
+    try:
+        task_group.start_soon(job)
+    except Exception as exc:
+        result["error"] = f"start_soon raised {type(exc).__name__}: {exc}"
+        return result
+    deadline = time.monotonic() + NAIVE_WAIT_S
+    while "done" not in box and time.monotonic() < deadline:
+        await anyio.sleep(0.005)
+    result["ran"] = "done" in box
+    result["job_loop_id"] = box.get("loop_id")
+    if not result["ran"]:
+        result["error"] = (f"the job started in the task group on the app object did not run "
+                           f"within {NAIVE_WAIT_S} s")
+    elif box.get("error"):
+        result["error"] = box["error"]
+    return result
+
+
 def _request_facts(scope: dict[str, Any]) -> dict[str, Any]:
     """What a handler can see of the lifespan: contextvar, state, and the seed's state copy test."""
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -312,17 +370,40 @@ def _request_facts(scope: dict[str, Any]) -> dict[str, Any]:
         "tag": tag,
         "asgi": _jsonable(scope.get("asgi")),
         "http_version": scope.get("http_version"),
+        "client": _jsonable(scope.get("client")),
         "ctx_token": STARTUP_TOKEN.get(),
         "state_present": isinstance(state, dict),
         "state_token": None,
         "state_foreign_keys": [],
+        "state_own_key": None,
     }
+    client = scope.get("client")
+    if isinstance(client, (list, tuple)) and len(client) == 2:
+        facts["connection"] = f"{client[0]}:{client[1]}"  # one TCP connection per port
+    mark = f"mark:{uuid.uuid4().hex[:8]}"
+    facts["ctx_foreign_mark"] = REQUEST_MARK.get()
+    facts["ctx_own_mark"] = mark
+    REQUEST_MARK.set(mark)  # in a context of its own, no later request sees it
     if isinstance(state, dict):
         facts["state_token"] = state.get("token")
         own = f"req:{uuid.uuid4().hex[:8]}"
         facts["state_foreign_keys"] = sorted(k for k in state if str(k).startswith("req:"))
+        facts["state_own_key"] = own
         state[own] = True  # a shallow copy per request keeps this from the next request
     return facts
+
+
+async def _read_body(receive: Any) -> dict[str, Any]:
+    """Read the request body to its end: its size and how many messages it came in."""
+    size, messages = 0, 0
+    while True:
+        message = await receive()
+        if message.get("type") != "http.request":
+            return {"bytes": size, "messages": messages, "ended": message.get("type")}
+        size += len(message.get("body") or b"")
+        messages += 1
+        if not message.get("more_body"):
+            return {"bytes": size, "messages": messages, "ended": "complete"}
 
 
 async def _http(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -330,25 +411,35 @@ async def _http(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope.get("path") == "/stream":
         await _held(scope, receive, send, "stream")
         return
-    facts = _request_facts(scope)
-    start = _where()
+    facts = _request_facts(scope)  # needs no event loop
+    try:
+        start = _where()
+    except Exception as exc:
+        # Run with no event loop: record the request with what can be known (pid, thread,
+        # what it saw of the lifespan), so the server is judged, not errored.
+        _write({"event": "http", **facts, **_where_safe(),
+                "no_loop": f"{type(exc).__name__}: {exc}", "t_end": time.monotonic()})
+        raise
     loop = _loop_info()
     slow = scope.get("path") == "/slow"
     with _lock:
         _inflight += 1
     loop["inflight"] += 1
     try:
+        body = await _read_body(receive)
         if slow:
             _write({"event": "http.start", **facts, **start})
             await anyio.sleep(float(os.environ.get("ASGI_MATRIX_SLOW_S", "1.0")))
         job = await _job_in_lifespan_task_group()
-        record = {"event": "http", **facts, **start, "t_end": time.monotonic(), "job": job}
+        naive = await _job_in_naive_task_group()
+        record = {"event": "http", **facts, **start, "t_end": time.monotonic(), "job": job,
+                  "naive": naive, "body": body}
         _write(record)
-        body = json.dumps(record, default=repr).encode()
+        answer = json.dumps(record, default=repr).encode()
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+                                (b"content-length", str(len(answer)).encode())]})
+        await send({"type": "http.response.body", "body": answer})
     finally:
         with _lock:
             _inflight -= 1
@@ -367,8 +458,9 @@ async def _websocket(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "websocket.accept"})
     message = await receive()
     job = await _job_in_lifespan_task_group()
+    naive = await _job_in_naive_task_group()
     record = {"event": "websocket", **facts, **start, "t_end": time.monotonic(), "job": job,
-              "received": message.get("text")}
+              "naive": naive, "received": message.get("text")}
     _write(record)
     if message["type"] == "websocket.receive":
         await send({"type": "websocket.send", "text": json.dumps(record, default=repr)})

@@ -1,9 +1,9 @@
 """A small ASGI reference server whose every behaviour is chosen by a flag.
 
 With the default flags it does everything right: each serving event loop runs its own
-lifespan before it accepts, requests see a copy of the lifespan's state and context,
-stop drains in-flight requests before the lifespan shutdown. Other flag values do each
-thing wrong on purpose, so the matrix has known positive and negative controls run
+lifespan before it accepts, requests see a copy of the lifespan's state and context (a
+fresh copy per request, also on a kept-alive connection), stop drains in-flight
+requests before the lifespan shutdown. Other flag values do each thing wrong on purpose, so the matrix has known positive and negative controls run
 over real sockets, real HTTP/1.1 and real WebSockets.
 
 Architecture: N threads ``loop-0``..``loop-{N-1}``, each with its own asyncio loop and
@@ -13,6 +13,9 @@ on a loop that serves nothing. The main thread handles SIGTERM/SIGINT and runs t
 in two phases: every serving loop stops accepting (and drains), then every lifespan gets
 its shutdown. Standard library only (the server's virtualenv has just anyio); Python 3.11+
 (tasks created with an explicit ``context=``).
+
+It is longer than our usual module because a server is one piece: the wire, keep-alive,
+lifespans, stops, recycling and the flags that break each of them must agree.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ EXIT_CRASH = 70  # --stop-exit crash (EX_SOFTWARE)
 
 DRAIN_TIMEOUT_S = 10.0
 SHUTDOWN_TIMEOUT_S = 5.0
+FIRST_CONNECTION_WAIT_S = 3.0  # --startup-gate no: longest wait for a first connection
 WS_CLOSE_TIMEOUT_S = 1.0  # how long we wait for the client's answering close frame
 
 HTTP_ASGI = {"version": "3.0", "spec_version": "2.4"}
@@ -97,22 +101,33 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--app", required=True, help="MODULE:ATTR")
     parser.add_argument("--loops", type=int, default=3)
     choices: dict[str, list[str]] = {
-        "--lifespan": ["per-loop", "single", "none"],
+        # after-request: each loop starts its lifespan only once it served a request
+        "--lifespan": ["per-loop", "single", "none", "after-request"],
         # detached: requests share one dict that is not the lifespan's
-        "--state": ["copy", "shared", "detached", "none"],
-        "--context": ["propagate", "fresh"],
-        "--drain": ["yes", "no"],
+        # per-connection: the requests of one keep-alive connection share one copy;
+        # other-loop: a copy of the next loop's lifespan state
+        "--state": ["copy", "shared", "detached", "none", "per-connection", "other-loop"],
+        # propagate: each request runs in a fresh copy of its loop's lifespan context, also
+        # on a kept-alive connection; per-connection: the requests of one connection share
+        # one context, so what one sets the next sees; other-loop: the next loop's context
+        "--context": ["propagate", "fresh", "per-connection", "other-loop"],
+        # overlap: lifespan.shutdown goes out when the stop begins, while requests run
+        "--drain": ["yes", "no", "overlap"],
         "--shutdown": ["deliver", "skip"],
+        # no: listen at once; the lifespan begins with the first connection (served early)
         "--startup-gate": ["yes", "no"],
-        "--startup-failure": ["exit", "serve"],
+        # hang: after a failed startup, neither serve nor exit; exit-zero: exit with 0
+        "--startup-failure": ["exit", "serve", "hang", "exit-zero"],
         "--lifespan-rejected": ["serve", "exit"],
         # all: answer every request; drop-concurrent: close a connection unanswered
         # when another request is in flight on the same loop
         "--answer": ["all", "drop-concurrent"],
-        # clean: exit 0 after the stop; crash: exit 70 (EX_SOFTWARE), as a crash would
-        "--stop-exit": ["clean", "crash"],
-        # none; orphan: start a child that outlives the server unless it is signalled too
-        "--children": ["none", "orphan"],
+        # clean: exit 0 after the stop; crash: exit 70 (EX_SOFTWARE), as a crash would;
+        # sigterm-now: die by the SIGTERM at once, no drain, no lifespan shutdown
+        "--stop-exit": ["clean", "crash", "sigterm-now"],
+        # none; orphan: start a child that outlives the server unless it is signalled too;
+        # setsid: a child in a session of its own, which even a group signal misses
+        "--children": ["none", "orphan", "setsid"],
         # close: a WebSocket open at the stop gets close 1001 and the app websocket.disconnect
         # (the drain waits for its handler); drop: the socket dies with the process
         "--ws-at-stop": ["close", "drop"],
@@ -286,6 +301,7 @@ class Runtime:
         self.app = app
         self.exit_code: int | None = None
         self.wake = threading.Event()  # set by threads; the main thread polls it
+        self.first_connection = threading.Event()  # any loop accepted a connection
         self.stop_signal: str | None = None  # set by the signal handler (no locks there)
         self.startup_settled = False  # a lifespan startup settled (--startup-signal ignore)
         self.recycles: list[Worker] = []  # loops that served --recycle-after requests
@@ -331,6 +347,9 @@ class Worker:
         self.lifespan: Lifespan | None = None
         # The lifespan whose state and context this loop's handlers see (own or shared).
         self.source: Worker | None = None
+        # With --state/--context other-loop: the loop whose lifespan requests wrongly see.
+        self.neighbour: Worker | None = None
+        self._served_one: asyncio.Event | None = None  # --lifespan after-request
         # Workers that may start listening once this worker's lifespan startup settled.
         self.dependents: list[Worker] = []
         self.lifespan_ready = Signal()  # "you may listen now" (startup gate)
@@ -370,10 +389,19 @@ class Worker:
             flag.bind()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._served_one = asyncio.Event()
         self._base_context = contextvars.copy_context()
         gate = self.options.startup_gate == "yes"
-        if self.serves and not gate:
+        if self.options.lifespan == "after-request":
+            await self._listen()
+            await first_of(self._served_one.wait(), self.drain.wait())
+            gate = False
+        elif self.serves and not gate:
             await self._listen()  # listen first, the lifespan runs concurrently
+            if self.owns_lifespan:
+                await self._first_connection()
+        elif self.owns_lifespan and not gate:
+            await self._first_connection()
         if self.owns_lifespan:
             self.lifespan = Lifespan(self.runtime.app, self.options.state != "none")
             self.lifespan.start()
@@ -384,10 +412,15 @@ class Worker:
                 await self._listen()
         if self.serves:
             await self.drain.wait()
+            if self.options.drain == "overlap" and self.lifespan is not None:
+                log("lifespan: shutdown now, requests still running (--drain overlap)")
+                await self.lifespan.shutdown()
             await self._stop_serving()
         self.drained.set()
         await self.shutdown.wait()
-        if self.lifespan is not None and self.dropping:
+        if self.lifespan is not None and self.options.drain == "overlap":
+            pass  # delivered when the stop began
+        elif self.lifespan is not None and self.dropping:
             log("lifespan: no shutdown for a dropped loop (--recycle drop)")
         elif self.lifespan is not None:
             if self.options.shutdown == "deliver":
@@ -399,6 +432,13 @@ class Worker:
             # The main thread ends the process with os._exit; returning from asyncio.run
             # would cancel in-flight handlers politely, which is not what "no" means.
             await asyncio.Event().wait()
+
+    async def _first_connection(self) -> None:
+        """--startup-gate no: the lifespan begins with the first connection, so that a
+        request is served before the startup completed for sure, not by a race."""
+        deadline = time.monotonic() + FIRST_CONNECTION_WAIT_S
+        while not self.runtime.first_connection.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], context: contextvars.Context | None = None
                ) -> None:
@@ -416,8 +456,12 @@ class Worker:
             log("lifespan: startup complete")
         elif outcome == "failed":
             log(f"lifespan: startup failed: {lifespan.message}")
-            if opts.startup_failure == "exit":
-                self.runtime.fatal(EXIT_STARTUP_FAILED, "lifespan startup failed")
+            if opts.startup_failure in ("exit", "exit-zero"):
+                code = EXIT_STARTUP_FAILED if opts.startup_failure == "exit" else 0
+                self.runtime.fatal(code, "lifespan startup failed")
+                return
+            if opts.startup_failure == "hang":
+                log("lifespan: neither serving nor exiting (--startup-failure hang)")
                 return
             log("lifespan: serving anyway (--startup-failure serve)")
         elif outcome == "rejected":
@@ -497,10 +541,15 @@ class Worker:
 
     # -- connections ---------------------------------------------------------------
 
+    def _lifespan_of(self, wrong_loop: bool) -> Lifespan | None:
+        """The lifespan requests see: their loop's (or the holder's), or the next loop's."""
+        source = self.neighbour if wrong_loop and self.neighbour is not None else self.source
+        return source.lifespan if source is not None else None
+
     def _handler_context(self) -> contextvars.Context:
         if self.options.context == "fresh":
             return contextvars.Context()
-        lifespan = self.source.lifespan if self.source is not None else None
+        lifespan = self._lifespan_of(self.options.context == "other-loop")
         return (lifespan.context if lifespan is not None else self._base_context).copy()
 
     def _request_state(self) -> dict[str, Any] | None:
@@ -509,15 +558,16 @@ class Worker:
             return None
         if mode == "detached":
             return self._base_state
-        lifespan = self.source.lifespan if self.source is not None else None
+        lifespan = self._lifespan_of(mode == "other-loop")
         state = lifespan.state if lifespan is not None and lifespan.state is not None else None
         if state is None:
             state = self._base_state
-        return dict(state) if mode == "copy" else state
+        return state if mode == "shared" else dict(state)
 
     def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # A plain callback, so that we, not asyncio, choose the handler task's Context.
         self._inflight += 1  # counted from accept, so a drain cannot miss a fresh request
+        self.runtime.first_connection.set()
         self._writers.add(writer)
         assert self._idle is not None
         self._idle.clear()
@@ -536,6 +586,8 @@ class Worker:
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
                           ) -> None:
         counted = True
+        # --state per-connection: one copy for all the requests of this connection.
+        connection_state = self._request_state()
         try:
             if self.runtime.options.answer == "drop-concurrent":
                 await asyncio.sleep(0.05)  # hold it, so concurrent requests overlap for sure
@@ -544,7 +596,9 @@ class Worker:
                 self._idle_conns.discard(writer)
                 if head is None:
                     return
-                scope = self._base_scope(head, writer)
+                scope = self._base_scope(head, writer, connection_state
+                                         if self.options.state == "per-connection"
+                                         else self._request_state())
                 if head.is_websocket_upgrade():
                     counted = self.options.ws_at_stop == "close"  # drop: released at once
                     await self._websocket(head, scope, reader, writer)
@@ -553,9 +607,15 @@ class Worker:
                 exchange = HttpExchange(self.runtime.app, head, scope, body, writer, self)
                 self._exchanges.add(exchange)
                 try:
-                    await exchange.run()
+                    if self.options.context == "per-connection":
+                        await exchange.run()  # in the connection's context: values carry over
+                    else:  # each request in a fresh copy of the context requests start from
+                        await asyncio.get_running_loop().create_task(
+                            exchange.run(), context=self._handler_context())
                 finally:
                     self._exchanges.discard(exchange)
+                assert self._served_one is not None
+                self._served_one.set()
                 self._served += 1
                 if self._served == self.options.recycle_after:
                     self.runtime.ask_recycle(self)
@@ -589,7 +649,8 @@ class Worker:
         finally:
             self._sessions.discard(session)
 
-    def _base_scope(self, head: _wire.RequestHead, writer: asyncio.StreamWriter) -> Scope:
+    def _base_scope(self, head: _wire.RequestHead, writer: asyncio.StreamWriter,
+                    state: dict[str, Any] | None) -> Scope:
         peer = writer.get_extra_info("peername")
         local = writer.get_extra_info("sockname")
         scope: Scope = {
@@ -603,7 +664,6 @@ class Worker:
             "client": (peer[0], peer[1]) if peer else None,
             "server": (local[0], local[1]) if local else None,
         }
-        state = self._request_state()
         if state is not None:
             scope["state"] = state
         return scope
@@ -857,7 +917,7 @@ class WebSocketSession:
 
 def build_workers(runtime: Runtime) -> list[Worker]:
     opts = runtime.options
-    per_loop = opts.lifespan == "per-loop"
+    per_loop = opts.lifespan in ("per-loop", "after-request")
     serving = [Worker(runtime, f"loop-{i}", serves=True, owns_lifespan=per_loop)
                for i in range(opts.loops)]
     workers = list(serving)
@@ -867,7 +927,8 @@ def build_workers(runtime: Runtime) -> list[Worker]:
         for worker in serving:
             worker.source = holder
         workers.append(holder)
-    for worker in serving:
+    for i, worker in enumerate(serving):
+        worker.neighbour = serving[(i + 1) % len(serving)]
         if per_loop:
             worker.source = worker
             worker.dependents = [worker]
@@ -953,6 +1014,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def on_signal(signum: int, _frame: object) -> None:
         # No printing or locking here: the main thread may be inside either.
+        if opts.stop_exit == "sigterm-now" and signum == signal.SIGTERM:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
         if opts.startup_signal == "ignore" and not runtime.startup_settled:
             os.write(2, b"[reference-server] signal during startup ignored\n")
             return
@@ -972,10 +1037,12 @@ def main(argv: list[str] | None = None) -> int:
         f"ws-at-stop={opts.ws_at_stop} stream-at-stop={opts.stream_at_stop} "
         f"keepalive-at-stop={opts.keepalive_at_stop} startup-signal={opts.startup_signal} "
         f"recycle={opts.recycle} recycle-after={opts.recycle_after}")
-    if opts.children == "orphan":
-        # Same process group, no handler of its own: it outlives a SIGTERM to us alone.
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-        log(f"started child {child.pid} that will outlive us (--children orphan)")
+    if opts.children != "none":
+        # orphan: same process group, no handler of its own: it outlives a SIGTERM to us
+        # alone. setsid: a session of its own, so a signal to our group misses it too.
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"],
+                                 start_new_session=opts.children == "setsid")
+        log(f"started child {child.pid} that will outlive us (--children {opts.children})")
     workers = build_workers(runtime)
     for worker in workers:
         worker.thread.start()
@@ -989,6 +1056,7 @@ def main(argv: list[str] | None = None) -> int:
         code = stop(runtime, workers)
     else:
         code = runtime.exit_code
+        hard_exit(code)  # a fatal condition: threads may still be serving
     if code != 0:
         hard_exit(code)  # threads may still be serving; do not wait for them
     return code

@@ -22,6 +22,7 @@ _PUBLIC = {
     "AsgiMatrixError": "asgi_matrix.exceptions:AsgiMatrixError",
     "Catalogue": "asgi_matrix.catalogue.load:Catalogue",
     "DOCKER_BASES": "asgi_matrix.measure.docker.bases:BASES",
+    "LIMITS": "asgi_matrix.measure.scenarios:LIMITS",
     "DockerBackend": "asgi_matrix.measure.docker.backend:DockerBackend",
     "LocalBackend": "asgi_matrix.measure.local.backend:LocalBackend",
     "NotRunnable": "asgi_matrix.exceptions:NotRunnable",
@@ -44,6 +45,7 @@ _PUBLIC = {
 
 __all__ = [
     "DOCKER_BASES",
+    "LIMITS",
     "AsgiMatrixError",
     "Catalogue",
     "DockerBackend",

@@ -17,14 +17,27 @@ def startup(loop: str = "L1", pid: int = 1, thread: int = 10, t: float = 1.0,
 def request(tag: str = "seq-0", loop: str = "L1", pid: int = 1, thread: int = 10,
             t: float = 2.0, ctx: str | None = "tok1", state_token: str | None = "tok1",
             foreign: list[str] | None = None, job_ran: bool = True,
-            event: str = "http", t_end: float | None = None) -> dict[str, Any]:
+            event: str = "http", t_end: float | None = None, connection: str | None = None,
+            mark_seen: str | None = None, naive_ran: bool = True,
+            interpreter: int = 0) -> dict[str, Any]:
+    """One request's record; its connection is its own unless named, its state key and
+    contextvar mark are named after its tag ("req:TAG", "mark:TAG")."""
     return {"event": event, "tag": tag, "pid": pid, "thread_id": thread,
-            "thread_name": f"t{thread}", "loop_id": loop, "t": t,
+            "thread_name": f"t{thread}", "loop_id": loop, "interpreter": interpreter, "t": t,
             "t_end": t if t_end is None else t_end, "ctx_token": ctx,
+            "connection": connection or f"127.0.0.1:{abs(hash(tag)) % 60000}",
+            "ctx_own_mark": f"mark:{tag}", "ctx_foreign_mark": mark_seen,
             "state_present": state_token is not None, "state_token": state_token,
             "state_foreign_keys": foreign or [],
+            "state_own_key": f"req:{tag}" if state_token is not None else None,
             "job": {"ran": job_ran, "error": None if job_ran else "no task group"},
+            "naive": {"ran": naive_ran, "error": None if naive_ran else
+                      "the job started in the task group on the app object did not run "
+                      "within 0.5 s", "stored_by_loop_id": "L1", "same_loop": loop == "L1"},
             "asgi": {"version": "3.0", "spec_version": "2.4"}}
+
+
+FAILED_STARTUP = {**startup(), "outcome": "failed"}
 
 
 def shutdown(loop: str = "L1", pid: int = 1, t: float = 9.0) -> dict[str, Any]:
@@ -37,7 +50,9 @@ def served(events: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
 
 def good_main() -> list[dict[str, Any]]:
     return [startup(), request("seq-0", t=2.0), request("seq-1", t=2.1),
-            request("ws", event="websocket", t=2.2)]
+            request("ws", event="websocket", t=2.2),
+            request("ka-0", t=2.3, connection="c1"), request("ka-1", t=2.4, connection="c1"),
+            request("h2-0", t=2.5, connection="c2"), request("h2-1", t=2.6, connection="c2")]
 
 
 def stop_scenario(events: list[dict[str, Any]] | None = None, slow_status: int | None = 200,

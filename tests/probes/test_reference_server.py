@@ -32,6 +32,7 @@ APP = textwrap.dedent('''
     import asyncio, contextvars, itertools, json, os, threading, time
 
     TOKEN = contextvars.ContextVar("token", default=None)
+    REQ = contextvars.ContextVar("req", default=None)  # set by each request: leaks show
     MODE = os.environ.get("REFAPP_MODE", "normal")
     STARTED = set()  # threads whose lifespan startup completed
     SERIAL = itertools.count()
@@ -46,7 +47,9 @@ APP = textwrap.dedent('''
         facts = {"path": scope["path"], "asgi": scope["asgi"], "ctx": TOKEN.get(),
                  "has_state": "state" in scope, "state_id": id(state),
                  "state_token": None, "foreign": [],
-                 "after_startup": threading.current_thread().name in STARTED}
+                 "after_startup": threading.current_thread().name in STARTED,
+                 "req_seen": REQ.get(), "client": scope.get("client")}
+        REQ.set(scope["path"])
         if isinstance(state, dict):
             facts["state_token"] = state.get("token")
             facts["foreign"] = sorted(k for k in state if k.startswith("req:"))
@@ -374,3 +377,43 @@ def test_keeps_a_connection_alive_unless_told_to_close(start: Any) -> None:
         conn.close()
     assert statuses == [200, 200]
     assert headers == [None, None]  # HTTP/1.1: kept alive, nothing to say
+
+
+def _on_one_connection(server: Any, paths: list[str]) -> list[dict[str, Any]]:
+    with httpx.Client(timeout=5) as client:
+        answers = [client.get(f"{server.url}{p}") for p in paths]
+    assert all(a.headers.get("connection") != "close" for a in answers)  # kept alive
+    return [dict(a.json()) for a in answers]
+
+
+def test_keepalive_requests_each_get_a_fresh_state_copy_and_context(start: Any) -> None:
+    server = start("--loops", "1")
+    seen = _on_one_connection(server, ["/k0", "/k1", "/k2"])
+    assert len({tuple(s["client"]) for s in seen}) == 1  # one connection carried all three
+    assert [s["foreign"] for s in seen] == [[], [], []]
+    assert [s["req_seen"] for s in seen] == [None, None, None]
+    assert server.stop() == 0
+
+
+def test_per_connection_flags_share_state_and_context_within_a_connection(start: Any) -> None:
+    server = start("--loops", "1", "--state", "per-connection", "--context", "per-connection")
+    seen = _on_one_connection(server, ["/k0", "/k1"])
+    assert len({tuple(s["client"]) for s in seen}) == 1
+    assert seen[1]["foreign"] == seen[0]["foreign"] + [k for k in seen[1]["foreign"]
+                                                       if k not in seen[0]["foreign"]]
+    assert len(seen[1]["foreign"]) == 1  # the key /k0 added
+    assert seen[1]["req_seen"] == "/k0"
+    other = server.get("/fresh")  # a new connection gets its own copy
+    assert other["req_seen"] is None
+    assert server.stop() == 0
+
+
+def test_other_loop_flags_hand_over_the_next_loops_lifespan(start: Any) -> None:
+    server = start("--loops", "2", "--state", "other-loop", "--context", "other-loop")
+    seen = [server.get(f"/r{i}") for i in range(8)]
+    threads = [row["thread"] for row in server.events("http")]
+    assert len(threads) == len(seen) == 8
+    for answer, thread in zip(seen, threads, strict=True):  # the lifespan of another loop
+        assert answer["ctx"].split(":")[0] not in (thread, None)
+        assert answer["state_token"] == answer["ctx"]
+    assert server.stop() == 0

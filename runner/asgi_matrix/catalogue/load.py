@@ -55,6 +55,9 @@ class ServerConfig:
     workers: int = 1  #: worker processes
     threads: int = 1  #: event loop threads per process
     websocket: bool = True
+    #: speaks HTTP/2 over cleartext with prior knowledge on its usual port; False makes
+    #: the HTTP/2 properties "n/a" with that said, instead of sending it a preface
+    http2: bool = False
     lifespan: bool = True  #: documented expectation only; verdicts come from evidence
     python: str = ""  #: PEP 440 specifier of the interpreters it runs on; "" = any
     free_threaded: bool = False  #: needs a free-threaded build (catalogue: python = "3.14t")
@@ -88,8 +91,9 @@ class ServerConfig:
 
 _FIELDS: dict[str, type | tuple[type, ...]] = {
     "id": str, "server": str, "argv": list, "requires": list, "kind": str, "loop": str,
-    "workers": int, "threads": int, "websocket": bool, "lifespan": bool, "python": str,
-    "default": bool, "description": str, "releases": dict, "system": list, "recycle": dict,
+    "workers": int, "threads": int, "websocket": bool, "http2": bool, "lifespan": bool,
+    "python": str, "default": bool, "description": str, "releases": dict, "system": list,
+    "recycle": dict,
 }
 _REQUIRED = ("id", "server", "argv")
 

@@ -17,6 +17,7 @@ saw); verdicts are computed from those later, by pure functions.
 from __future__ import annotations
 
 import json
+import signal
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -112,14 +113,26 @@ def serving(server: RunningServer, prepared: Prepared, scenario: str,
     if record["ready"]["ok"]:
         if scenario == "main":
             record["requests"] = [*_traffic.sequential(server.base_url),
-                                  *_traffic.concurrent(server.base_url)]
+                                  *_traffic.concurrent(server.base_url),
+                                  *_traffic.keepalive(server.base_url)]
+            if prepared.config.http2:
+                record["requests"] += _traffic.http2(server.base_url)
+            else:
+                record["http2"] = {"skipped": "the catalogue does not declare that this "
+                                   "configuration speaks HTTP/2 over cleartext"}
             if prepared.config.websocket:
                 record["websocket"] = _traffic.websocket(server.base_url)
+            if server.is_alive():  # its answers are evidence, not part of all-answered
+                record["pipelined"] = _traffic.pipelined(server.base_url)
         else:
             record["requests"] = _traffic.sequential(server.base_url, 2)
         if not server.is_alive():
-            record["error"] = ("the server exited during the traffic, with status "
-                               f"{server.exit_code()}; see the log tail")
+            # A crash is a finding: what it did before is judged; the stop is not possible.
+            code = server.exit_code()
+            record["exited_early"] = {
+                "exit_code": code,
+                "exit_signal": signal.Signals(-code).name if code is not None and code < 0
+                and -code in signal.valid_signals() else None}
         else:
             _stop_with_request_in_flight(server, scope, record, limits, expected_startups)
     if "stop" not in record:
@@ -129,22 +142,36 @@ def serving(server: RunningServer, prepared: Prepared, scenario: str,
 
 def startup_fail(server: RunningServer, prepared: Prepared, scenario: str,
                  limits: Limits, expected_startups: int = 0) -> dict[str, Any]:
-    """Wait for the server to exit after the failed startup; note anything it serves."""
+    """Wait for the server to exit after the failed startup; note anything it serves.
+
+    Requests go out until one is answered after the failure is on record (a request
+    answered while the startup still ran is no finding); then only the exit is awaited,
+    bounded: a server that serves after a failed startup may still exit.
+    """
     record: dict[str, Any] = {"scenario": scenario, "mode": "startup-fail"}
     start = time.monotonic()
+    # Until the failure is on record, as long as a server may take to get ready; from
+    # then on, startup_fail_s for the exit: a slow import never eats the exit's time.
+    deadline = start + limits.ready_s
+    failed_at: float | None = None
     served: list[dict[str, Any]] = []
-    while server.is_alive() and time.monotonic() - start < limits.startup_fail_s:
-        if not served:
+    after_failure = False
+    while server.is_alive() and time.monotonic() < deadline:
+        if failed_at is None and any(e.get("event") == "lifespan.startup"
+                                     for e in _events(server)[0]):
+            failed_at = time.monotonic()
+            deadline = failed_at + limits.startup_fail_s
+        if not after_failure:
             got = _traffic.get(server.base_url, "/fast", "after-failure",
                                _traffic.httpx.Timeout(1.0, connect=0.3))
             if got["status"] is not None:
                 served.append(got)
-        # Once it served, wait only until the failed startup is on record (that is the
-        # finding), or not at all when the main scenario showed it runs no lifespan.
-        if served and (expected_startups == 0 or any(
-                e.get("event") == "lifespan.startup" for e in _events(server)[0])):
-            break
+                after_failure = failed_at is not None
+                if expected_startups == 0:
+                    break  # it runs no lifespan (main scenario): nothing can fail here
         time.sleep(0.05)
+    record["failure_seen_after_s"] = (round(failed_at - start, 3) if failed_at is not None
+                                      else None)
     record["served"] = served
     record["exited_by_itself"] = not server.is_alive()
     record["exit_code"] = server.exit_code()

@@ -1,12 +1,17 @@
 """The traffic every configuration gets, over real HTTP and WebSocket on loopback.
 
-Each request opens a new connection, so that servers with several workers or loops
-spread them, and is tagged (``?tag=``) so the probe's records can be matched to it.
+Fresh connections (one per request) let servers with several workers or loops spread
+them; reused connections show bugs that live in a connection: several requests on one
+keep-alive HTTP/1.1 connection (one with a body over 64 KiB sent in chunks), pipelined
+requests on a raw socket, and several streams on one HTTP/2 cleartext connection (prior
+knowledge). Every request is tagged (``?tag=``) so the probe's records can be matched to
+it, and the client notes the connection (its local port) and HTTP/2 stream that carried it.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +23,11 @@ from websockets.sync.client import connect as ws_connect
 
 SEQUENTIAL = 6
 CONCURRENT = 8
+KEEPALIVE = 4  #: requests on one keep-alive connection; the second carries the large body
+PIPELINED = 3
+HTTP2_STREAMS = 3
+LARGE_BODY = 96 * 1024  #: over 64 KiB, the size past which servers stream bodies in parts
+BODY_CHUNK = 16 * 1024
 _TIMEOUT = httpx.Timeout(5.0)
 
 
@@ -44,6 +54,134 @@ def get(base_url: str, path: str, tag: str,
         record["error"] = f"{type(err).__name__}: {err}"
     record["t_done"] = time.monotonic()
     return record
+
+
+def _outcome(record: dict[str, Any], response: httpx.Response) -> None:
+    """Status, connection and stream of a streamed response, then its body."""
+    record["status"] = response.status_code
+    record["http_version"] = response.http_version
+    stream = response.extensions.get("network_stream")
+    try:  # before the body is read: a "Connection: close" answer closes the socket then
+        client_addr = stream.get_extra_info("client_addr") if stream is not None else None
+    except OSError:
+        client_addr = None
+    if client_addr:
+        record["local_port"] = client_addr[1]  # the connection, as the server sees it
+    if "stream_id" in response.extensions:
+        record["stream_id"] = response.extensions["stream_id"]
+    response.read()
+    try:
+        record["body"] = response.json()
+    except ValueError:
+        record["body"] = response.text[:500]
+
+
+def _chunks(size: int, chunk: int) -> Any:
+    sent = 0
+    while sent < size:
+        part = min(chunk, size - sent)
+        yield b"x" * part
+        sent += part
+
+
+def reused(base_url: str, prefix: str, count: int, client: httpx.Client,
+           large_body_at: int | None = None) -> list[dict[str, Any]]:
+    """``count`` requests one after another on the client's one connection."""
+    records = []
+    for i in range(count):
+        tag = f"{prefix}-{i}"
+        record: dict[str, Any] = {"tag": tag, "path": "/fast", "t_sent": time.monotonic(),
+                                  "reused": prefix}
+        try:
+            large = i == large_body_at
+            if large:
+                record["body_sent"] = LARGE_BODY
+            with client.stream("POST" if large else "GET", f"{base_url}/fast",
+                               params={"tag": tag},
+                               content=_chunks(LARGE_BODY, BODY_CHUNK) if large else None
+                               ) as response:
+                _outcome(record, response)
+        except httpx.HTTPError as err:
+            record["status"] = None
+            record["error"] = f"{type(err).__name__}: {err}"
+        record["t_done"] = time.monotonic()
+        records.append(record)
+    return records
+
+
+def keepalive(base_url: str, count: int = KEEPALIVE) -> list[dict[str, Any]]:
+    """Requests on one keep-alive HTTP/1.1 connection; the second sends a large body."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    with httpx.Client(timeout=_TIMEOUT, limits=limits) as client:
+        return reused(base_url, "ka", count, client, large_body_at=1)
+
+
+def http2(base_url: str, count: int = HTTP2_STREAMS) -> list[dict[str, Any]]:
+    """Streams on one HTTP/2 cleartext connection (prior knowledge), one after another."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    with httpx.Client(timeout=_TIMEOUT, limits=limits, http1=False, http2=True) as client:
+        return reused(base_url, "h2", count, client)
+
+
+def pipelined(base_url: str, count: int = PIPELINED,
+              timeout_s: float = 5.0) -> dict[str, Any]:
+    """``count`` requests written at once on one raw socket, then their answers read.
+
+    The last request asks to close, so the read ends when the server has answered all
+    of them (or closed early, or the bounded wait ran out).
+    """
+    host, port = base_url.removeprefix("http://").rsplit(":", 1)
+    tags = [f"pipe-{i}" for i in range(count)]
+    wire = b"".join(
+        f"GET /fast?tag={tag} HTTP/1.1\r\nHost: {host}\r\n"
+        f"{'Connection: close' if i == count - 1 else 'Connection: keep-alive'}\r\n\r\n"
+        .encode() for i, tag in enumerate(tags))
+    record: dict[str, Any] = {"tags": tags, "t_sent": time.monotonic()}
+    data = b""
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s) as sock:
+            record["local_port"] = sock.getsockname()[1]
+            sock.sendall(wire)
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                sock.settimeout(max(0.01, deadline - time.monotonic()))
+                part = sock.recv(65536)
+                if not part:
+                    break
+                data += part
+                if len(_responses(data)) >= count:
+                    break
+    except OSError as err:
+        record["error"] = f"{type(err).__name__}: {err}"
+    answers = _responses(data)
+    record["statuses"] = [status for status, _ in answers]
+    record["requests"] = [{"tag": tag, "status": answers[i][0] if i < len(answers) else None,
+                           "local_port": record.get("local_port"), "reused": "pipe"}
+                          for i, tag in enumerate(tags)]
+    record["t_done"] = time.monotonic()
+    return record
+
+
+def _responses(data: bytes) -> list[tuple[int, bytes]]:
+    """Complete HTTP/1.1 responses (status, body) framed by Content-Length, in order."""
+    found = []
+    while b"\r\n\r\n" in data:
+        head, rest = data.split(b"\r\n\r\n", 1)
+        lines = head.split(b"\r\n")
+        try:
+            status = int(lines[0].split()[1])
+        except (IndexError, ValueError):
+            break
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip() or 0)
+        if len(rest) < length:
+            break
+        found.append((status, rest[:length]))
+        data = rest[length:]
+    return found
 
 
 def wait_ready(base_url: str, alive: Callable[[], bool], timeout_s: float) -> dict[str, Any]:

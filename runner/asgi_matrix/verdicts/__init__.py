@@ -53,6 +53,12 @@ _STATE = Reference(
     "ASGI lifespan spec: Lifespan State", f"{LIFESPAN_SPEC}#lifespan-state",
     "The server will ensure that a *shallow copy* of the namespace is passed into each "
     "subsequent request/response call into the application.")
+_STATE_PER_REQUEST = Reference(
+    "ASGI lifespan spec: Lifespan State; HTTP connection scope", f"{LIFESPAN_SPEC}#lifespan-state",
+    "The server will ensure that a *shallow copy* of the namespace is passed into each "
+    "subsequent request/response call into the application. [...] HTTP connections have a "
+    "single-request *connection scope* [...] even if the underlying socket is still open and "
+    "serving multiple requests.")
 _HTTP_SCOPE = Reference(
     "ASGI HTTP spec: Connection Scope", f"{WWW_SPEC}#connection-scope",
     "HTTP connections have a single-request *connection scope* - that is, your application "
@@ -115,6 +121,14 @@ PROPERTIES: tuple[Property, ...] = (
                        "pools are not moved or shared across event loops."),
              lifespan.resources_usable, "the job each request starts in the task group runs",
              level="SHOULD"),
+    Property("lifespan.app-object-resources", "lifespan", "Resources on the app object usable",
+             "A task group the lifespan stored on the app object (the naive pattern of asgiref "
+             "PR #277) can run a job started from each request: true only where one app "
+             "object never serves two event loops.",
+             Reference("asgiref PR #277: lifespans in multi-thread environments (the spec "
+                       "does not say how many loops share an app object)", ASGIREF_277),
+             lifespan.app_object_resources,
+             "the job each request starts in the app object's task group runs"),
     Property("context.propagates", "context", "Contextvars reach HTTP handlers",
              "A contextvar set during lifespan startup is visible in HTTP handlers.",
              Reference("asgiref #322: contextvars from lifespan (open)", ASGIREF_322),
@@ -123,6 +137,13 @@ PROPERTIES: tuple[Property, ...] = (
              "A contextvar set during lifespan startup is visible in WebSocket handlers.",
              Reference("asgiref #322: contextvars from lifespan (open)", ASGIREF_322),
              context.propagates_websocket, "WebSocket handlers see the value set at startup"),
+    Property("context.isolated", "context", "Contextvars kept per request",
+             "A contextvar one request sets is not visible to a later request: not on the same "
+             "keep-alive or pipelined connection (one with a body over 64 KiB), not on the "
+             "same loop.",
+             Reference("asgiref #322 (open) and encode/uvicorn#2167: contexts leaking between "
+                       "requests", "https://github.com/encode/uvicorn/issues/2167"),
+             context.isolated, "each request starts from a context no other request changed"),
     Property("state.supported", "state", "Lifespan state",
              "scope['state'] is offered to the lifespan and what it stores reaches requests.",
              _STATE, state.supported, "requests see what the lifespan put in scope['state']",
@@ -131,6 +152,15 @@ PROPERTIES: tuple[Property, ...] = (
              "A key one request adds to scope['state'] is not seen by another request.",
              _STATE, state.shallow_copy, "each request gets its own shallow copy",
              level="MUST"),
+    Property("state.isolated-keepalive", "state", "State copied per keep-alive request",
+             "Each request on one reused HTTP/1.1 connection (keep-alive, pipelined) gets its "
+             "own copy of scope['state']: a key one adds is not seen by the next.",
+             _STATE_PER_REQUEST, state.isolated_keepalive,
+             "a fresh shallow copy for every request, not one per connection", level="MUST"),
+    Property("state.isolated-http2", "state", "State copied per HTTP/2 stream",
+             "Each stream of one HTTP/2 connection (cleartext, prior knowledge) gets its own "
+             "copy of scope['state'].", _STATE_PER_REQUEST, state.isolated_http2,
+             "a fresh shallow copy for every stream, not one per connection", level="MUST"),
     Property("requests.all-answered", "requests", "Every request answered",
              "Every request the runner sent (sequential, concurrent, WebSocket) got an answer.",
              _HTTP_SCOPE, requests.all_answered, "every request gets a 200", level="MUST"),

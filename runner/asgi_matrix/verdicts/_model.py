@@ -123,7 +123,7 @@ def measured(obs: Observations, name: str) -> Verdict | None:
                        "probe records, so what it says cannot be trusted; e.g. "
                        f"{(bad.get('samples') or ['?'])[0]}",
                        {"bad_lines": bad, "log_tail": record.get("log_tail", "")})
-    if name == "main" and not obs.served(name):
+    if name == "main" and not obs.served(name) and not record.get("requests"):
         if raised := obs.events(name, "app.error"):
             return Verdict("error", f"the app raised before it could answer ({len(raised)} "
                            f"time(s)), so the server's behaviour could not be measured: "
@@ -144,6 +144,64 @@ def lifespan_ran(obs: Observations, name: str = "main") -> Verdict | None:
     extra = f"; it sent scope types of its own: {', '.join(others)}" if others else ""
     return Verdict("unsupported", "the server never ran the lifespan protocol "
                    f"(no lifespan.startup reached the app){extra}")
+
+
+LoopKey = tuple[Any, Any, Any]
+
+#: Tag prefixes of requests sent on a reused connection (keep-alive, HTTP/2, pipelined).
+REUSED = ("ka-", "h2-", "pipe-")
+
+
+def loop_key(event: dict[str, Any]) -> LoopKey:
+    """Where an event ran: process, interpreter and event loop (not the pid alone)."""
+    return (event.get("pid"), event.get("interpreter") or 0, event.get("loop_id"))
+
+
+def loop_name(event: dict[str, Any]) -> str:
+    interpreter = event.get("interpreter") or 0
+    return (f"loop {event.get('loop_id')} (pid {event.get('pid')}"
+            + (f", interpreter {interpreter}" if interpreter else "") + ")")
+
+
+def lifespans_by_token(obs: Observations, name: str = "main") -> dict[Any, dict[str, Any]]:
+    return {e.get("token"): e for e in obs.startups(name)}
+
+
+def sighting(request: dict[str, Any], token: Any, lifespans: dict[Any, dict[str, Any]],
+             what: str) -> str | None:
+    """None when ``token`` is what the lifespan of the request's own loop set; else why not.
+
+    ``what`` names the thing seen ("the state", "the contextvar").
+    """
+    source = lifespans.get(token)
+    if source is None:
+        return "missing"
+    if loop_key(source) != loop_key(request):
+        return (f"request {request.get('tag')!r} on {loop_name(request)} saw {what} set by "
+                f"{loop_name(source)}'s lifespan")
+    return None
+
+
+def judged_requests(obs: Observations, name: str = "main",
+                    per_process: bool = False) -> list[dict[str, Any]]:
+    """The requests that can show what a loop's lifespan set up: all but those that began
+    before their own loop's startup completed, and those still running when their loop's
+    lifespan.shutdown came (startup-before-requests and after-drain judge those).
+    ``per_process``: "began before" counts from the first startup in the request's
+    process, on whichever loop (what a process-wide object holds exists from then on)."""
+    done: dict[Any, float] = {}
+    where_of = (lambda e: e.get("pid")) if per_process else loop_key
+    for event in obs.startups(name):
+        key = where_of(event)
+        done[key] = min(done.get(key, event["t"]), event["t"])
+    shut: dict[LoopKey, float] = {}
+    for event in obs.events(name, "lifespan.shutdown"):
+        key = loop_key(event)
+        shut[key] = min(shut.get(key, event["t"]), event["t"])
+    return [e for e in obs.served(name)
+            if not (where_of(e) in done and e["t"] < done[where_of(e)])
+            and (not per_process or where_of(e) in done)
+            and not (loop_key(e) in shut and e.get("t_end", e["t"]) > shut[loop_key(e)])]
 
 
 def where(event: dict[str, Any]) -> str:

@@ -1,21 +1,44 @@
-"""Context: is a contextvar set during lifespan startup visible in handlers (asgiref #322)?"""
+"""Context: is a contextvar set during lifespan startup visible in handlers (asgiref #322),
+and is what one request sets kept from the requests after it?
+
+Sightings are matched per loop (process, interpreter, loop): a value set by another
+loop's lifespan is a failure of its own, named.
+"""
 
 from __future__ import annotations
 
-from asgi_matrix.verdicts._model import Observations, Verdict, lifespan_ran, measured
+from asgi_matrix.verdicts._model import (
+    Observations,
+    Verdict,
+    judged_requests,
+    lifespan_ran,
+    lifespans_by_token,
+    measured,
+    sighting,
+)
 
 
 def _propagates(obs: Observations, kind: str) -> Verdict:
-    tokens = {(e["pid"], e["token"]) for e in obs.startups()}
-    served = obs.served("main", kind)
-    blind = [e for e in served if (e["pid"], e.get("ctx_token")) not in tokens]
+    lifespans = lifespans_by_token(obs)
+    served = [e for e in judged_requests(obs) if e.get("event") == kind]
+    blind, crossed = [], []
+    for event in served:
+        why = sighting(event, event.get("ctx_token"), lifespans, "the contextvar")
+        if why == "missing":
+            blind.append(event)
+        elif why:
+            crossed.append(why)
+    if crossed:
+        return Verdict("fail", f"{len(crossed)} of {len(served)} {kind} handlers saw the "
+                       f"contextvar of another event loop's lifespan: {crossed[0]}",
+                       {"examples": crossed[:5]})
     if blind:
         seen = sorted({repr(e.get("ctx_token")) for e in blind})
         return Verdict("fail", f"{len(blind)} of {len(served)} {kind} handlers did not see the "
                        f"contextvar set during startup (they saw {', '.join(seen)})",
                        {"seen": seen})
     return Verdict("pass", f"all {len(served)} {kind} handlers saw the contextvar set during "
-                   "their process's lifespan startup")
+                   "their own loop's lifespan startup")
 
 
 def propagates(obs: Observations) -> Verdict:
@@ -34,3 +57,31 @@ def propagates_websocket(obs: Observations) -> Verdict:
         return Verdict("error", "the WebSocket exchange did not reach the app: "
                        f"{client.get('error', 'no record')}", {"client": client})
     return _propagates(obs, "websocket")
+
+
+def isolated(obs: Observations) -> Verdict:
+    """A contextvar one request sets is not visible to any later request (same connection,
+    same loop, or elsewhere): each request runs in a context of its own."""
+    if problem := measured(obs, "main"):
+        return problem
+    served = [e for e in obs.served() if "ctx_own_mark" in e]
+    if not served:
+        return Verdict("error", "no request recorded its contextvar mark (an older probe?)")
+    by_mark = {e["ctx_own_mark"]: e for e in served}
+    leaks = []
+    for event in served:
+        mark = event.get("ctx_foreign_mark")
+        if mark is None:
+            continue
+        source = by_mark.get(mark, {})
+        same = source.get("connection") is not None and \
+            source.get("connection") == event.get("connection")
+        leaks.append(f"{event.get('tag')!r} saw the value {source.get('tag', 'another request')!r}"
+                     " set" + (f", on the same connection {event.get('connection')}" if same
+                               else ""))
+    if leaks:
+        return Verdict("fail", f"{len(leaks)} of {len(served)} requests saw a contextvar an "
+                       f"earlier request set: {leaks[0]}", {"examples": leaks[:5]})
+    return Verdict("pass", f"none of {len(served)} requests (fresh, keep-alive, pipelined"
+                   + (", HTTP/2" if any(str(e.get("tag")).startswith("h2-") for e in served)
+                      else "") + ") saw a contextvar another request set")

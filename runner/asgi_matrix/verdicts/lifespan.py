@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from asgi_matrix.verdicts._model import Observations, Verdict, lifespan_ran, measured, where
+from asgi_matrix.verdicts._model import (
+    LoopKey,
+    Observations,
+    Verdict,
+    judged_requests,
+    lifespan_ran,
+    loop_key,
+    loop_name,
+    measured,
+    where,
+)
 
 
 def supported(obs: Observations) -> Verdict:
@@ -46,32 +56,38 @@ def startup_before_requests(obs: Observations) -> Verdict:
 
 
 def per_loop(obs: Observations) -> Verdict:
-    """Every loop that served a request ran exactly one startup, on that loop, first."""
+    """asgiref #338 only: every loop that served a request ran exactly one lifespan, on that
+    loop, begun (lifespan.startup received) before its first request. Whether requests
+    also waited for the startup to complete is startup-before-requests."""
     if problem := measured(obs, "main") or lifespan_ran(obs):
         return problem
-    startups: dict[str, list[float]] = defaultdict(list)
+    began: dict[LoopKey, list[float]] = defaultdict(list)
     for event in obs.startups():
-        startups[event["loop_id"]].append(event["t"])
-    first_request: dict[str, dict[str, Any]] = {}
+        began[loop_key(event)].append(event.get("t_received", event["t"]))
+    first_request: dict[LoopKey, dict[str, Any]] = {}
     for event in sorted(obs.served(), key=lambda e: e["t"]):
-        first_request.setdefault(event["loop_id"], event)
-    table = {loop: {"where": where(req), "startups": len(startups.get(loop, []))}
-             for loop, req in first_request.items()}
+        first_request.setdefault(loop_key(event), event)
+    table = {loop_name(req): {"where": where(req), "startups": len(began.get(key, []))}
+             for key, req in first_request.items()}
     problems = []
-    for loop, req in first_request.items():
-        ran = startups.get(loop, [])
-        if not ran:
-            problems.append(f"loop {loop} ({req.get('thread_name')}) served requests but "
+    for key, req in first_request.items():
+        ran = began.get(key, [])
+        if key[2] is None:
+            problems.append(f"requests ran with no event loop at all (pid {key[0]}, thread "
+                            f"{req.get('thread_name')}), so none can share a lifespan's loop")
+        elif not ran:
+            problems.append(f"{loop_name(req)} ({req.get('thread_name')}) served requests but "
                             "never ran a lifespan")
         elif len(ran) > 1:
-            problems.append(f"loop {loop} ran {len(ran)} lifespan startups")
+            problems.append(f"{loop_name(req)} ran {len(ran)} lifespan startups")
         elif ran[0] > req["t"]:
-            problems.append(f"loop {loop} served a request before its lifespan startup")
+            problems.append(f"{loop_name(req)} served {req.get('tag')!r} "
+                            f"{ran[0] - req['t']:.3f} s before its lifespan began")
     if problems:
         return Verdict("fail", f"{len(problems)} of {len(first_request)} serving loop(s) "
                        f"broke it: {problems[0]}", {"loops": table, "problems": problems})
     return Verdict("pass", f"each of the {len(first_request)} loop(s) that served requests ran "
-                   "exactly one lifespan startup, on that loop, before serving",
+                   "exactly one lifespan, on that loop, begun before its first request",
                    {"loops": table})
 
 
@@ -91,14 +107,52 @@ def same_thread(obs: Observations) -> Verdict:
 
 
 def resources_usable(obs: Observations) -> Verdict:
-    """The seed scenario: a job started in the lifespan's task group from each request."""
+    """The seed scenario, fixed: a job started in the task group the request's own loop's
+    lifespan opened (kept per loop). Requests that began before their loop's startup
+    completed do not count: nothing was open yet (startup-before-requests judges them)."""
     if problem := measured(obs, "main") or lifespan_ran(obs):
         return problem
-    served = obs.served()
+    served = judged_requests(obs)
+    if not served:
+        return Verdict("n/a", f"all {len(obs.served())} requests began before their loop's "
+                       "lifespan startup completed: nothing was open for them yet")
     failed = [e for e in served if not (e.get("job") or {}).get("ran")]
     if failed:
         errors = sorted({str((e.get("job") or {}).get("error")) for e in failed})
         return Verdict("fail", f"{len(failed)} of {len(served)} requests could not use the "
                        f"lifespan's task group: {errors[0]}", {"errors": errors})
-    return Verdict("pass", f"all {len(served)} requests ran a job in the task group their "
-                   "loop's lifespan opened")
+    return Verdict("pass", f"all {len(served)} requests that began after their loop's startup "
+                   "ran a job in the task group that loop's lifespan opened")
+
+
+def app_object_resources(obs: Observations) -> Verdict:
+    """The naive pattern of asgiref PR #277: the task group kept on the app object. On a
+    server that runs several loops it belongs to one of them, and a job another loop's
+    request starts there never runs (anyio 4 drops it without an error)."""
+    if problem := measured(obs, "main") or lifespan_ran(obs):
+        return problem
+    served = [e for e in judged_requests(obs, per_process=True) if "naive" in e]
+    if not served:
+        return Verdict("n/a", "no request began after a lifespan had stored its task group on "
+                       "the app object")
+    failed = [e for e in served if not (e.get("naive") or {}).get("ran")
+              or (e.get("naive") or {}).get("error")
+              or (e.get("naive") or {}).get("stored_by_loop_id") != e.get("loop_id")]
+    if failed:
+        first = failed[0]
+        naive = first.get("naive") or {}
+        owner = naive.get("stored_by_loop_id")
+        if not naive.get("ran") or naive.get("error"):
+            what = str(naive.get("error") or "the job did not run")
+        else:  # it ran, on this loop, inside a task group another loop awaits at shutdown
+            what = (f"the job ran on loop {naive.get('job_loop_id')} inside loop {owner}'s "
+                    "task group: a resource moved across event loops")
+        return Verdict("fail", f"{len(failed)} of {len(served)} requests used a task group "
+                       f"another loop's lifespan stored on the app object, or could not use it; "
+                       f"e.g. {first.get('tag')!r} on {loop_name(first)}, task group stored by "
+                       f"loop {owner}'s lifespan: {what}",
+                       {"errors": sorted({str((e.get('naive') or {}).get('error'))
+                                          for e in failed}),
+                        "loops": sorted({str(e.get("loop_id")) for e in served})})
+    return Verdict("pass", f"all {len(served)} requests ran a job in the task group the "
+                   "lifespan stored on the app object (one loop per app object)")

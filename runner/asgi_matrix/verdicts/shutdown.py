@@ -18,6 +18,16 @@ def _harness(obs: Observations) -> Verdict | None:
     return None
 
 
+def _exited_early(obs: Observations, name: str) -> Verdict | None:
+    """A server that died during the traffic was never stopped: how it stops is unknown."""
+    died = (obs.scenario(name) or {}).get("exited_early")
+    if died:
+        how = died.get("exit_signal") or f"status {died.get('exit_code')}"
+        return Verdict("error", f"the server had already exited ({how}) before the stop signal "
+                       f"({name} scenario), so how it stops could not be seen", {"exited": died})
+    return None
+
+
 def _ignored_sigterm(obs: Observations, name: str) -> Verdict | None:
     """A server that had to be killed could not show how it shuts down: an error cell."""
     record = obs.scenario(name) or {}
@@ -38,8 +48,8 @@ def _stopped(obs: Observations, name: str) -> str:
 
 def delivered(name: str) -> Callable[[Observations], Verdict]:
     def check(obs: Observations) -> Verdict:
-        if problem := (_harness(obs) or _ignored_sigterm(obs, name) or measured(obs, name)
-                       or lifespan_ran(obs, name)):
+        if problem := (_harness(obs) or _exited_early(obs, name) or _ignored_sigterm(obs, name)
+                       or measured(obs, name) or lifespan_ran(obs, name)):
             return problem
         stop = (obs.scenario(name) or {}).get("stop")
         started = {e["loop_id"]: e for e in obs.startups(name)}
@@ -60,7 +70,8 @@ def delivered(name: str) -> Callable[[Observations], Verdict]:
 
 def after_drain(name: str) -> Callable[[Observations], Verdict]:
     def check(obs: Observations) -> Verdict:
-        if problem := _harness(obs) or _ignored_sigterm(obs, name) or measured(obs, name):
+        if problem := (_harness(obs) or _exited_early(obs, name) or _ignored_sigterm(obs, name)
+                       or measured(obs, name)):
             return problem
         record = obs.scenario(name) or {}
         if not record.get("slow_in_flight"):
@@ -125,19 +136,43 @@ def no_orphans(obs: Observations) -> Verdict:
                    + " or ".join(STOPS[name] for name, _ in stops))
 
 
+def _graceful(obs: Observations, name: str) -> str | None:
+    """None when the stop was graceful (the request in flight answered, every loop that ran
+    a startup got lifespan.shutdown); else what was not."""
+    record = obs.scenario(name) or {}
+    if record.get("slow_in_flight") and (record.get("slow") or {}).get("status") != 200:
+        return "the request in flight was cut"
+    started = {e.get("loop_id") for e in obs.startups(name)}
+    shut = {e.get("loop_id") for e in obs.events(name, "lifespan.shutdown")}
+    if started - shut:
+        return f"{len(started - shut)} loop(s) never got lifespan.shutdown"
+    return None
+
+
 def clean_exit(obs: Observations) -> Verdict:
-    """The server ends by itself after SIGTERM: status 0, or by the SIGTERM it was sent."""
+    """The server ends by itself after SIGTERM: status 0, or by the SIGTERM it was sent
+    once it had stopped gracefully (a re-raised signal); a bare death by SIGTERM is not."""
+    for name in STOPS:
+        if problem := _exited_early(obs, name):
+            return problem
     stops = _stops(obs)
     if isinstance(stops, Verdict):
         return stops
-    bad = [(name, stop) for name, stop in stops
-           if stop.get("exit_code") != 0 and stop.get("exit_signal") != "SIGTERM"]
-    if bad:
-        name, stop = bad[0]
+    bad = []
+    for name, stop in stops:
+        if stop.get("exit_code") == 0:
+            continue
+        if stop.get("exit_signal") == "SIGTERM":
+            if (why := _graceful(obs, name)) is not None:
+                bad.append((name, f"died by the SIGTERM without a graceful stop ({why})", stop))
+            continue
         how = (f"signal {stop['exit_signal']}" if stop.get("exit_signal")
                else f"status {stop.get('exit_code')}")
-        return Verdict("fail", f"after {STOPS[name]} the server ended with {how}, as a crash "
-                       "would", {"stops": dict(stops)})
+        bad.append((name, f"ended with {how}, as a crash would", stop))
+    if bad:
+        name, what, _ = bad[0]
+        return Verdict("fail", f"after {STOPS[name]} the server {what}",
+                       {"stops": dict(stops)})
     ways = sorted({"status 0" if s.get("exit_code") == 0 else "re-raised SIGTERM"
                    for _, s in stops})
     return Verdict("pass", f"the server exited by itself ({' and '.join(ways)}) after "

@@ -1,8 +1,23 @@
-"""State: is scope["state"] given to the lifespan and a shallow copy of it to each request?"""
+"""State: is scope["state"] given to the lifespan and a shallow copy of it to each request,
+also to each request of a reused connection (keep-alive, HTTP/2 stream)?
+
+Sightings are matched per loop (process, interpreter, loop): state set by another loop's
+lifespan is a failure of its own, named.
+"""
 
 from __future__ import annotations
 
-from asgi_matrix.verdicts._model import Observations, Verdict, lifespan_ran, measured
+from typing import Any
+
+from asgi_matrix.verdicts._model import (
+    Observations,
+    Verdict,
+    judged_requests,
+    lifespan_ran,
+    lifespans_by_token,
+    measured,
+    sighting,
+)
 
 
 def _state_unsupported(obs: Observations) -> Verdict | None:
@@ -17,27 +32,106 @@ def _state_unsupported(obs: Observations) -> Verdict | None:
 def supported(obs: Observations) -> Verdict:
     if problem := _state_unsupported(obs):
         return problem
-    tokens = {(e["pid"], e["token"]) for e in obs.startups()}
-    served = obs.served()
-    missing = [e for e in served if (e["pid"], e.get("state_token")) not in tokens]
+    lifespans = lifespans_by_token(obs)
+    served = judged_requests(obs)
+    missing, crossed = [], []
+    for event in served:
+        why = sighting(event, event.get("state_token"), lifespans, "the state")
+        if why == "missing":
+            missing.append(event)
+        elif why:
+            crossed.append(why)
+    if crossed:
+        return Verdict("fail", f"{len(crossed)} of {len(served)} requests got the state of "
+                       f"another event loop's lifespan: {crossed[0]}", {"examples": crossed[:5]})
     if missing:
         without = sum(not e.get("state_present") for e in missing)
         return Verdict("fail", f"{len(missing)} of {len(served)} requests did not get the "
                        f"state the lifespan set ({without} had no scope['state'] at all)")
     return Verdict("pass", f"all {len(served)} requests got scope['state'] with what their "
-                   "process's lifespan put there")
+                   "own loop's lifespan put there")
+
+
+def _added_by(obs: Observations) -> dict[str, dict[str, Any]]:
+    """Which request added each per-request key to scope['state']."""
+    return {e["state_own_key"]: e for e in obs.served() if e.get("state_own_key")}
+
+
+def _leaks(obs: Observations, requests: list[dict[str, Any]], same_connection: bool
+           ) -> list[str]:
+    """Requests that saw a key another request added, from the same connection or not."""
+    added = _added_by(obs)
+    found = []
+    for event in requests:
+        for key in event.get("state_foreign_keys") or []:
+            source = added.get(key)
+            same = (source is not None and source.get("connection") is not None
+                    and source.get("connection") == event.get("connection"))
+            if same == same_connection:
+                found.append(f"{event.get('tag')!r} saw the key "
+                             f"{(source or {}).get('tag', 'another request')!r} added"
+                             + (f" on the same connection {event.get('connection')}"
+                                if same else ""))
+                break
+    return found
 
 
 def shallow_copy(obs: Observations) -> Verdict:
+    """Across connections: what one request adds is not seen by a request on another one."""
     if problem := _state_unsupported(obs):
         return problem
     with_state = [e for e in obs.served() if e.get("state_present")]
-    leaked = [e for e in with_state if e.get("state_foreign_keys")]
-    if leaked:
-        return Verdict("fail", f"{len(leaked)} of {len(with_state)} requests saw keys another "
-                       "request added to scope['state']: the state is shared, not copied",
-                       {"example": (leaked[0].get("state_foreign_keys") or [])[:3]})
     if len(with_state) < 2:
-        return Verdict("error", "fewer than two requests carried state: nothing to compare")
-    return Verdict("pass", f"none of {len(with_state)} requests saw a key another request "
-                   "added: each got its own shallow copy")
+        return Verdict("n/a", f"{len(with_state) or 'no'} request(s) carried scope['state']: "
+                       "nothing to compare")
+    leaked = _leaks(obs, with_state, same_connection=False)
+    if leaked:
+        return Verdict("fail", f"{len(leaked)} of {len(with_state)} requests saw keys a request "
+                       f"on another connection added to scope['state']: the state is shared, "
+                       f"not copied; e.g. {leaked[0]}", {"examples": leaked[:5]})
+    return Verdict("pass", f"none of {len(with_state)} requests saw a key a request on another "
+                   "connection added: each got its own shallow copy")
+
+
+def _reused(obs: Observations, prefix: str, what: str, skipped: str | None) -> Verdict:
+    if problem := _state_unsupported(obs):
+        return problem
+    if skipped:
+        return Verdict("n/a", skipped)
+    on = [e for e in obs.served() if str(e.get("tag", "")).startswith(prefix)]
+    with_state = [e for e in on if e.get("state_present")]
+    connections: dict[Any, int] = {}
+    for event in with_state:
+        connections[event.get("connection")] = connections.get(event.get("connection"), 0) + 1
+    shared = {c: n for c, n in connections.items() if c is not None and n > 1}
+    if not shared:
+        return Verdict("n/a", f"no two requests carrying scope['state'] arrived on one {what} "
+                       f"({len(with_state)} request(s) on {len(connections)} connection(s)): "
+                       "the server did not reuse it", {"connections": len(connections)})
+    leaked = _leaks(obs, with_state, same_connection=True)
+    if leaked:
+        return Verdict("fail", f"{len(leaked)} of {len(with_state)} requests on one {what} saw "
+                       f"a key an earlier request on it added to scope['state']: the "
+                       f"connection's requests share one state; e.g. {leaked[0]}",
+                       {"examples": leaked[:5]})
+    return Verdict("pass", f"each of {len(with_state)} requests on one {what} got its own copy "
+                   "of scope['state']")
+
+
+def isolated_keepalive(obs: Observations) -> Verdict:
+    """Each request of one keep-alive (or pipelined) HTTP/1.1 connection gets its own copy."""
+    if problem := _state_unsupported(obs):
+        return problem
+    keepalive = _reused(obs, "ka-", "keep-alive connection", None)
+    if keepalive.status != "pass":
+        return keepalive
+    pipelined = _reused(obs, "pipe-", "pipelined connection", None)
+    return pipelined if pipelined.status == "fail" else keepalive
+
+
+def isolated_http2(obs: Observations) -> Verdict:
+    """Each stream of one HTTP/2 connection gets its own copy."""
+    record = obs.scenario("main") or {}
+    skipped = (record.get("http2") or {}).get("skipped")
+    return _reused(obs, "h2-", "HTTP/2 connection", skipped)
+

@@ -79,6 +79,23 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
+def carrying(marker: bytes) -> list[int]:
+    """Live processes whose environment holds ``marker``: a server's processes that left
+    its process group (setsid, double fork) still inherit its environment."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            if marker in Path(f"/proc/{entry}/environ").read_bytes():
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                if stat.rsplit(")", 1)[1].split()[0] != "Z":
+                    found.append(int(entry))
+        except (OSError, IndexError):
+            continue
+    return found
+
+
 class LocalServer:
     """A server process we started, in its own process group."""
 
@@ -133,20 +150,28 @@ class LocalServer:
                            exit_signal=signal.Signals(-code).name if code < 0 else None,
                            seconds=round(seconds, 3), killed=killed, orphans=orphans)
 
+    def _members(self) -> list[int]:
+        marker = f"ASGI_MATRIX_OBS={self.observations}\0".encode()
+        return sorted(set(group_members(self.proc.pid)) | set(carrying(marker)))
+
     def _leftovers(self) -> list[int]:
-        """Processes of the server still running once its main process exited."""
+        """Processes of the server still running once its main process exited, also
+        those that left its process group."""
         deadline = time.monotonic() + 1.0  # children may take a moment to follow
-        while (left := group_members(self.proc.pid)) and time.monotonic() < deadline:
+        while (left := self._members()) and time.monotonic() < deadline:
             time.sleep(0.05)
         return left
 
     def kill_group(self) -> None:
         with suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
+        for pid in self._members():  # the ones that escaped the group
+            with suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
 
     def cleanup(self) -> None:
         """Nothing of the server may outlive its scenario."""
-        if self.proc.poll() is None or group_members(self.proc.pid):
+        if self.proc.poll() is None or self._members():
             self.kill_group()
         with suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=10)

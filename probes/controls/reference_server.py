@@ -3,8 +3,9 @@
 With the default flags it does everything right: each serving event loop runs its own
 lifespan before it accepts, requests see a copy of the lifespan's state and context (a
 fresh copy per request, also on a kept-alive connection), stop drains in-flight
-requests before the lifespan shutdown. Other flag values do each thing wrong on purpose, so the matrix has known positive and negative controls run
-over real sockets, real HTTP/1.1 and real WebSockets.
+requests before the lifespan shutdown. Other flag values do each thing wrong on purpose,
+so the matrix has known positive and negative controls run over real sockets, real
+HTTP/1.1 and real WebSockets.
 
 Architecture: N threads ``loop-0``..``loop-{N-1}``, each with its own asyncio loop and
 its own listening socket bound with SO_REUSEPORT (the kernel spreads connections over
@@ -57,6 +58,7 @@ DRAIN_TIMEOUT_S = 10.0
 SHUTDOWN_TIMEOUT_S = 5.0
 FIRST_CONNECTION_WAIT_S = 3.0  # --startup-gate no: longest wait for a first connection
 WS_CLOSE_TIMEOUT_S = 1.0  # how long we wait for the client's answering close frame
+FIRST_CONNECTION_WAIT_S = 3.0  # --startup-gate no: longest wait for a first connection
 
 HTTP_ASGI = {"version": "3.0", "spec_version": "2.4"}
 LIFESPAN_ASGI = {"version": "3.0", "spec_version": "2.0"}

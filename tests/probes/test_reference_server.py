@@ -353,7 +353,9 @@ def test_lifespan_none(start: Any) -> None:
 
 
 def test_startup_gate_no_serves_before_startup_completes(start: Any) -> None:
-    server = start("--startup-gate", "no", "--loops", "1", REFAPP_STARTUP_S="0.5")
+    # the lifespan begins with the first connection (the readiness ping); 2 s of startup
+    # leave room for a loaded machine between that ping and /early
+    server = start("--startup-gate", "no", "--loops", "1", REFAPP_STARTUP_S="2")
     assert server.get("/early")["after_startup"] is False
     server.wait_event("startup")
     assert server.get("/late")["after_startup"] is True

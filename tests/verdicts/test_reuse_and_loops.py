@@ -4,7 +4,15 @@ each verdict on hand-written observations, one passing and one failing case (at 
 from __future__ import annotations
 
 from asgi_matrix.verdicts import context, failure, lifespan, requests, shutdown, state
-from observations import FAILED_STARTUP, good_main, obs, request, served, startup, stop_scenario
+from helpers.observations import (
+    FAILED_STARTUP,
+    good_main,
+    obs,
+    request,
+    served,
+    startup,
+    stop_scenario,
+)
 
 
 def main(*events, **extra):

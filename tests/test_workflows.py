@@ -167,9 +167,10 @@ def pages(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
            "GITHUB_OUTPUT": str(cwd / "github-output")}
     return subprocess.run([sys.executable, str(PAGES), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.timeout(1860)  # at least its inner timeouts: six pages.py calls of 300 s
 def test_site_history_keeps_the_newest_runs(pages_site: tuple[str, Path],
                                             tmp_path: Path) -> None:
     if not (BIN / "asgi-matrix").exists():

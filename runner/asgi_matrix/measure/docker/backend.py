@@ -259,11 +259,12 @@ class DockerBackend:
         whose runner mark names a runner that is gone. Others' are never touched."""
         host = socket.gethostname()
         ended = 0
-        kinds = (self.client.containers, self.client.volumes, self.client.networks)
-        for kind in kinds:
-            listed = (kind.list(all=True, filters={"label": _leftovers.LABEL})
-                      if kind is self.client.containers
-                      else kind.list(filters={"label": _leftovers.LABEL}))
+        wanted = {"label": _leftovers.LABEL}
+        # Containers first: a volume or network still in use cannot go.
+        listings = (self.client.containers.list(all=True, filters=wanted),
+                    self.client.volumes.list(filters=wanted),
+                    self.client.networks.list(filters=wanted))
+        for listed in listings:
             for item in listed:
                 labels = (item.attrs.get("Labels") or item.attrs.get("Config", {}).get("Labels")
                           or {})
@@ -271,10 +272,7 @@ class DockerBackend:
                 if where != host or _leftovers.runner_alive(mark):
                     continue
                 with suppress(Exception):
-                    if kind is self.client.containers:
-                        item.remove(force=True)
-                    else:
-                        item.remove()
+                    item.remove(**({"force": True} if listed is listings[0] else {}))
                     ended += 1
         return ended
 

@@ -31,7 +31,8 @@ docker-matrix: $(VENV)/.installed
 	$(AM) images --runner-wheels wheels
 	ASGI_MATRIX_BASE=$(BASE_IMAGE) docker-compose build matrix
 	mkdir -p $(OUT)
-	ASGI_MATRIX_BASE=$(BASE_IMAGE) docker-compose run --rm matrix
+	ASGI_MATRIX_BASE=$(BASE_IMAGE) ASGI_MATRIX_UID=$$(id -u) ASGI_MATRIX_GID=$$(id -g) \
+	  DOCKER_GID=$$(stat -c %g /var/run/docker.sock) docker-compose run --rm matrix
 	@echo "dashboard: $(OUT)/site/index.html"
 
 ## Regenerate docker-compose.yml from the catalogue.

@@ -1,5 +1,7 @@
 # The asgi-matrix runner itself, for docker-compose's `matrix` service: it drives the
-# docker backend through the engine's socket, mounted by the compose file.
+# docker backend through the engine's socket, mounted by the compose file. It runs as a
+# non-root user (compose gives your uid and the socket's group); base images are made
+# on the host beforehand (debootstrap needs root: `make docker-matrix` does it).
 # Installs from ./wheels when present (offline machines: `make docker-wheels`), else
 # from the package index.
 ARG BASE=python:3.11-slim
@@ -15,3 +17,5 @@ RUN set -eu; \
     fi; \
     asgi-matrix --version
 WORKDIR /src
+ENV HOME=/tmp
+USER 10001:10001

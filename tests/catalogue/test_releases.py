@@ -163,6 +163,21 @@ def test_an_installer_refusal_becomes_not_run_with_the_reason(tail: str, meaning
         assert "error: command 'gcc' failed: No such file or directory" in str(caught.value)
 
 
+@pytest.mark.parametrize("tail", [
+    "error: Failed to download and build `oldserver==1.0`\n  Caused by: Failed to fetch: "
+    "`https://files.pythonhosted.org/oldserver-1.0.tar.gz`\n  Caused by: dns error",
+    "error: No solution found when resolving dependencies\n  Caused by: Request failed "
+    "after 3 retries: error sending request for url (https://pypi.org/simple/oldserver/)",
+    "error: Failed to build `oldserver==1.0`\n  Caused by: No space left on device (os "
+    "error 28)",
+])
+def test_a_transient_failure_is_an_error_never_not_run(tail: str) -> None:
+    """Not "cannot be installed here": that would be cached until --force."""
+    error = EnvironmentFailed("cannot install oldserver==1.0: " + tail.splitlines()[-1], tail)
+    with pytest.raises(EnvironmentFailed):
+        _releases.prepare(FailingBackend(error), release_config())
+
+
 def test_other_installer_failures_stay_errors() -> None:
     error = EnvironmentFailed("cannot install: error sending request for url",
                               "error: Failed to fetch: `https://pypi.org/simple/oldserver/`")

@@ -25,9 +25,21 @@ _NOT_INSTALLABLE = (
 )
 
 
+#: installer output of a failure that may not happen next time (the network, the index):
+#: such a failure stays an error cell, which the history cache never keeps
+_TRANSIENT = ("failed to fetch", "request failed after", "error sending request", "dns error",
+              "connection reset", "connection refused", "connection aborted", "timed out",
+              "timeout", "temporarily unavailable", "temporary failure in name resolution",
+              "network is unreachable", "502 bad gateway", "503 service unavailable",
+              "504 gateway", "read error", "no space left on device")
+
+
 def not_installable(err: PrepareFailed) -> str:
-    """The reason an installer failure means "cannot be installed here", or ""."""
+    """The reason an installer failure means "cannot be installed here", or "" (a failure
+    of ours or a transient one: measured again next time, never cached)."""
     text = f"{err}\n{err.log_tail}".lower()
+    if any(needle in text for needle in _TRANSIENT):
+        return ""
     for needle, meaning in _NOT_INSTALLABLE:
         if needle in text:
             return meaning

@@ -89,6 +89,11 @@ MATRIX = """\
         BASE: ${ASGI_MATRIX_BASE:-python:3.11-slim}
     image: asgi-matrix-runner
     command: ["asgi-matrix", "run", "--backend", "docker", "--out", "/out", "--site", "/out/site"]
+    # Not root: your user (files in ./out stay yours), in the group of the engine's
+    # socket (DOCKER_GID=$(stat -c %g /var/run/docker.sock)). The socket still lets this
+    # service do anything the engine can: see the README's "The runner in a container".
+    user: "${ASGI_MATRIX_UID:-10001}:${ASGI_MATRIX_GID:-10001}"
+    group_add: ["${DOCKER_GID:-0}"]
     environment:
       ASGI_MATRIX_DOCKER_REACH: network
       ASGI_MATRIX_CACHE: /cache

@@ -59,6 +59,9 @@ def rebased(config: ServerConfig, req: Requirement) -> dict[str, object]:
     entry = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in _SKIP}
     if config.free_threaded:  # "==3.14.*" plus the flag: the catalogue's "3.14t"
         entry["python"] = config.python.removeprefix("==").removesuffix(".*") + "t"
+    if config.recycle is not None:  # ("requests", 100): the catalogue's { requests = 100 }
+        entry["recycle"] = dict([config.recycle])
+    entry = {k: v for k, v in entry.items() if v is not None}  # absent in the catalogue
     return {"id": config.id + SUFFIX, **entry, "requires": requires, "default": False,
             "description": f"{config.id} with {req}"}
 
@@ -70,6 +73,8 @@ def _toml(value: object) -> str:
         return str(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
     return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 

@@ -12,7 +12,12 @@ its own listening socket bound with SO_REUSEPORT (the kernel spreads connections
 them). With ``--lifespan single`` one more thread, ``lifespan``, runs the only lifespan
 on a loop that serves nothing. The main thread handles SIGTERM/SIGINT and runs the stop
 in two phases: every serving loop stops accepting (and drains), then every lifespan gets
-its shutdown. Standard library only (the server's virtualenv has just anyio); Python 3.11+
+its shutdown. Connections are kept alive when the client asks (HTTP/1.1); a response
+without Content-Length that has more to come is sent chunked (an endless stream). At the
+stop, idle keep-alive connections are closed, streams get ``http.disconnect`` and
+WebSockets close 1001 before the drain waits. With ``--recycle-after N`` a loop that
+answered N requests is replaced by a new one (main thread, ``recycle()``).
+Standard library only (the server's virtualenv has just anyio); Python 3.11+
 (tasks created with an explicit ``context=``).
 
 It is longer than our usual module because a server is one piece: the wire, keep-alive,

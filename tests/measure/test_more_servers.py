@@ -17,7 +17,9 @@ import pytest
 from asgi_matrix.results import document as _results
 from helpers import processes_tagged
 
-pytestmark = pytest.mark.servers
+#: the shared run below may take up to its 900 s subprocess timeout on a loaded machine
+#: (the lifecycle edges wait, bounded, on servers that hang at an open stop)
+pytestmark = [pytest.mark.servers, pytest.mark.timeout(960)]
 
 #: one entry per new server (its multi-loop variant where it has one) -> its package
 SERVERS = {"gunicorn-asgi-workers2": "gunicorn", "anycorn-trio": "anycorn",

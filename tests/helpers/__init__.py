@@ -81,6 +81,9 @@ class NoBackend:
     def close(self) -> None:
         pass
 
+    def end_leftovers(self) -> int:
+        return 0
+
 
 class FailingBackend(NoBackend):
     """A backend whose prepare raises ``error`` (or returns a stand-in when it is None)."""

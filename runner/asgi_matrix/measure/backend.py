@@ -94,6 +94,10 @@ class Backend(Protocol):
         """Release what outlives single scenarios (a run's network); called once, last."""
         ...
 
+    def end_leftovers(self) -> int:
+        """End what killed runs left behind on this host (never others'); how many."""
+        ...
+
 
 def get_backend(kind: str, **options: Any) -> Backend:
     """The backend of that kind, its module imported only now."""

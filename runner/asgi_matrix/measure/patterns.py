@@ -146,7 +146,7 @@ def measure_patterns(backend: Backend, prepared: Prepared, patterns: Sequence[Pa
             record = one_start(backend, prepared, group, limits)
         except AsgiMatrixError as err:
             record = {"ready": {"ok": False}, "error": str(err),
-                      "log_tail": getattr(err, "log_tail", "")}
+                      "log_tail": err.log_tail}
         for pattern in group:
             verdict = judge(needs(pattern), record)
             keep_log = verdict.status == "error" or not (record.get("ready") or {}).get("ok")

@@ -148,8 +148,7 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
            "selected": [c.id for c in configs], "not_run": [], "interrupted": False,
            **(extra_run or {})}
     document = _results.new_document(run)
-    end_leftovers = getattr(backend, "end_leftovers", None)
-    if end_leftovers is not None and (ended := end_leftovers()):
+    if ended := backend.end_leftovers():
         progress(f"ended {ended} leftover(s) of an earlier run that was killed")
     if patterns:
         run["patterns"] = [p.id for p in patterns]

@@ -123,7 +123,7 @@ def measured(obs: Observations, name: str) -> Verdict | None:
                        "probe records, so what it says cannot be trusted; e.g. "
                        f"{(bad.get('samples') or ['?'])[0]}",
                        {"bad_lines": bad, "log_tail": record.get("log_tail", "")})
-    if name == "main" and not obs.served(name) and not record.get("requests"):
+    if name == "main" and not obs.served(name):
         if raised := obs.events(name, "app.error"):
             return Verdict("error", f"the app raised before it could answer ({len(raised)} "
                            f"time(s)), so the server's behaviour could not be measured: "

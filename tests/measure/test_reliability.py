@@ -187,6 +187,8 @@ def test_repeat_records_every_attempt(tmp_path):
                  id="unwritable-out"),
     pytest.param(["run", "--shard", "5/3"], "I must be between 1 and N", id="bad-shard"),
     pytest.param(["show", "/nonexistent/results.json"], "no such results file", id="no-results"),
+    pytest.param(["images", "--config", "uvicorn", "--runner-wheels", "/proc/asgi-matrix-wheels"],
+                 "--runner-wheels /proc/asgi-matrix-wheels: ", id="runner-wheels"),
 ])
 def test_bad_input_is_one_line_and_a_nonzero_exit(args, message):
     done = cli(*args, timeout=60)

@@ -74,7 +74,9 @@ def _one_pattern(fresh: httpx.Client, reused: httpx.Client, base_url: str,
     with ThreadPoolExecutor(CONCURRENT) as pool:
         out += list(pool.map(lambda i: _get(fresh, base_url, path, f"conc-{i}", "new"),
                              range(CONCURRENT)))
-    return out + [_get(reused, base_url, path, f"ka-{i}", "reused") for i in range(KEEPALIVE)]
+    # then one after another on one kept-alive connection: the probe's own helper
+    return out + _traffic.reused(base_url, "ka", KEEPALIVE, reused, path=path,
+                                 tag_header=TAG_HEADER)
 
 
 def send_traffic(base_url: str, patterns: Sequence[Pattern]) -> list[dict[str, Any]]:
@@ -84,7 +86,8 @@ def send_traffic(base_url: str, patterns: Sequence[Pattern]) -> list[dict[str, A
     # verify=False: plain HTTP on loopback, and no CA bundle to load.
     fresh = httpx.Client(timeout=_TIMEOUT, verify=False, headers={"connection": "close"},
                          limits=httpx.Limits(max_keepalive_connections=0))
-    reused = httpx.Client(timeout=_TIMEOUT, verify=False)  # HTTP/1.1 keep-alive
+    reused = httpx.Client(timeout=_TIMEOUT, verify=False,  # HTTP/1.1 keep-alive
+                          limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
     out: list[dict[str, Any]] = []
     with fresh, reused:
         for pattern in (p for p in patterns if not p.jobs):

@@ -85,19 +85,22 @@ def _chunks(size: int, chunk: int) -> Any:
 
 
 def reused(base_url: str, prefix: str, count: int, client: httpx.Client,
-           large_body_at: int | None = None) -> list[dict[str, Any]]:
-    """``count`` requests one after another on the client's one connection."""
+           large_body_at: int | None = None, path: str = "/fast",
+           tag_header: str | None = None) -> list[dict[str, Any]]:
+    """``count`` requests one after another on the client's one connection (to ``path``;
+    ``tag_header``: each request's tag in that header too, for apps that check theirs)."""
     records = []
     for i in range(count):
         tag = f"{prefix}-{i}"
-        record: dict[str, Any] = {"tag": tag, "path": "/fast", "t_sent": time.monotonic(),
+        record: dict[str, Any] = {"tag": tag, "path": path, "t_sent": time.monotonic(),
                                   "reused": prefix}
         try:
             large = i == large_body_at
             if large:
                 record["body_sent"] = LARGE_BODY
-            with client.stream("POST" if large else "GET", f"{base_url}/fast",
+            with client.stream("POST" if large else "GET", f"{base_url}{path}",
                                params={"tag": tag},
+                               headers={tag_header: tag} if tag_header else None,
                                content=_chunks(LARGE_BODY, BODY_CHUNK) if large else None
                                ) as response:
                 _outcome(record, response)

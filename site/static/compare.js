@@ -106,6 +106,12 @@
       status.textContent = "Choose two configurations.";
       return;
     }
+    if (a && !b && a in data.configs) {  /* from a configuration page: it is the first */
+      form.a.value = a;
+      status.textContent = "Choose the configuration to compare " + a + " with.";
+      form.b.focus();
+      return;
+    }
     var unknown = [a, b].filter(function (id) { return !id || !(id in data.configs); });
     if (unknown.length) {
       status.textContent = "Not in this run: " + unknown.map(function (id) { return id ? "\u201c" + id + "\u201d" : "(none given)"; }).join(", ") + ". Choose from the lists.";

@@ -338,6 +338,10 @@ def test_compare_two_configurations_by_url(tab: Tab, site_url: str) -> None:
 def test_compare_from_a_configuration_page(tab: Tab, site_url: str) -> None:
     page = tab.page
     page.goto(site_url + "configs/granian-mt2.html")
+    page.get_by_role("link", name="Compare granian-mt2 with any other configuration").click()
+    page.wait_for_url("**/compare.html?a=granian-mt2")
+    assert page.locator("select[name=a]").input_value() == "granian-mt2"
+    assert page.locator("#compare-status").inner_text().startswith("Choose the configuration")
     page.select_option("select[name=b]", "granian")
     page.get_by_role("button", name="Compare").click()
     page.wait_for_url("**/compare.html?a=granian-mt2&b=granian")

@@ -46,7 +46,7 @@ def own_scopes(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def page(site: Site, config_id: str, only: list[dict[str, Any]],
-         compare_with: list[dict[str, Any]], picker: list[dict[str, Any]]) -> str:
+         compare_with: list[dict[str, Any]]) -> str:
     config = site.configs[config_id]
     rows = []
     for pid, verdict in (config.get("verdicts") or {}).items():
@@ -65,17 +65,16 @@ def page(site: Site, config_id: str, only: list[dict[str, Any]],
                      version=server_version(config), command=command_of(config),
                      reproduce=reproduce(config_id), facts=config.get("facts") or {},
                      own_scopes=own_scopes(config), only=only, compare_with=compare_with,
-                     picker=picker, multi_loop=_answers.several_loops_per_process(config),
+                     multi_loop=_answers.several_loops_per_process(config),
                      patterns=patterns)
 
 
 def render(site: Site, only: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
-    picker = _compare.options(site)
     pairs: dict[str, list[dict[str, Any]]] = {}
     for a, b in _compare.pairs(site):  # a static comparison, linked from both sides
         href = _compare.pair_href(site, a, b)
         pairs.setdefault(a, []).append({"other": b, "href": href})
         pairs.setdefault(b, []).append({"other": a, "href": href})
     return {site.config_href(config_id): page(site, config_id, only.get(config_id, []),
-                                              pairs.get(config_id, []), picker)
+                                              pairs.get(config_id, []))
             for config_id in site.configs}

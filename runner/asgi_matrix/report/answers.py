@@ -235,16 +235,22 @@ def fails_only(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
     for pid, prop in document["properties"].items():
         statuses = {cid: verdict_status(document, c, pid) for cid, c in configs.items()}
+        passes: dict[Any, int] = {}
+        others: dict[Any, int] = {}  # findings that are not a pass, per kind
         for cid, status in statuses.items():
-            if status not in ("fail", "no"):
-                continue
             kind = configs[cid].get("kind")
-            peers = [s for other, s in statuses.items()
-                     if other != cid and configs[other].get("kind") == kind and s in FINDINGS]
-            if peers and all(s == "pass" for s in peers):
+            if status == "pass":
+                passes[kind] = passes.get(kind, 0) + 1
+            elif status in FINDINGS:
+                others[kind] = others.get(kind, 0) + 1
+        for cid, status in statuses.items():
+            kind = configs[cid].get("kind")
+            # it fails, it is the only non-pass finding of its kind, and a peer passes
+            if status in ("fail", "no") and others.get(kind) == 1 and passes.get(kind, 0):
                 found.setdefault(cid, []).append({
                     "id": pid, "title": prop.get("title", pid), "status": status,
-                    "peers": len(peers), "level": level_of(prop, configs[cid]["verdicts"][pid]),
+                    "peers": passes[kind],
+                    "level": level_of(prop, configs[cid]["verdicts"][pid]),
                     "explanation": configs[cid]["verdicts"][pid].get("explanation", "")})
     return {cid: found[cid] for cid in document["configurations"] if cid in found}
 

@@ -8,7 +8,7 @@ import json
 import re
 
 from asgi_matrix.report import site as _site
-from site_docs import FRESH, Document, sample, with_breakage
+from helpers.site_docs import FRESH, Document, sample, with_breakage
 
 
 def _text(fragment: str) -> str:
@@ -122,7 +122,7 @@ def test_the_matrix_headings_are_short_with_full_names_at_hand(
     page = sample_site["index.html"]
     head = page[page.index('data-prop="lifespan.per-loop"'):]
     head = head[:head.index("</th>")]
-    assert 'title="Lifespan per event loop: ' in head
-    assert '<span aria-hidden="true">per loop</span><span class="sr">Lifespan per event loop' \
-        in head
+    assert 'title="Lifespan per event loop (SHOULD): ' in head
+    assert '<span class="v" aria-hidden="true">per loop<sup class="lvl">S</sup></span>' in head
+    assert '<span class="sr">Lifespan per event loop (recommended by the spec (SHOULD))' in head
     assert "<dd>Lifespan per event loop" in page  # "Column names in full"

@@ -434,7 +434,8 @@ def test_without_javascript(browser: Any, site_url: str) -> None:
         page = context.new_page()
         page.goto(site_url + "index.html")
         assert page.locator("table.answers").is_visible()
-        assert page.locator("#filters").is_hidden()  # filtering needs the script
+        assert page.locator("#filters").is_hidden()  # filtering needs the script, and says so
+        assert "take JavaScript, which is off" in page.locator("#main").inner_text()
         assert page.locator('tr[data-config="uvicorn"]').is_visible()
         page.goto(site_url + "compare.html?a=uvicorn&b=granian")
         assert "needs JavaScript" in page.locator("noscript").first.inner_text() or \

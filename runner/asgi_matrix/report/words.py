@@ -13,6 +13,7 @@ HTML escaping is the templates' job (autoescape); the terminal's is here.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -85,6 +86,7 @@ def glyph_word(status: str) -> str:
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _UNSAFE_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
                                 "\ud800-\udfff]")
+_SPACE = re.compile(r"\s")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}
 
 
@@ -110,7 +112,12 @@ def terminal_safe(text: Any) -> str:
 def http_url(text: Any) -> str | None:
     """``text`` when it is an absolute http(s) URL with a host, else None (no
     ``javascript:``, ``data:`` or relative links from a results document)."""
-    if not isinstance(text, str) or _UNSAFE.search(text) or any(c.isspace() for c in text):
+    return _http_url(text) if isinstance(text, str) else None
+
+
+@functools.lru_cache(maxsize=1024)  # every cell of a property links the same reference
+def _http_url(text: str) -> str | None:
+    if _UNSAFE.search(text) or _SPACE.search(text):
         return None
     try:
         parts = urlsplit(text)

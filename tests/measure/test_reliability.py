@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.servers, pytest.mark.timeout(660)]
 FAULTS = {
     "fault-never-ready": "did not answer within",
     "fault-exit-before-bind": "exited before it answered",
-    "fault-crash-after-first": "exited during the traffic, with status 1",
+    "fault-crash-after-first": "had already exited (status 1) before the stop signal",
     "fault-ignore-sigterm": "ignored SIGTERM",
     "fault-garbage-observations": "not probe records",
 }
@@ -70,7 +70,10 @@ def test_faults_cost_bounded_time_and_lose_nothing_else(faulty_run):
     # loaded 2-core machine gets room, a wait that never ends still fails
     assert seconds < 180, seconds
     good = document["configurations"]["control-multiloop"]["verdicts"]
-    assert {v["status"] for v in good.values()} == {"pass"}
+    # measured in full beside the faults: no cell of it the harness could not observe
+    # (it fails lifespan.app-object-resources by design: it serves from several loops)
+    assert "error" not in {v["status"] for v in good.values()}
+    assert document["configurations"]["control-multiloop"]["status"] == "measured"
     assert processes_tagged(tag) == []
 
 
@@ -169,7 +172,8 @@ def test_two_runs_at_once_do_not_collide(tmp_path):
         assert proc.returncode == 0, stderr
     for i in range(2):
         got = _results.load(tmp_path / f"out{i}")["configurations"]["control-multiloop"]
-        assert {v["status"] for v in got["verdicts"].values()} == {"pass"}
+        assert got["status"] == "measured"
+        assert "error" not in {v["status"] for v in got["verdicts"].values()}
 
 
 def test_repeat_records_every_attempt(tmp_path):

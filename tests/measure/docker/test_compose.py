@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -35,3 +36,14 @@ def test_compose_accepts_the_file():
     done = subprocess.run([tool, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 0, done.stderr
+
+
+def test_an_id_compose_would_refuse_becomes_a_name_it_accepts(tmp_path: Path) -> None:
+    extra = tmp_path / "extra.toml"
+    extra.write_text('[[config]]\nid = "uvicorn+h11"\nserver = "uvicorn"\nrequires = ["uvicorn"]\n'
+                     'argv = ["{python}", "-m", "uvicorn", "--port", "{port}", "{app}"]\n')
+    config = Catalogue.load([extra]).get("uvicorn+h11")
+    text = _compose.render([config])
+    service = next(line for line in text.splitlines() if line.startswith("  uvicorn-h11"))
+    assert re.fullmatch(r"  uvicorn-h11-[0-9a-f]{10}:", service), service
+    assert "+" not in text.split("\n  uvicorn-h11")[1].split("\n\n")[0]

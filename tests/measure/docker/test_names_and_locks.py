@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from asgi_matrix.measure.docker import bases as _bases
-from asgi_matrix.measure.docker.backend import NAME_MAX, docker_name
+from asgi_matrix.measure.docker.engine import NAME_MAX, docker_name
 
 ENGINE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")  # the engine's rule for names
 

@@ -11,10 +11,8 @@ run ends, whatever happened.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
-import re
 import socket
 import tarfile
 import threading
@@ -41,7 +39,7 @@ from asgi_matrix.measure.backend import (
     StopScope,
     parse_freeze,
 )
-from asgi_matrix.measure.docker.engine import docker_client
+from asgi_matrix.measure.docker.engine import docker_client, docker_name
 from asgi_matrix.measure.docker.images import (
     CONTAINER_PORT,
     IMAGE_PYTHON,
@@ -55,23 +53,6 @@ from asgi_matrix.measure.observations import CLIENT, OBSERVATIONS
 #: "network" when the runner itself runs in a container (docker-compose's matrix service):
 #: it then joins the run's network and reaches servers by name, not by published port.
 REACH = os.environ.get("ASGI_MATRIX_DOCKER_REACH", "published")
-
-
-_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]")
-NAME_MAX = 63  #: also a host name on the run's network: one DNS label
-
-
-def docker_name(*parts: str) -> str:
-    """A container, volume or network name the engine accepts ([a-zA-Z0-9][a-zA-Z0-9_.-]*),
-    from ids that may hold others (a release's ``@``, a catalogue's ``+``). Where a
-    character was replaced or the name cut short, a hash of the original keeps two ids
-    apart (``a@1`` and ``a+1`` stay two names)."""
-    wanted = "-".join(parts)
-    name = _NAME_UNSAFE.sub("-", wanted)
-    if name != wanted or len(name) > NAME_MAX:
-        digest = hashlib.sha256(wanted.encode()).hexdigest()[:10]
-        name = f"{name[:NAME_MAX - 11]}-{digest}"
-    return name
 
 
 def _free_threaded_base(config: ServerConfig, python: str) -> tuple[str, str]:

@@ -18,6 +18,7 @@ from packaging.requirements import Requirement
 from asgi_matrix.catalogue.load import ServerConfig
 from asgi_matrix.exceptions import NotRunnable
 from asgi_matrix.measure.backend import PROBE_REQUIREMENTS
+from asgi_matrix.measure.docker.engine import docker_name
 from asgi_matrix.measure.docker.images import (
     CONTAINER_PORT,
     DEFAULT_PYTHON,
@@ -60,7 +61,7 @@ def _service(config: ServerConfig) -> list[str]:
         base = free_threaded_base_variable(python)
         default = f"-asgi-matrix-set-{base.lower().replace('_', '-')}:{python}t"
     return [
-        f"  {config.id}:",
+        f"  {docker_name(config.id)}:",
         "    profiles: [servers]",
         "    build:",
         "      context: .",
@@ -69,7 +70,7 @@ def _service(config: ServerConfig) -> list[str]:
         f"        BASE: ${{{base}:{default}}}",
         f"        REQUIREMENTS: {_q(requirements)}",
         *([f"        SYSTEM: {_q(' '.join(config.system))}"] if config.system else []),
-        f"    image: asgi-matrix-compose/{config.id}",
+        f"    image: asgi-matrix-compose/{docker_name(config.id)}",
         # "$$": compose would substitute a "$VAR" in the command (a Caddyfile's {$VIRTUAL_ENV})
         f"    command: [{', '.join(_q(a.replace('$', '$$')) for a in command)}]",
         "    environment:",

@@ -7,7 +7,9 @@ exception, and the tail of a long log.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import re
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -78,3 +80,19 @@ def find_image(client: Any, ref: str) -> Any | None:
     except docker.errors.ImageNotFound:
         return None
 
+
+_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]")
+NAME_MAX = 63  #: also a host name on the run's network: one DNS label
+
+
+def docker_name(*parts: str) -> str:
+    """A container, volume or network name the engine accepts ([a-zA-Z0-9][a-zA-Z0-9_.-]*),
+    from ids that may hold others (a release's ``@``, a catalogue's ``+``). Where a
+    character was replaced or the name cut short, a hash of the original keeps two ids
+    apart (``a@1`` and ``a+1`` stay two names)."""
+    wanted = "-".join(parts)
+    name = _NAME_UNSAFE.sub("-", wanted)
+    if name != wanted or len(name) > NAME_MAX:
+        digest = hashlib.sha256(wanted.encode()).hexdigest()[:10]
+        name = f"{name[:NAME_MAX - 11]}-{digest}"
+    return name

@@ -164,3 +164,13 @@ def test_a_server_that_never_served_after_the_apps_startup_is_a_breakage():
     got = verdict("lifespan-state", start)
     assert got.status == "breaks"
     assert "asynchronous generator is already running" in got.explanation
+
+
+def test_lost_jobs_where_no_shutdown_came_say_so():
+    start = recorded("uvicorn")
+    start["events"] = [e for e in start["events"] if not (
+        e["pattern"] == "taskgroup-runvar" and (e.get("phase") == "finished"
+                                                or e["event"] == "pattern.shutdown"))]
+    broken = verdict("taskgroup-runvar", start)
+    assert broken.status == "breaks"
+    assert "no lifespan shutdown was ever delivered" in broken.explanation

@@ -173,7 +173,9 @@ def _jobs_lost(needs: Needs, events: list[dict[str, Any]], shutdowns: list[dict[
         return None
     silent = all(e.get("ok") for e in _of(events, "request")) and all(
         e.get("clean") for e in shutdowns)
-    how = " silently: every request got 200 and every lifespan exited cleanly" if silent else ""
+    ended = ("every lifespan exited cleanly" if shutdowns
+             else "no lifespan shutdown was ever delivered")
+    how = f" silently: every request got 200 and {ended}" if silent else ""
     if cancelled:
         first = cancelled[0]
         evidence.update(first_error=first.get("error"), where=where(first))

@@ -65,12 +65,19 @@ def test_tag_changes_when_requirements_change(base: str) -> None:
     assert image_tag(UVICORN, "3.12", base) != tag
 
 
-def test_requirement_without_wheel_names_the_package() -> None:
-    # docopt has only ever been published as an sdist.
-    with pytest.raises(NoWheelError, match=r"no wheel for Python 3\.11.*'docopt'") as info:
-        build_image(["docopt", "anyio"], PYTHON)
+def test_requirement_without_wheel_names_the_package(tmp_path: Path) -> None:
+    # docopt has only ever been published as an sdist. For a Python other than this
+    # machine's, no wheel can be built here either: "not run", naming the package.
+    with pytest.raises(NoWheelError, match=r"no wheel for Python 3\.13.*'docopt'") as info:
+        download_wheelhouse(["docopt", "anyio"], "3.13", tmp_path, glibc="2.41")
     assert info.value.package == "docopt"
-    assert info.value.python == PYTHON
+    assert info.value.python == "3.13"
+
+
+def test_sdist_only_requirement_is_built_here_for_this_machines_python(tmp_path: Path) -> None:
+    # Same Python, architecture and an older-or-equal glibc: the wheel is built on the host.
+    house = download_wheelhouse(["docopt", "anyio"], PYTHON, tmp_path)
+    assert any(p.name.startswith("docopt-") for p in house.glob("*.whl"))
 
 
 def test_failed_build_carries_the_log_tail() -> None:

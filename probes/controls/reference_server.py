@@ -126,8 +126,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
         # hang: after a failed startup, neither serve nor exit; exit-zero: exit with 0
         "--startup-failure": ["exit", "serve", "hang", "exit-zero"],
         "--lifespan-rejected": ["serve", "exit"],
-        # all: answer every request; drop-concurrent: close a connection unanswered
-        # when another request is in flight on the same loop
+        # all: answer every request; drop-concurrent: close a request of the concurrent
+        # batch (tag conc-N) unanswered while another of the batch is in flight on the loop
         "--answer": ["all", "drop-concurrent"],
         # clean: exit 0 after the stop; crash: exit 70 (EX_SOFTWARE), as a crash would;
         # sigterm-now: die by the SIGTERM at once, no drain, no lifespan shutdown
@@ -370,6 +370,7 @@ class Worker:
         self._base_state: dict[str, Any] = {}  # what requests see when no lifespan ran
         self._base_context = contextvars.Context()
         self._inflight = 0
+        self._batch_inflight = 0  #: requests of the concurrent batch in flight
         self._idle: asyncio.Event | None = None
         self.draining = False  # responses now say Connection: close (--keepalive-at-stop)
         self._idle_conns: set[asyncio.StreamWriter] = set()  # keep-alive, between requests
@@ -578,12 +579,14 @@ class Worker:
         self._writers.add(writer)
         assert self._idle is not None
         self._idle.clear()
-        if self.runtime.options.answer == "drop-concurrent" and self._inflight > 1:
-            log("dropping a concurrent connection unanswered (--answer drop-concurrent)")
-            writer.close()
-            self._release()
-            return
         self._spawn(self._connection(reader, writer), context=self._handler_context())
+
+    def _in_concurrent_batch(self, head: _wire.RequestHead) -> bool:
+        # --answer drop-concurrent drops only the concurrent batch's requests (tags conc-N):
+        # whatever else overlaps them (held streams, WebSockets, keep-alive connections at
+        # the stop) is served, so every other verdict of this control is deterministic.
+        return (self.runtime.options.answer == "drop-concurrent"
+                and b"tag=conc-" in head.target)
 
     def _release(self) -> None:
         self._inflight -= 1
@@ -595,14 +598,20 @@ class Worker:
         counted = True
         # --state per-connection: one copy for all the requests of this connection.
         connection_state = self._request_state()
+        in_batch = False
         try:
-            if self.runtime.options.answer == "drop-concurrent":
-                await asyncio.sleep(0.05)  # hold it, so concurrent requests overlap for sure
             while True:  # one request per turn while the connection is kept alive
                 head = await _wire.read_request_head(reader)
                 self._idle_conns.discard(writer)
                 if head is None:
                     return
+                if not in_batch and self._in_concurrent_batch(head):
+                    if self._batch_inflight:
+                        log("dropping a concurrent request unanswered (--answer drop-concurrent)")
+                        return
+                    in_batch = True
+                    self._batch_inflight += 1
+                    await asyncio.sleep(0.05)  # hold it, so the batch overlaps it for sure
                 scope = self._base_scope(head, writer, connection_state
                                          if self.options.state == "per-connection"
                                          else self._request_state())
@@ -637,6 +646,8 @@ class Worker:
         except Exception:
             log(f"connection handler failed:\n{traceback.format_exc()}")
         finally:
+            if in_batch:
+                self._batch_inflight -= 1
             self._idle_conns.discard(writer)
             self._writers.discard(writer)
             if counted:
@@ -949,6 +960,13 @@ def recycle(runtime: Runtime, workers: list[Worker], old: Worker) -> None:
     opts = runtime.options
     log(f"recycling {old.name} after {opts.recycle_after} requests (--recycle {opts.recycle})")
     if opts.recycle == "exit":
+        # As a retiring server does (uvicorn#426): it stops listening, and for a moment
+        # before it is gone requests are refused while it is still up. The moment is long
+        # enough that the recycle traffic always meets it, so the control always drops.
+        for worker in workers:
+            if worker.serves:
+                worker.drain.set()
+        time.sleep(1.0)
         runtime.stop_signal = "recycle"  # the usual stop, and nothing replaces the loop
         return
     new = Worker(runtime, f"{old.name}+", serves=True, owns_lifespan=old.owns_lifespan)

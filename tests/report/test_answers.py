@@ -159,3 +159,16 @@ def test_an_app_pattern_that_breaks_is_called_out() -> None:
     found = answers.breaking(document)
     assert [(e["config"], [(f["title"], f["pattern"]) for f in e["failed"]]) for e in found] \
         == [("granian", [("Task group on the app object", True)])]
+
+
+def test_a_contextvar_pattern_breaking_is_not_called_out_as_breaking_apps() -> None:
+    # asgiref #322 is open: the answers' contextvar row says it; the callout keeps to
+    # per-loop resources, state isolation and the naive resource patterns.
+    document = sample()
+    document["configurations"]["granian"]["patterns"] = {
+        "contextvar-resource": {"status": "breaks", "explanation": "LookupError"}}
+    assert answers.breaking(document) == []
+    document["configurations"]["granian"]["patterns"]["global-resource"] = {
+        "status": "breaks", "explanation": "bound to a different event loop"}
+    assert [[f["id"] for f in e["failed"]] for e in answers.breaking(document)] \
+        == [["global-resource"]]

@@ -126,3 +126,21 @@ def test_the_matrix_headings_are_short_with_full_names_at_hand(
     assert '<span class="v" aria-hidden="true">per loop<sup class="lvl">S</sup></span>' in head
     assert '<span class="sr">Lifespan per event loop (recommended by the spec (SHOULD))' in head
     assert "<dd>Lifespan per event loop" in page  # "Column names in full"
+
+
+def test_a_long_breakage_list_folds_after_four_so_the_answers_stay_in_view(
+        document: Document) -> None:
+    broken = with_breakage(document)
+    for config in list(broken["configurations"].values()):
+        if config.get("kind") == "server" and config.get("status") == "measured":
+            config["verdicts"]["lifespan.per-loop"] = {
+                "status": "fail", "explanation": "one lifespan for two loops", "evidence": {}}
+    breaking = [c for c in broken["configurations"].values()
+                if c.get("kind") == "server" and c.get("status") == "measured"]
+    assert len(breaking) > 4
+    page = _site.render(broken, FRESH)["index.html"]
+    callout = page[page.index('class="callout breaks"'):page.index("</section>")]
+    shown, folded = callout.split("<details>")
+    assert shown.count("<li>") == 4
+    assert f"{len(breaking) - 4} more configurations break apps" in folded
+    assert folded.count("<li>") == len(breaking) - 4

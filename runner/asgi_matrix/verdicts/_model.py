@@ -167,19 +167,22 @@ def lifespans_by_token(obs: Observations, name: str = "main") -> dict[Any, dict[
     return {e.get("token"): e for e in obs.startups(name)}
 
 
-def sighting(request: dict[str, Any], token: Any, lifespans: dict[Any, dict[str, Any]],
-             what: str) -> str | None:
-    """None when ``token`` is what the lifespan of the request's own loop set; else why not.
-
-    ``what`` names the thing seen ("the state", "the contextvar").
-    """
-    source = lifespans.get(token)
-    if source is None:
-        return "missing"
-    if loop_key(source) != loop_key(request):
-        return (f"request {request.get('tag')!r} on {loop_name(request)} saw {what} set by "
-                f"{loop_name(source)}'s lifespan")
-    return None
+def sightings(requests: list[dict[str, Any]], token_key: str,
+              lifespans: dict[Any, dict[str, Any]], what: str
+              ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Sort requests by what they saw under ``token_key`` (``state_token``, ``ctx_token``):
+    those that saw no lifespan's token, and, for those that saw another loop's lifespan's,
+    why. ``what`` names the thing seen ("the state", "the contextvar")."""
+    missing: list[dict[str, Any]] = []
+    crossed: list[str] = []
+    for request in requests:
+        source = lifespans.get(request.get(token_key))
+        if source is None:
+            missing.append(request)
+        elif loop_key(source) != loop_key(request):
+            crossed.append(f"request {request.get('tag')!r} on {loop_name(request)} saw "
+                           f"{what} set by {loop_name(source)}'s lifespan")
+    return missing, crossed
 
 
 def judged_requests(obs: Observations, name: str = "main",

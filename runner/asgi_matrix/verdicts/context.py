@@ -14,20 +14,14 @@ from asgi_matrix.verdicts._model import (
     lifespan_ran,
     lifespans_by_token,
     measured,
-    sighting,
+    sightings,
 )
 
 
 def _propagates(obs: Observations, kind: str) -> Verdict:
     lifespans = lifespans_by_token(obs)
     served = [e for e in judged_requests(obs) if e.get("event") == kind]
-    blind, crossed = [], []
-    for event in served:
-        why = sighting(event, event.get("ctx_token"), lifespans, "the contextvar")
-        if why == "missing":
-            blind.append(event)
-        elif why:
-            crossed.append(why)
+    blind, crossed = sightings(served, "ctx_token", lifespans, "the contextvar")
     if crossed:
         return Verdict("fail", f"{len(crossed)} of {len(served)} {kind} handlers saw the "
                        f"contextvar of another event loop's lifespan: {crossed[0]}",

@@ -16,7 +16,7 @@ from asgi_matrix.verdicts._model import (
     lifespan_ran,
     lifespans_by_token,
     measured,
-    sighting,
+    sightings,
 )
 
 
@@ -34,13 +34,7 @@ def supported(obs: Observations) -> Verdict:
         return problem
     lifespans = lifespans_by_token(obs)
     served = judged_requests(obs)
-    missing, crossed = [], []
-    for event in served:
-        why = sighting(event, event.get("state_token"), lifespans, "the state")
-        if why == "missing":
-            missing.append(event)
-        elif why:
-            crossed.append(why)
+    missing, crossed = sightings(served, "state_token", lifespans, "the state")
     if crossed:
         return Verdict("fail", f"{len(crossed)} of {len(served)} requests got the state of "
                        f"another event loop's lifespan: {crossed[0]}", {"examples": crossed[:5]})

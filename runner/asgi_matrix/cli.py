@@ -167,6 +167,7 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
     release) or as ID@VERSION (one release); a release measured before by the same
     probe suite comes from the cache unless --force.
     """
+    from asgi_matrix.catalogue import patterns as _pattern_catalogue
     from asgi_matrix.catalogue.selection import select as select_releases
     from asgi_matrix.measure.backend import get_backend
     from asgi_matrix.measure.cell_cache import CellCache
@@ -200,15 +201,19 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
          f"{jobs} at a time" + (f", {len(patterns)} app pattern(s)" if patterns else ""))
     releases = [c for c in configs if c.release is not None]
     cache = CellCache(backend, repeat, force) if releases else None
+    # releases measure the raw patterns (shared starts), frameworks only when named
+    release_patterns = _pattern_catalogue.for_releases(patterns, named=bool(pattern_ids))
     if releases:
-        _say(f"{len(releases)} release configuration(s); history cache "
-             + ("ignored (--force)" if force else "on"))
+        _say(f"{len(releases)} release configuration(s)"
+             + (f", {len(release_patterns)} app pattern(s) each" if release_patterns else "")
+             + "; history cache " + ("ignored (--force)" if force else "on"))
     try:
         path, document = run_matrix(configs, get_backend(backend), out_dir, jobs=jobs,
                                     repeat=repeat, progress=_say, extra_run=extra_run,
                                     limits=replace(LIMITS, ready_s=ready_timeout,
                                                    stop_s=stop_timeout),
-                                    cache=cache, patterns=patterns)
+                                    cache=cache, patterns=patterns,
+                                    release_patterns=release_patterns)
     except Interrupted as err:
         _fail(str(err), EX_INTERRUPTED)
     except AsgiMatrixError as err:

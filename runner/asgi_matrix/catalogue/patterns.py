@@ -8,6 +8,7 @@ file and entry named.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from asgi_matrix.exceptions import CatalogueError, UnknownConfig
+from asgi_matrix.resources import PROBES_DIR
 
 PATTERNS_FILE = Path(__file__).resolve().parent / "patterns.toml"
 KINDS = ("pattern", "framework")
@@ -53,6 +55,29 @@ class Pattern:
     def raw(self) -> bool:
         """A raw ASGI pattern, served through the dispatcher; else a framework's own app."""
         return self.kind == "pattern"
+
+    def code_files(self, probes: Path = PROBES_DIR) -> list[Path]:
+        """The files under probes/ its app runs: its module, the kit every pattern and
+        framework records through, and (raw patterns) the dispatcher that mounts it.
+        The probe itself is covered by the suite's probe hash."""
+        names = [self.source, "patterns/__init__.py", "patterns/_kit.py"]
+        if self.raw:
+            names.append("patterns/dispatch.py")
+        else:
+            names.append(f"{Path(self.source).parent}/__init__.py")
+        return [probes / name for name in dict.fromkeys(names)]
+
+    def code_sha256(self, probes: Path = PROBES_DIR) -> str:
+        """A hash of ``code_files``: results measured with another hash are not comparable."""
+        digest = hashlib.sha256()
+        for path in self.code_files(probes):
+            digest.update(path.relative_to(probes).as_posix().encode() + b"\0")
+            try:
+                digest.update(path.read_bytes())
+            except OSError:
+                digest.update(b"(missing)")  # a pattern without its module hashes as such
+            digest.update(b"\0")
+        return digest.hexdigest()[:16]
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "kind": self.kind, "app": self.app,
@@ -137,6 +162,19 @@ def load(path: Path = PATTERNS_FILE) -> list[Pattern]:
                                      "requires and (frameworks) app")
         patterns.append(pattern)
     return patterns
+
+
+def suite_hashes(patterns: Sequence[Pattern]) -> dict[str, str]:
+    """pattern id -> the hash of its code (the suite's ``patterns_sha256``)."""
+    return {p.id: p.code_sha256() for p in patterns}
+
+
+def for_releases(selected: Sequence[Pattern], named: bool) -> list[Pattern]:
+    """The patterns each release of a release set measures: those named on the command
+    line (``--pattern``), else the raw ones of the selection. Raw patterns share the
+    dispatcher's starts (two today), in the release's own environment; a framework needs
+    an environment of its own per release, so history runs it only when asked."""
+    return list(selected) if named else [p for p in selected if p.raw]
 
 
 def select(patterns: Sequence[Pattern], ids: Sequence[str]) -> list[Pattern]:

@@ -9,6 +9,11 @@ per key under ``<cache_root>/history/cells/``. A hit is returned marked
 recorded observations, so a fix to a verdict's logic applies to cached releases without
 running them again. ``force`` skips reading (but still writes).
 
+A release measured with app patterns keys on them too: each pattern's code hash, and
+the code that drives and judges them (pattern cells keep their verdicts, not the
+records they were judged from, so they are not judged again). A release measured
+without patterns keeps the key it always had.
+
 Only configurations pinned to a release are cached, and only cells that say something
 lasting: measured, or not run because the release cannot be installed here. Error
 cells and interrupted ones are measured again next time.
@@ -19,11 +24,13 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from asgi_matrix.catalogue.load import ServerConfig
+from asgi_matrix.catalogue.patterns import Pattern
 from asgi_matrix.files import write_atomic
 from asgi_matrix.measure.judge import attempt_verdicts, judge
 from asgi_matrix.resources import PACKAGE_DIR, cache_root
@@ -45,12 +52,26 @@ def observers_sha256() -> str:
     return digest.hexdigest()[:16]
 
 
+@cache
+def pattern_observers_sha256() -> str:
+    """The code that drives the pattern traffic and judges what the patterns recorded."""
+    digest = hashlib.sha256()
+    for path in (PACKAGE_DIR / "measure" / "patterns.py",
+                 PACKAGE_DIR / "verdicts" / "patterns.py"):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def key_parts(config: ServerConfig, backend: str, repeat: int,
-              suite: dict[str, Any] | None = None) -> dict[str, Any]:
+              suite: dict[str, Any] | None = None,
+              patterns: Sequence[Pattern] = ()) -> dict[str, Any]:
     """Everything a release's measured cell depends on."""
     suite = suite or _results.suite()
     release = config.release
-    return {"layout": LAYOUT, "id": config.id,
+    with_patterns = ({"patterns": {p.id: p.code_sha256() for p in patterns},
+                      "pattern_observers_sha256": pattern_observers_sha256()}
+                     if patterns else {})
+    return {**with_patterns, "layout": LAYOUT, "id": config.id,
             "release": release.to_json() if release else None,
             "requires": sorted(config.requires), "argv": list(config.argv),
             "kind": config.kind, "python_spec": config.python,
@@ -77,15 +98,19 @@ class CellCache:
         self.hits = 0
         self.stored = 0
 
-    def _path(self, config: ServerConfig) -> Path:
-        return self.root / f"{key(key_parts(config, self.backend, self.repeat, self.suite))}.json"
+    def _key(self, config: ServerConfig, patterns: Sequence[Pattern]) -> dict[str, Any]:
+        return key_parts(config, self.backend, self.repeat, self.suite, patterns)
 
-    def get(self, config: ServerConfig) -> dict[str, Any] | None:
+    def _path(self, config: ServerConfig, patterns: Sequence[Pattern]) -> Path:
+        return self.root / f"{key(self._key(config, patterns))}.json"
+
+    def get(self, config: ServerConfig,
+            patterns: Sequence[Pattern] = ()) -> dict[str, Any] | None:
         """The cached cell for this release, marked as cached; None to measure it."""
         if self.force or config.release is None or config.unavailable:
             return None
         try:
-            stored = json.loads(self._path(config).read_text())
+            stored = json.loads(self._path(config, patterns).read_text())
             cell = stored["cell"]
         except (OSError, ValueError, KeyError, TypeError):
             return None  # absent, or unreadable: measure it again
@@ -97,15 +122,16 @@ class CellCache:
         cell["measured_at"] = stored.get("measured_at") or cell.get("measured_at") or ""
         return cell
 
-    def put(self, config: ServerConfig, cell: dict[str, Any]) -> None:
+    def put(self, config: ServerConfig, cell: dict[str, Any],
+            patterns: Sequence[Pattern] = ()) -> None:
         """Keep a lasting cell; marks it with when it was measured."""
         if config.release is None or cell.get("cached") or cell.get("interrupted"):
             return
         cell.setdefault("measured_at", _results.now())
         if cell.get("status") not in ("measured", "not-run") or config.unavailable:
             return
-        path = self._path(config)
-        record = {"key": key_parts(config, self.backend, self.repeat, self.suite),
+        path = self._path(config, patterns)
+        record = {"key": self._key(config, patterns),
                   "measured_at": cell["measured_at"], "cell": cell}
         try:
             write_atomic(path, json.dumps(record, default=repr))

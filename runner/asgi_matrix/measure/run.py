@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from asgi_matrix.catalogue.load import ServerConfig
-from asgi_matrix.catalogue.patterns import Pattern
+from asgi_matrix.catalogue.patterns import Pattern, for_releases, suite_hashes
 from asgi_matrix.exceptions import AsgiMatrixError, Interrupted, NotRunnable, ResultsError
 from asgi_matrix.measure import releases as _releases
 from asgi_matrix.measure.backend import Backend, Prepared
@@ -91,7 +91,7 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
     judged = judge(config, per_attempt, attempts[-1]["scenarios"])
     main = attempts[-1]["scenarios"].get("main", {})
     pattern_cells: dict[str, Any] = {}
-    if patterns and judged["status"] == "measured" and config.release is None and not (
+    if patterns and judged["status"] == "measured" and not (
             cancelled is not None and cancelled.is_set()):
         pattern_cells = {"patterns": measure_patterns(backend, prepared, patterns, limits)}
     return {
@@ -129,9 +129,15 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
                jobs: int = 1, repeat: int = 1, progress: Progress = lambda line: None,
                extra_run: dict[str, Any] | None = None, limits: Limits = LIMITS,
                cache: CellCache | None = None,
-               patterns: Sequence[Pattern] = ()) -> tuple[Path, dict[str, Any]]:
+               patterns: Sequence[Pattern] = (),
+               release_patterns: Sequence[Pattern] | None = None) -> tuple[Path, dict[str, Any]]:
     """Measure ``configs`` into ``out_dir/results.partial.json``, then (if not interrupted)
-    put it in place of ``out_dir/results.json``; returns the path written and the document."""
+    put it in place of ``out_dir/results.json``; returns the path written and the document.
+
+    Configurations pinned to a release measure ``release_patterns`` (default: the raw
+    ones of ``patterns``, see catalogue.patterns.for_releases)."""
+    if release_patterns is None:
+        release_patterns = for_releases(patterns, named=False)
     _results.check_writable(out_dir)
     path = out_dir / _results.RESULTS_NAME
     partial = out_dir / _results.PARTIAL_NAME
@@ -150,9 +156,15 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
     document = _results.new_document(run)
     if ended := backend.end_leftovers():
         progress(f"ended {ended} leftover(s) of an earlier run that was killed")
-    if patterns:
-        run["patterns"] = [p.id for p in patterns]
-        document["patterns"] = {p.id: p.to_json() for p in patterns}
+    # the patterns some configuration measures: the document describes each once
+    patterns_all = list(dict.fromkeys(
+        [*(patterns if any(c.release is None for c in configs) else ()),
+         *(release_patterns if any(c.release is not None for c in configs) else ())]))
+    if patterns_all:
+        run["patterns"] = [p.id for p in patterns_all]
+        document["patterns"] = {p.id: p.to_json() for p in patterns_all}
+        # each pattern's code, as the probe's: merge and diff compare them per pattern
+        document["suite"] = {**document["suite"], "patterns_sha256": suite_hashes(patterns_all)}
     lock = threading.Lock()
     cancelled = threading.Event()
 
@@ -173,7 +185,7 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
     try:
         with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="asgi-matrix") as pool:
             futures = {pool.submit(_guarded, c, backend, repeat, cancelled, limits, cache,
-                                   patterns): c
+                                   release_patterns if c.release else patterns): c
                        for c in configs}
             for future in as_completed(futures):
                 config = futures[future]
@@ -236,7 +248,7 @@ def _guarded(config: ServerConfig, backend: Backend, repeat: int,
              patterns: Sequence[Pattern] = ()) -> dict[str, Any]:
     if cancelled.is_set():
         return {**_identity(config), "status": "not-run", "interrupted": True}
-    if cache is not None and (cached := cache.get(config)) is not None:
+    if cache is not None and (cached := cache.get(config, patterns)) is not None:
         return cached  # this release was measured before by this probe suite
     try:
         cell = measure(config, backend, repeat, cancelled, limits, patterns)
@@ -245,5 +257,5 @@ def _guarded(config: ServerConfig, backend: Backend, repeat: int,
     if cancelled.is_set():
         cell["interrupted"] = True
     elif cache is not None:
-        cache.put(config, cell)
+        cache.put(config, cell, patterns)
     return cell

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from asgi_matrix.results import document as _results
+
 Kind = Literal["regression", "improvement", "became-error", "recovered", "new", "removed"]
 
 #: Higher is better. "error" is deliberately absent: it is not a measurement.
@@ -108,6 +110,10 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> Diff:
         if old["suite"][key] != new["suite"][key]:
             result.notes.append(f"{label} changed ({old['suite'][key]} -> {new['suite'][key]}): "
                                 "some changes may come from the suite, not the servers")
+    if changed := _results.mismatched_patterns(old, new):
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if changed[5:] else "")
+        result.notes.append(f"the code of pattern(s) {shown} changed: their changes may come "
+                            "from the patterns, not the servers")
     old_configs, new_configs = old["configurations"], new["configurations"]
     # Cells of added or removed configurations are summed up by the configuration,
     # not listed one by one: a new server is not fifteen "new cells".

@@ -48,6 +48,19 @@ def suite() -> dict[str, Any]:
             "probe_sha256": probe}
 
 
+def pattern_hashes(document: dict[str, Any]) -> dict[str, str]:
+    """pattern id -> the hash of the code that measured it (none for older documents)."""
+    hashes: dict[str, str] = document["suite"].get("patterns_sha256") or {}
+    return hashes
+
+
+def mismatched_patterns(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Patterns both documents measured, with other code: their cells are not comparable.
+    A pattern only one of them measured, or one without a hash, is not a mismatch."""
+    ours, theirs = pattern_hashes(a), pattern_hashes(b)
+    return [pid for pid in ours if pid in theirs and ours[pid] != theirs[pid]]
+
+
 def host() -> dict[str, Any]:
     return {"python": platform.python_version(), "implementation": platform.python_implementation(),
             "os": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count()}

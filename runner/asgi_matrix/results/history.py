@@ -1,8 +1,9 @@
-"""History across server releases: per property, since which release a verdict holds.
+"""History across server releases: per property and per app pattern, since which
+release a verdict holds.
 
 Pure functions from a results document's configurations to its ``history`` section.
 Configurations pinned to a release (``axes.release``, with a ``release`` record naming
-their series) are grouped by series, ordered by version, and each property's verdicts
+their series) are grouped by series, ordered by version, and each track's verdicts
 are collapsed to the releases where they changed::
 
     unsupported 0.18.3 ... 0.20.0, pass 0.21.1 ... 0.54.0  ->  "pass since 0.21.1"
@@ -11,11 +12,16 @@ are collapsed to the releases where they changed::
 A release with no verdict for a property (not run, or an error cell: no finding either
 way) is a gap, never a change; a change after a gap names the last release measured
 before it, so "since" is exact only when the release just before was measured.
+
+A series has one section per axis (``AXES``): ``properties`` (the server's verdicts,
+always there) and ``patterns`` (the app patterns' works/breaks/n/a, when some release
+measured one); an axis of cells added to configurations later is one more row there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
@@ -23,6 +29,21 @@ from packaging.version import InvalidVersion, Version
 
 #: statuses that say nothing about the server: gaps in a history
 NO_FINDING = frozenset({"error"})
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One kind of cell a configuration carries, followed across releases."""
+
+    cells: str  #: the configuration's key holding {id: {"status": ...}}
+    good: str  #: the status that means "it works" (what "broke" and "fixed" are about)
+    bad: str  #: the status a plain "broke in X" means
+    always: bool = False  #: listed even when no release has a cell of it
+
+
+#: history section of a series -> the cells it follows
+AXES: dict[str, Axis] = {"properties": Axis("verdicts", "pass", "fail", always=True),
+                         "patterns": Axis("patterns", "works", "breaks")}
 
 
 def _order(version: str) -> tuple[int, Any]:
@@ -46,9 +67,10 @@ def segments(points: Sequence[tuple[str, str | None]]) -> list[dict[str, Any]]:
     return found
 
 
-def collapse(points: Sequence[tuple[str, str | None]]) -> dict[str, Any]:
-    """One property's history: its runs, its changes, since when its latest verdict holds,
-    and a one-line summary.
+def collapse(points: Sequence[tuple[str, str | None]],
+             axis: Axis = AXES["properties"]) -> dict[str, Any]:
+    """One property's (or pattern's) history: its runs, its changes, since when its latest
+    verdict holds, and a one-line summary.
 
     ``points`` are (version, status) oldest first; status None means no verdict.
     """
@@ -57,12 +79,12 @@ def collapse(points: Sequence[tuple[str, str | None]]) -> dict[str, Any]:
     changes: list[dict[str, Any]] = []
     passed_before = False
     for before, after in pairwise(runs):
-        passed_before = passed_before or before["status"] == "pass"
+        passed_before = passed_before or before["status"] == axis.good
         gap = [v for v, _ in points
                if _order(before["to"]) < _order(v) < _order(after["from"])]
-        if after["status"] == "pass":
+        if after["status"] == axis.good:
             kind = "fixed" if passed_before else "since"
-        elif before["status"] == "pass":
+        elif before["status"] == axis.good:
             kind = "broke"
         else:
             kind = "changed"
@@ -76,11 +98,11 @@ def collapse(points: Sequence[tuple[str, str | None]]) -> dict[str, Any]:
                  "exact": len(runs) > 1 and changes[-1]["exact"],
                  "first_measured": len(runs) == 1}
     return {"segments": runs, "changes": changes, "since": since,
-            "summary": summary(runs, changes, measured)}
+            "summary": summary(runs, changes, measured, bad=axis.bad)}
 
 
 def summary(runs: Sequence[Mapping[str, Any]], changes: Sequence[Mapping[str, Any]],
-            measured: Sequence[tuple[str, str]] = ()) -> str:
+            measured: Sequence[tuple[str, str]] = (), bad: str = "fail") -> str:
     """The collapsed history in words: "pass since 0.21.1", "broke in X, fixed in Y"."""
     if not runs:
         return "no release measured"
@@ -97,7 +119,7 @@ def summary(runs: Sequence[Mapping[str, Any]], changes: Sequence[Mapping[str, An
         elif change["kind"] == "fixed":
             parts.append(f"fixed in {version}")
         elif change["kind"] == "broke":
-            parts.append(f"broke in {version}" + ("" if change["to"] == "fail"
+            parts.append(f"broke in {version}" + ("" if change["to"] == bad
                                                     else f" ({change['to']})"))
         else:
             parts.append(f"{change['to']} since {version}")
@@ -105,12 +127,17 @@ def summary(runs: Sequence[Mapping[str, Any]], changes: Sequence[Mapping[str, An
 
 
 def compute(configurations: Mapping[str, Mapping[str, Any]],
-            properties: Sequence[str] | None = None) -> dict[str, Any]:
+            properties: Sequence[str] | None = None,
+            patterns: Sequence[str] | None = None) -> dict[str, Any]:
     """The ``history`` section of a results document; {} when no release was measured.
 
     ``{"series": {series id: {server, package, rule, releases: [...oldest first],
-    properties: {property id: {statuses, segments, changes, since, summary}}}}}``
+    properties: {property id: {statuses, segments, changes, since, summary}},
+    patterns: {pattern id: {...the same}}}}}`` (``patterns`` only when some release
+    measured one). ``properties``/``patterns`` give the ids and their order; None: every
+    id some release has.
     """
+    order = {"properties": properties, "patterns": patterns}
     series: dict[str, dict[str, Any]] = {}
     for config_id, config in configurations.items():
         version = (config.get("axes") or {}).get("release")
@@ -128,37 +155,44 @@ def compute(configurations: Mapping[str, Mapping[str, Any]],
             "installed": (config.get("versions") or {}).get(release.get("package", ""), "")})
     for name, entry in series.items():
         entry["releases"].sort(key=lambda r: _order(r["version"]))
-        ids = properties
-        if ids is None:
-            ids = list(dict.fromkeys(
-                pid for r in entry["releases"]
-                for pid in (configurations[r["config"]].get("verdicts") or {})))
-        for pid in ids:
-            statuses = [_status(configurations[r["config"]], pid) for r in entry["releases"]]
-            points = [(r["version"], s) for r, s in zip(entry["releases"], statuses, strict=True)]
-            entry["properties"][pid] = {"statuses": statuses, **collapse(points)}
+        cells = [configurations[r["config"]] for r in entry["releases"]]
+        for section, axis in AXES.items():
+            present = list(dict.fromkeys(
+                cid for c in cells for cid in (c.get(axis.cells) or {})))
+            ids = order.get(section)
+            # ids nobody measured are left out, except for the server's own properties
+            ids = present if ids is None else [i for i in ids if axis.always or i in present]
+            if not ids and not axis.always:
+                continue
+            tracks = entry.setdefault(section, {})
+            for pid in ids:
+                statuses = [_status(c, axis, pid) for c in cells]
+                points = [(r["version"], st)
+                          for r, st in zip(entry["releases"], statuses, strict=True)]
+                tracks[pid] = {"statuses": statuses, **collapse(points, axis)}
         series[name] = entry
     return {"series": dict(sorted(series.items()))} if series else {}
 
 
-def _status(config: Mapping[str, Any], property_id: str) -> str | None:
+def _status(config: Mapping[str, Any], axis: Axis, cell_id: str) -> str | None:
     if config.get("status") == "not-run":
         return None
-    verdict = (config.get("verdicts") or {}).get(property_id)
+    verdict = (config.get(axis.cells) or {}).get(cell_id)
     return verdict.get("status") if isinstance(verdict, Mapping) else None
 
 
-def changed(entry: Mapping[str, Any]) -> list[str]:
-    """The properties of one series whose verdict changed across its releases."""
-    return [pid for pid, prop in entry["properties"].items() if prop["changes"]]
+def changed(entry: Mapping[str, Any], section: str = "properties") -> list[str]:
+    """The properties (or patterns) of one series whose verdict changed across its releases."""
+    return [pid for pid, prop in (entry.get(section) or {}).items() if prop["changes"]]
 
 
-def diff(entry: Mapping[str, Any], old: str, new: str) -> list[dict[str, Any]]:
-    """Properties whose verdict differs between two releases of one series."""
+def diff(entry: Mapping[str, Any], old: str, new: str,
+         section: str = "properties") -> list[dict[str, Any]]:
+    """Properties (or patterns) whose verdict differs between two releases of one series."""
     versions = [r["version"] for r in entry["releases"]]
     i, j = versions.index(old), versions.index(new)
     rows = []
-    for pid, prop in entry["properties"].items():
+    for pid, prop in (entry.get(section) or {}).items():
         a, b = prop["statuses"][i], prop["statuses"][j]
         if a != b:
             rows.append({"property": pid, "old": a, "new": b})
@@ -169,6 +203,7 @@ def attach(document: dict[str, Any]) -> dict[str, Any]:
     """Set the document's ``history`` section from its configurations (removed when no
     release was measured): the one place a document gets it; readers read it."""
     document.pop("history", None)
-    if history := compute(document["configurations"], list(document["properties"])):
+    if history := compute(document["configurations"], list(document["properties"]),
+                          list(document.get("patterns") or {})):
         document["history"] = history
     return document

@@ -2,8 +2,9 @@
 
 CI measures the matrix in shards (one job each) and publishes one document. Shards
 are only comparable when the same suite measured them, so differing suite versions,
-probe hashes or schema versions are refused, as is a configuration measured twice
-(which of the two would be the truth?).
+probe hashes, pattern code (per pattern both measured: ``suite.patterns_sha256``) or
+schema versions are refused, as is a configuration measured twice (which of the two
+would be the truth?).
 """
 
 from __future__ import annotations
@@ -64,6 +65,28 @@ def _mixed(documents: Sequence[tuple[str, Document]], allow_mixed: bool) -> Docu
     return mixed
 
 
+def _refuse_pattern_mismatch(documents: Sequence[tuple[str, Document]]) -> None:
+    """Like the probe hash, per pattern: one pattern measured by two versions of its code
+    would put two apps in one column. Patterns only one shard measured are fine."""
+    for i, (first_name, first) in enumerate(documents):
+        for name, document in documents[i + 1:]:
+            if differ := _results.mismatched_patterns(first, document):
+                ours, theirs = (_results.pattern_hashes(d) for d in (first, document))
+                raise ResultsError(f"cannot merge {first_name} and {name}: the code of pattern "
+                                   f"{differ[0]!r} differs ({ours[differ[0]]!r} vs "
+                                   f"{theirs[differ[0]]!r})"
+                                   + (f", and {len(differ) - 1} more" if differ[1:] else ""))
+
+
+def _suite(documents: Sequence[tuple[str, Document]]) -> Document:
+    """The first shard's suite, with every shard's pattern hashes (they agree)."""
+    suite = dict(documents[0][1]["suite"])
+    hashes = {pid: sha for _, d in documents for pid, sha in _results.pattern_hashes(d).items()}
+    if hashes:
+        suite["patterns_sha256"] = hashes
+    return suite
+
+
 def _refuse_overlap(documents: Sequence[tuple[str, Document]]) -> None:
     owner: dict[str, str] = {}
     for name, document in documents:
@@ -116,6 +139,7 @@ def merge(documents: list[tuple[str, Document]], allow_mixed: bool = False) -> D
     _refuse_mismatch(documents, "results schema versions", lambda d: d.get("schema_version"))
     _refuse_mismatch(documents, "suite versions", lambda d: d["suite"]["version"])
     _refuse_mismatch(documents, "probe hashes", lambda d: d["suite"]["probe_sha256"])
+    _refuse_pattern_mismatch(documents)
     _refuse_overlap(documents)
     mixed = _mixed(documents, allow_mixed)
 
@@ -141,7 +165,7 @@ def merge(documents: list[tuple[str, Document]], allow_mixed: bool = False) -> D
     configurations = dict(sorted(cells.items(), key=lambda kv: order.get(kv[0], len(order))))
 
     first = documents[0][1]
-    merged = {"schema_version": first["schema_version"], "suite": first["suite"], "run": run,
+    merged = {"schema_version": first["schema_version"], "suite": _suite(documents), "run": run,
               # Hosts differ per shard runner; the first one stands for all, as CI
               # runners of one workflow are alike.
               "host": first["host"], "properties": properties,

@@ -9,7 +9,6 @@ recorded run's hypercorn cell. No server is started here.
 from __future__ import annotations
 
 import copy
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -29,31 +28,12 @@ from asgi_matrix.results import history as _history
 from asgi_matrix.results.diff import diff
 from asgi_matrix.results.merge import merge
 from helpers import NoBackend
-from helpers.history_docs import SAMPLE, history_document
+from helpers.history_docs import history_document
+from helpers.pattern_history_docs import RECORDED, recorded_document
 from helpers.results_docs import config_ids, shard
 
-RECORDED: dict[str, Any] = json.loads(
-    (Path(__file__).parents[1] / "data" / "hypercorn-history-patterns.json").read_text())
 PATTERNS = {p.id: p for p in catalogue.load()}
 SUITE = {"version": "0.1.0", "probe_sha256": "0123456789abcdef"}
-
-
-def recorded_document(drop: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The recorded run plus the three hypercorn releases, as the runner writes them
-    (``drop``: releases whose pattern cells are removed, as if measured without them)."""
-    document = copy.deepcopy(SAMPLE)
-    base = SAMPLE["configurations"]["hypercorn"]
-    for config_id, recorded in RECORDED["configurations"].items():
-        cell = {**copy.deepcopy(base), **copy.deepcopy(recorded)}
-        cell.pop("attempts", None)
-        cell["verdicts"] = {pid: {**verdict, **recorded["verdicts"].get(pid, {})}
-                            for pid, verdict in base["verdicts"].items()}
-        if config_id in drop:
-            cell.pop("patterns")
-        document["configurations"][config_id] = cell
-    document["patterns"] = copy.deepcopy(RECORDED["patterns"])
-    document["suite"] = {**document["suite"], **copy.deepcopy(RECORDED["suite"])}
-    return _history.attach(document)
 
 
 def series(document: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,9 @@ cell page), and a comparison of two releases: pre-rendered for the oldest and ne
 release measured and for every pair of consecutive ones (works without JavaScript),
 and recomputed for any two releases chosen by static/history.js from the data embedded
 in the page as JSON (escaped by the template's tojson; the script only sets text).
+Where releases were measured with app patterns, the page has the same strip per pattern
+(works, breaks, n/a; each cell linking to its pattern cell page), and the index lists the
+patterns whose verdict changed beside the properties.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from itertools import pairwise
 from typing import Any
 
 from asgi_matrix.report.site.base import Site, slugs
+from asgi_matrix.report.site.patterns import LOOK as PATTERN_LOOK
+from asgi_matrix.report.site.patterns import PatternPages
 from asgi_matrix.report.words import GLYPHS
 from asgi_matrix.report.words import shown as _shown
 from asgi_matrix.results import history as _history
@@ -34,8 +39,10 @@ def compute(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def summaries(history: dict[str, Any], properties: dict[str, dict[str, Any]],
-              slugs: dict[str, str]) -> list[dict[str, Any]]:
-    """Per series: its releases and the properties whose verdict changed, in words."""
+              slugs: dict[str, str],
+              patterns: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Per series: its releases and the properties (and app patterns) whose verdict
+    changed, in words."""
     found = []
     for name, entry in history.get("series", {}).items():
         measured = [r for r in entry["releases"] if r["status"] == "measured"]
@@ -45,13 +52,21 @@ def summaries(history: dict[str, Any], properties: dict[str, dict[str, Any]],
             changed.append({"id": pid, "title": properties.get(pid, {}).get("title", pid),
                             "summary": prop["summary"], "since": prop["since"],
                             "changes": prop["changes"]})
+        described = patterns or {}
+        patterns_changed = [
+            {"id": pid, "title": (described.get(pid) or {}).get("title", pid),
+             "summary": entry["patterns"][pid]["summary"]}
+            for pid in _history.changed(entry, "patterns")]
         found.append({"name": name, "slug": slugs[name], "server": entry["server"],
                       "package": entry["package"], "rule": entry["rule"],
                       "releases": entry["releases"], "measured": measured,
                       "first": entry["releases"][0]["version"] if entry["releases"] else "",
                       "last": entry["releases"][-1]["version"] if entry["releases"] else "",
                       "changed": changed,
-                      "unchanged": len(entry["properties"]) - len(changed)})
+                      "unchanged": len(entry["properties"]) - len(changed),
+                      "patterns_changed": patterns_changed,
+                      "patterns_unchanged": len(entry.get("patterns") or {})
+                      - len(patterns_changed)})
     return found
 
 
@@ -67,7 +82,8 @@ def render(renderer: Site, history: dict[str, Any]) -> dict[str, str]:
     if not history:
         return {}
     series = history["series"]
-    listed = summaries(history, renderer.properties, slugs(series))
+    listed = summaries(history, renderer.properties, slugs(series),
+                       renderer.doc.get("patterns") or {})
     files = {"data/history.json": json.dumps(history, separators=(",", ":")),
              "history/index.html": renderer.page("history_index.html", 1, "History",
                                                  series=listed, properties=renderer.properties)}
@@ -106,6 +122,7 @@ def series_page(renderer: Site, item: dict[str, Any], entry: dict[str, Any]) -> 
                      "changes": prop["changes"], "cells": cells})
     measured = [r["version"] for r in releases if r["status"] == "measured"]
     old, new = (measured[0], measured[-1]) if measured else ("", "")
+    pattern_rows = _pattern_rows(renderer, releases, entry.get("patterns") or {})
     data = {"versions": [r["version"] for r in releases],
             "measured": measured,
             "order": list(entry["properties"]),  # tojson sorts keys: this keeps the columns' order
@@ -126,4 +143,31 @@ def series_page(renderer: Site, item: dict[str, Any], entry: dict[str, Any]) -> 
         columns=columns, rows=rows, changed=[r for r in rows if r["changes"]],
         steady=steady, old=old, new=new,
         default_diff=_history.diff(entry, old, new) if measured else [],
-        pairs=_pairs(entry), data=data, kind_words=KIND_WORDS, compare_pair=compare_pair)
+        pairs=_pairs(entry), data=data, kind_words=KIND_WORDS, compare_pair=compare_pair,
+        pattern_rows=pattern_rows, PATTERN_LOOK=PATTERN_LOOK,
+        pattern_pairs=[{"old": a, "new": b, "rows": _history.diff(entry, a, b, "patterns")}
+                       for a, b in pairwise(measured)] if pattern_rows else [])
+
+
+def _pattern_rows(renderer: Site, releases: list[dict[str, Any]],
+                  tracks: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per app pattern: its summary, its changes and one cell per release."""
+    pages = PatternPages(renderer)
+    rows = []
+    for pid, track in tracks.items():
+        cells, previous = [], None
+        for release, status in zip(releases, track["statuses"], strict=True):
+            config_id = release["config"]
+            cell = ((renderer.configs.get(config_id) or {}).get("patterns") or {}).get(pid)
+            href = (pages.cell_href(pid, config_id)
+                    if cell and pid in pages.slug and config_id in renderer.cslug else "")
+            finding = status is not None and status not in _history.NO_FINDING
+            cells.append({"status": status, "href": href, "version": release["version"],
+                          "run": release["status"],
+                          "changed": finding and previous is not None and status != previous})
+            if finding:
+                previous = status
+        rows.append({"id": pid, "title": pages.patterns.get(pid, {}).get("title", pid),
+                     "summary": track["summary"], "changes": track["changes"],
+                     "cells": cells})
+    return rows

@@ -2,7 +2,10 @@
 of a keep-alive connection and every stream of an HTTP/2 connection (pgjones/hypercorn#274,
 litestar-org/litestar#4146); 0.18.0 copies it per request. The history must show where
 state isolation on reused connections changed, from real servers (the reference server
-speaks no HTTP/2, so 0.17.3 is the negative of state.isolated-http2).
+speaks no HTTP/2, so 0.17.3 is the negative of state.isolated-http2). The same run
+measures two app patterns on each release: the raw lifespan-state pattern and Litestar's
+handler that reads its own request's headers (litestar-org/litestar#4146), which break
+on 0.17.3 and work on 0.18.0, and the history's patterns section says so.
 """
 
 from __future__ import annotations
@@ -18,13 +21,15 @@ pytestmark = pytest.mark.servers
 
 RELEASES = ["hypercorn-history@0.17.3", "hypercorn-history@0.18.0"]
 REUSED = ("state.isolated-keepalive", "state.isolated-http2")
+PATTERNS = ("lifespan-state", "litestar-headers")
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("hypercorn-history")
     tag = f"hc-history-{uuid.uuid4().hex[:8]}"
-    done = cli("run", *RELEASES, "--out", str(out), "--jobs", "2", "--force",
+    named = [arg for pattern in PATTERNS for arg in ("--pattern", pattern)]
+    done = cli("run", *RELEASES, *named, "--out", str(out), "--jobs", "2", "--force",
                env={"ASGI_MATRIX_RUN": tag})
     assert done.returncode == 0, done.stderr
     assert processes_tagged(tag) == []
@@ -49,3 +54,23 @@ def test_the_history_shows_where_it_changed(run):
     for prop in REUSED:
         changes = [(c["version"], c["from"], c["to"]) for c in series[prop]["changes"]]
         assert ("0.18.0", "fail", "pass") in changes, series[prop]
+
+
+def test_the_patterns_that_read_state_break_on_0_17_and_work_on_0_18(run):
+    old = run["configurations"]["hypercorn-history@0.17.3"]["patterns"]
+    new = run["configurations"]["hypercorn-history@0.18.0"]["patterns"]
+    assert {p: old[p]["status"] for p in PATTERNS} == {p: "breaks" for p in PATTERNS}, old
+    assert "shares one state dict between requests" in old["lifespan-state"]["explanation"]
+    assert "read another request's headers" in old["litestar-headers"]["explanation"]
+    assert {p: new[p]["status"] for p in PATTERNS} == {p: "works" for p in PATTERNS}, new
+    assert set(run["suite"]["patterns_sha256"]) == set(PATTERNS)
+
+
+def test_the_history_shows_where_the_patterns_changed(run):
+    tracks = run["history"]["series"]["hypercorn-history"]["patterns"]
+    assert list(tracks) == list(PATTERNS)
+    for pattern in PATTERNS:
+        assert tracks[pattern]["summary"] == "works since 0.18.0", tracks[pattern]
+        [change] = tracks[pattern]["changes"]
+        assert (change["previous"], change["from"], change["to"]) == ("0.17.3", "breaks",
+                                                                      "works")

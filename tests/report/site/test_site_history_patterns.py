@@ -59,8 +59,10 @@ def test_pattern_cells_link_their_evidence_and_badges(files: dict[str, str]) -> 
     assert sorted(b["message"] for b in badges.values()) == ["breaks", "breaks", "works"]
 
 
-def test_the_history_index_lists_the_changed_patterns(files: dict[str, str]) -> None:
-    said = text(files["history/index.html"])
+@pytest.mark.parametrize("page", ["history/index.html", "index.html"])
+def test_the_history_summaries_list_the_changed_patterns(files: dict[str, str],
+                                                         page: str) -> None:
+    said = text(files[page])
     assert "App patterns whose verdict changed:" in said
     assert "Resource yielded as lifespan state lifespan-state: works since 0.18.0" in said
     assert "5 app patterns had the same verdict in every release measured" in said

@@ -54,7 +54,8 @@ def render(document: dict[str, Any], options: Options | None = None) -> dict[str
     site.history_nav = bool(history)
     only = _fails_only.found(site)
     files = _index.render(site, _history.summaries(history, site.properties,
-                                                   slugs(history.get("series", {}))),
+                                                   slugs(history.get("series", {})),
+                                                   document.get("patterns") or {}),
                           sum(len(items) for items in only.values()))
     files.update(_about.render(site))
     files.update(_config.render(site, only))

@@ -72,3 +72,20 @@ def test_no_pattern_section_for_releases_measured_without_patterns() -> None:
     files = _site.render(history_document(), FRESH)
     assert 'id="patterns"' not in files["history/uvicorn-history.html"]
     assert "App patterns whose verdict changed" not in files["history/index.html"]
+
+
+def test_a_release_config_page_links_its_pattern_cells_and_offers_their_badges(
+        files: dict[str, str]) -> None:
+    [page] = [name for name in files
+              if name.startswith("configs/hypercorn-history-0.17.3")]
+    config = files[page]
+    patterns = section(config, "patterns")
+    links = re.findall(r'href="\.\./(patterns/[^"]+\.html)"', patterns)
+    assert len(links) == 6
+    assert all(link in files for link in links)
+    badges = section(config, "badges")
+    assert "One badge per app pattern (6)" in text(badges)
+    paths = re.findall(r'href="\.\./(badges/patterns/[^"]+\.json)"', badges)
+    assert len(paths) == 6
+    assert json.loads(files[next(p for p in paths if "lifespan-state" in p)])["message"] == (
+        "breaks")

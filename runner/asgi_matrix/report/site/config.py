@@ -1,5 +1,6 @@
-"""One configuration's page: its verdicts (levels shown), what fails only here, how to
-compare it with another, the command, versions, facts, and its badges panel."""
+"""One configuration's page: its verdicts (levels shown), its app patterns (each linking
+its cell page), what fails only here, how to compare it with another, the command,
+versions, facts, and its badges panel (the pattern cells' badges too)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from asgi_matrix.report import answers as _answers
 from asgi_matrix.report.site import badges as _badges
 from asgi_matrix.report.site import compare as _compare
+from asgi_matrix.report.site.patterns import PatternPages
 from asgi_matrix.report.site.base import (
     Site,
     command_of,
@@ -45,8 +47,26 @@ def own_scopes(config: dict[str, Any]) -> list[dict[str, Any]]:
             for entry in sorted(found.values(), key=lambda e: e["type"])]
 
 
+def pattern_items(site: Site, pages: PatternPages, config_id: str) -> list[dict[str, Any]]:
+    """The configuration's pattern cells: verdict, link to the cell page, badge snippets."""
+    items = []
+    for pid, cell in (site.configs[config_id].get("patterns") or {}).items():
+        if not isinstance(cell, dict):
+            continue
+        known = pid in pages.slug
+        items.append({"id": pid, "title": (pages.patterns.get(pid) or {}).get("title", pid),
+                      "status": str(cell.get("status")),
+                      "explanation": cell.get("explanation", ""),
+                      "href": pages.cell_href(pid, config_id) if known else "",
+                      "badge": _badges.snippets(site, f"{pid} on {config_id}",
+                                                pages.badge_path(pid, config_id),
+                                                pages.cell_href(pid, config_id))
+                      if known else None})
+    return items
+
+
 def page(site: Site, config_id: str, only: list[dict[str, Any]],
-         compare_with: list[dict[str, Any]]) -> str:
+         compare_with: list[dict[str, Any]], pages: PatternPages | None = None) -> str:
     config = site.configs[config_id]
     rows = []
     for pid, verdict in (config.get("verdicts") or {}).items():
@@ -56,10 +76,7 @@ def page(site: Site, config_id: str, only: list[dict[str, Any]],
                      "level": site.level(pid, verdict),
                      "href": site.cell_href(config_id, pid) if known else ""})
     passed, total = counts(config)
-    described: dict[str, Any] = site.doc.get("patterns") or {}
-    patterns = [{"id": pid, "title": (described.get(pid) or {}).get("title", pid),
-                 "status": str(v.get("status")), "explanation": v.get("explanation", "")}
-                for pid, v in (config.get("patterns") or {}).items() if isinstance(v, dict)]
+    patterns = pattern_items(site, pages or PatternPages(site), config_id)
     return site.page("config.html", 1, config_id, config=config, config_id=config_id,
                      rows=rows, passed=passed, total=total, badges=_badges.panel(site, config_id),
                      version=server_version(config), command=command_of(config),
@@ -75,6 +92,7 @@ def render(site: Site, only: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
         href = _compare.pair_href(site, a, b)
         pairs.setdefault(a, []).append({"other": b, "href": href})
         pairs.setdefault(b, []).append({"other": a, "href": href})
+    pages = PatternPages(site)
     return {site.config_href(config_id): page(site, config_id, only.get(config_id, []),
-                                              pairs.get(config_id, []))
+                                              pairs.get(config_id, []), pages)
             for config_id in site.configs}

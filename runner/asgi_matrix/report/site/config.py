@@ -9,7 +9,6 @@ from typing import Any
 from asgi_matrix.report import answers as _answers
 from asgi_matrix.report.site import badges as _badges
 from asgi_matrix.report.site import compare as _compare
-from asgi_matrix.report.site.patterns import PatternPages
 from asgi_matrix.report.site.base import (
     Site,
     command_of,
@@ -17,6 +16,7 @@ from asgi_matrix.report.site.base import (
     reproduce,
     server_version,
 )
+from asgi_matrix.report.site.patterns import PatternPages
 
 
 def own_scopes(config: dict[str, Any]) -> list[dict[str, Any]]:

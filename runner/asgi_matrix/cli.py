@@ -153,7 +153,8 @@ def list_(catalogues: tuple[Path, ...], patterns: bool) -> None:
               "cache has them for this probe suite.")
 @click.option("--pattern", "-p", "pattern_ids", multiple=True, help="App pattern or "
               "framework app to measure on each configuration (repeatable; default: every "
-              "default one, see `asgi-matrix list --patterns`).")
+              "default one, see `asgi-matrix list --patterns`; releases of a release set "
+              "measure the raw ones of the default, or exactly those named).")
 @click.option("--no-patterns", is_flag=True, help="Measure the servers only.")
 @click.argument("more_ids", nargs=-1)
 def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int, repeat: int,

@@ -19,6 +19,7 @@ from asgi_matrix.catalogue import selection as _selection
 from asgi_matrix.catalogue.load import ServerConfig
 from asgi_matrix.catalogue.release_sets import ReleaseSet
 from asgi_matrix.catalogue.selection import Resolved
+from asgi_matrix.cli import cli
 from asgi_matrix.exceptions import ResultsError
 from asgi_matrix.measure.cell_cache import CellCache, key_parts
 from asgi_matrix.measure.run import run_matrix
@@ -27,10 +28,11 @@ from asgi_matrix.results import document as _results
 from asgi_matrix.results import history as _history
 from asgi_matrix.results.diff import diff
 from asgi_matrix.results.merge import merge
+from click.testing import CliRunner
 from helpers import NoBackend
 from helpers.history_docs import history_document
 from helpers.pattern_history_docs import RECORDED, recorded_document
-from helpers.results_docs import config_ids, shard
+from helpers.results_docs import config_ids, shard, write
 
 PATTERNS = {p.id: p for p in catalogue.load()}
 SUITE = {"version": "0.1.0", "probe_sha256": "0123456789abcdef"}
@@ -176,6 +178,16 @@ def test_merge_refuses_one_pattern_measured_by_two_versions_of_its_code() -> Non
                                            r"pattern 'lifespan-state' differs \('1111' vs "
                                            r"'9999'\)"):
         merge(shards)
+
+
+def test_the_command_refuses_it_in_one_line(tmp_path: Path) -> None:
+    shards = _pattern_shards([{"lifespan-state": "1111"}, {"lifespan-state": "9999"}])
+    files = [str(write(tmp_path / name, document)) for name, document in shards]
+    result = CliRunner().invoke(cli, ["merge", *files, "--out", str(tmp_path / "m.json")])
+    assert result.exit_code == 1
+    assert result.stderr == (f"asgi-matrix: cannot merge {files[0]} and {files[1]}: the code "
+                             "of pattern 'lifespan-state' differs ('1111' vs '9999')\n")
+    assert not (tmp_path / "m.json").exists()
 
 
 def test_merge_keeps_every_shards_pattern_hashes_when_they_agree() -> None:

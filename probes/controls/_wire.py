@@ -2,8 +2,9 @@
 
 Only what the controls need: request heads and bodies (by Content-Length or chunked;
 the server decides keep-alive and writes chunked responses itself), and WebSocket frames with
-client masking, fragmentation and control frames. Standard library only: the reference
-servers run in a virtualenv that has nothing but anyio installed.
+client masking, fragmentation and control frames; and the HTTP/2 preface, which tells the
+server to hand the connection to _h2.py. Standard library only: the reference servers run
+in a virtualenv that has nothing but anyio installed (and h2 for those that speak HTTP/2).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ MAX_BODY = 16 * 1024 * 1024
 
 # RFC 6455 section 1.3; clients check the accept key against exactly this value.
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+#: What an HTTP/2 client sends first (RFC 9113 section 3.4); its first line parses as a
+#: request head "PRI * HTTP/2.0", which is how an HTTP/1.1 reader recognises it.
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 OP_CONTINUATION = 0x0
 OP_TEXT = 0x1
@@ -118,6 +123,23 @@ async def read_request_head(reader: asyncio.StreamReader) -> RequestHead | None:
         http_version=version[5:].decode("ascii", "replace"),
         headers=headers,
     )
+
+
+def starts_http2_preface(head: RequestHead) -> bool:
+    """Whether a connection's first request head is the start of the HTTP/2 preface."""
+    return (head.method == "PRI" and head.target == b"*" and head.http_version == "2.0"
+            and not head.headers)
+
+
+async def read_rest_of_http2_preface(reader: asyncio.StreamReader) -> None:
+    """Read the preface's last six bytes after its head; ProtocolError if they differ."""
+    rest = HTTP2_PREFACE[HTTP2_PREFACE.index(b"\r\n\r\n") + 4:]
+    try:
+        got = await reader.readexactly(len(rest))
+    except asyncio.IncompleteReadError as exc:
+        raise ProtocolError("connection closed inside the HTTP/2 preface") from exc
+    if got != rest:
+        raise ProtocolError(f"not an HTTP/2 preface: {got!r} after 'PRI * HTTP/2.0'")
 
 
 async def read_body(reader: asyncio.StreamReader, head: RequestHead) -> bytes:

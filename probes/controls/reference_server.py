@@ -5,7 +5,7 @@ lifespan before it accepts, requests see a copy of the lifespan's state and cont
 fresh copy per request, also on a kept-alive connection), stop drains in-flight
 requests before the lifespan shutdown. Other flag values do each thing wrong on purpose,
 so the matrix has known positive and negative controls run over real sockets, real
-HTTP/1.1 and real WebSockets.
+HTTP/1.1, real WebSockets and (with ``--http2``) real cleartext HTTP/2.
 
 Architecture: N threads ``loop-0``..``loop-{N-1}``, each with its own asyncio loop and
 its own listening socket bound with SO_REUSEPORT (the kernel spreads connections over
@@ -17,8 +17,12 @@ without Content-Length that has more to come is sent chunked (an endless stream)
 stop, idle keep-alive connections are closed, streams get ``http.disconnect`` and
 WebSockets close 1001 before the drain waits. With ``--recycle-after N`` a loop that
 answered N requests is replaced by a new one (main thread, ``recycle()``).
-Standard library only (the server's virtualenv has just anyio); Python 3.11+
-(tasks created with an explicit ``context=``).
+With ``--http2`` a connection that opens with the HTTP/2 preface (prior knowledge) is
+served as HTTP/2 (``_h2.py``): each stream is a request of its own, given state and
+context as the flags say for requests of one connection. With ``--factory`` the app
+reference is a factory, called once per loop, so that each loop has its own app object.
+Standard library only (the server's virtualenv has just anyio) unless ``--http2``, which
+needs the h2 package; Python 3.11+ (tasks created with an explicit ``context=``).
 
 It is longer than our usual module because a server is one piece: the wire, keep-alive,
 lifespans, stops, recycling and the flags that break each of them must agree.
@@ -43,6 +47,10 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from . import _h2
 if TYPE_CHECKING or __package__:
     from . import _wire
 else:  # run as a script (the usual way): its own directory is sys.path[0]
@@ -98,6 +106,8 @@ class Options:
     startup_signal: str
     recycle: str
     recycle_after: int
+    http2: bool
+    factory: bool
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -157,6 +167,10 @@ def parse_args(argv: list[str] | None = None) -> Options:
     for flag, values in choices.items():
         parser.add_argument(flag, choices=values, default=values[0])
     parser.add_argument("--recycle-after", type=int, default=0, help="0: never recycle")
+    parser.add_argument("--http2", action="store_true",
+                        help="serve cleartext HTTP/2 with prior knowledge too (needs h2)")
+    parser.add_argument("--factory", action="store_true",
+                        help="--app names a factory, called once per loop for its own app")
     ns = parser.parse_args(argv)
     if not 0 < ns.port < 65536:
         parser.error("--port must be 1..65535 (every loop binds the same port, so 0 cannot work)")
@@ -175,6 +189,11 @@ def load_app(reference: str) -> App:
     if not callable(obj):
         raise TypeError(f"{reference} is not callable")
     return cast("App", obj)
+
+
+def load_http2() -> ModuleType:
+    """The HTTP/2 module, imported only with --http2: it needs the h2 package."""
+    return importlib.import_module(f"{__package__}._h2" if __package__ else "_h2")
 
 
 class Signal:
@@ -303,9 +322,10 @@ class Lifespan:
 class Runtime:
     """What the threads share: options, the app, exit coordination, readiness."""
 
-    def __init__(self, options: Options, app: App) -> None:
+    def __init__(self, options: Options, app: App, http2: ModuleType | None = None) -> None:
         self.options = options
-        self.app = app
+        self.app = app  #: the app, or with --factory the factory each loop calls
+        self.http2 = http2  #: the _h2 module with --http2
         self.exit_code: int | None = None
         self.wake = threading.Event()  # set by threads; the main thread polls it
         self.first_connection = threading.Event()  # any loop accepted a connection
@@ -326,6 +346,15 @@ class Runtime:
         with self._lock:
             self.recycles.append(worker)
         self.wake.set()
+
+    def make_app(self) -> App:
+        """This loop's app: the one app, or (--factory) a new one from the factory."""
+        if not self.options.factory:
+            return self.app
+        made = cast("Callable[[], Any]", self.app)()
+        if not callable(made):
+            raise TypeError(f"the factory {self.options.app} returned {made!r}, not an app")
+        return cast("App", made)
 
     def take_recycles(self) -> list[Worker]:
         with self._lock:
@@ -351,6 +380,7 @@ class Worker:
         self.name = name
         self.serves = serves
         self.owns_lifespan = owns_lifespan
+        self.app = runtime.app  # with --factory: this loop's own, made when the loop starts
         self.lifespan: Lifespan | None = None
         # The lifespan whose state and context this loop's handlers see (own or shared).
         self.source: Worker | None = None
@@ -374,7 +404,8 @@ class Worker:
         self._idle: asyncio.Event | None = None
         self.draining = False  # responses now say Connection: close (--keepalive-at-stop)
         self._idle_conns: set[asyncio.StreamWriter] = set()  # keep-alive, between requests
-        self._exchanges: set[HttpExchange] = set()
+        self._exchanges: set[HttpExchange | _h2.Exchange] = set()
+        self._h2_connections: set[_h2.Connection] = set()
         self._sessions: set[WebSocketSession] = set()
         self._writers: set[asyncio.StreamWriter] = set()  # every open connection
         self._served = 0  # requests answered (--recycle-after)
@@ -395,6 +426,13 @@ class Worker:
     async def _run(self) -> None:
         for flag in (self.lifespan_ready, self.drain, self.shutdown):
             flag.bind()
+        try:
+            self.app = self.runtime.make_app()
+        except Exception:
+            self.runtime.fatal(EXIT_USAGE, f"the app factory failed:\n{traceback.format_exc()}")
+            return
+        if self.options.factory:
+            log(f"made this loop's app with the factory {self.options.app}")
         self._idle = asyncio.Event()
         self._idle.set()
         self._served_one = asyncio.Event()
@@ -411,7 +449,7 @@ class Worker:
         elif self.owns_lifespan and not gate:
             await self._first_connection()
         if self.owns_lifespan:
-            self.lifespan = Lifespan(self.runtime.app, self.options.state != "none")
+            self.lifespan = Lifespan(self.app, self.options.state != "none")
             self.lifespan.start()
             self._spawn(self._settle_lifespan())
         if self.serves and gate:
@@ -538,6 +576,11 @@ class Worker:
             log(f"closing {len(self._idle_conns)} idle keep-alive connection(s)")
             for writer in list(self._idle_conns):
                 writer.close()
+        idle_h2 = [c for c in self._h2_connections if c.idle()]
+        if opts.keepalive_at_stop == "close" and idle_h2:
+            log(f"closing {len(idle_h2)} idle HTTP/2 connection(s) with GOAWAY")
+            for connection in idle_h2:
+                connection.go_away()
         if opts.stream_at_stop == "disconnect":
             for exchange in list(self._exchanges):
                 if exchange.started and not exchange.complete.is_set():
@@ -599,12 +642,18 @@ class Worker:
         # --state per-connection: one copy for all the requests of this connection.
         connection_state = self._request_state()
         in_batch = False
+        first = True
         try:
             while True:  # one request per turn while the connection is kept alive
                 head = await _wire.read_request_head(reader)
                 self._idle_conns.discard(writer)
                 if head is None:
                     return
+                if first and _wire.starts_http2_preface(head):
+                    await _wire.read_rest_of_http2_preface(reader)
+                    await self._http2(reader, writer, connection_state)
+                    return
+                first = False
                 if not in_batch and self._in_concurrent_batch(head):
                     if self._batch_inflight:
                         log("dropping a concurrent request unanswered (--answer drop-concurrent)")
@@ -620,7 +669,7 @@ class Worker:
                     await self._websocket(head, scope, reader, writer)
                     return
                 body = await _wire.read_body(reader, head)
-                exchange = HttpExchange(self.runtime.app, head, scope, body, writer, self)
+                exchange = HttpExchange(self.app, head, scope, body, writer, self)
                 self._exchanges.add(exchange)
                 try:
                     if self.options.context == "per-connection":
@@ -630,11 +679,7 @@ class Worker:
                             exchange.run(), context=self._handler_context())
                 finally:
                     self._exchanges.discard(exchange)
-                assert self._served_one is not None
-                self._served_one.set()
-                self._served += 1
-                if self._served == self.options.recycle_after:
-                    self.runtime.ask_recycle(self)
+                self._count_served()
                 if not (exchange.keep_alive and exchange.complete.is_set()):
                     return
                 self._idle_conns.add(writer)  # until its next request head arrives
@@ -656,11 +701,66 @@ class Worker:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
+    def _count_served(self) -> None:
+        assert self._served_one is not None
+        self._served_one.set()
+        self._served += 1
+        if self._served == self.options.recycle_after:
+            self.runtime.ask_recycle(self)
+
+    async def _http2(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     connection_state: dict[str, Any] | None) -> None:
+        """One HTTP/2 connection: each stream is a request of its own, with state and
+        context as for the requests of one HTTP/1.1 connection (--state/--context)."""
+        h2 = self.runtime.http2
+        if h2 is None:
+            log("an HTTP/2 preface, but HTTP/2 is off: answering 505")
+            writer.write(_wire.simple_response(505, "HTTP/2 is off (start with --http2)"))
+            return
+        # --context per-connection: every stream of the connection runs in this one context.
+        shared_context = self._handler_context()
+        tasks: set[asyncio.Task[None]] = set()
+
+        def on_request(stream: _h2.Stream) -> None:
+            state = (connection_state if self.options.state == "per-connection"
+                     else self._request_state())
+            exchange = h2.Exchange(self.app, self._base_scope(stream.head, writer, state),
+                                   stream, log)
+            context = (shared_context if self.options.context == "per-connection"
+                       else self._handler_context())
+            task = asyncio.get_running_loop().create_task(
+                self._http2_stream(exchange, connection), context=context)
+            tasks.add(task)  # keep a reference: the loop only holds weak ones
+            task.add_done_callback(tasks.discard)
+
+        connection = h2.Connection(reader, writer, on_request)
+        self._h2_connections.add(connection)
+        try:
+            await connection.serve()
+            if tasks:  # the client left mid-stream: their apps see http.disconnect
+                await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            self._h2_connections.discard(connection)
+            connection.go_away()
+
+    async def _http2_stream(self, exchange: _h2.Exchange, connection: _h2.Connection) -> None:
+        self._exchanges.add(exchange)
+        try:
+            await exchange.run()
+        except ConnectionError:
+            pass  # the client reset the stream or left; nothing to answer
+        finally:
+            self._exchanges.discard(exchange)
+        self._count_served()
+        if (self.draining and self.options.keepalive_at_stop == "close"
+                and connection.idle()):
+            connection.go_away()  # the stop: no new streams once the last one is answered
+
     async def _websocket(self, head: _wire.RequestHead, scope: Scope,
                          reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.options.ws_at_stop == "drop":
             self._release()  # long-lived, and not waited for: it dies with the process
-        session = WebSocketSession(self.runtime.app, head, scope, reader, writer)
+        session = WebSocketSession(self.app, head, scope, reader, writer)
         self._sessions.add(session)
         try:
             await session.run()
@@ -673,7 +773,8 @@ class Worker:
         local = writer.get_extra_info("sockname")
         scope: Scope = {
             "asgi": dict(HTTP_ASGI),
-            "http_version": head.http_version if head.http_version in ("1.0", "1.1") else "1.1",
+            "http_version": (head.http_version if head.http_version in ("1.0", "1.1", "2")
+                             else "1.1"),
             "path": head.path,
             "raw_path": head.raw_path,
             "query_string": head.query_string,
@@ -1035,7 +1136,14 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:
         log(f"cannot load the app {opts.app!r}:\n{traceback.format_exc()}")
         return EXIT_USAGE
-    runtime = Runtime(opts, app)
+    http2 = None
+    if opts.http2:
+        try:
+            http2 = load_http2()
+        except ImportError as exc:
+            log(f"--http2 needs the h2 package: {exc}")
+            return EXIT_USAGE
+    runtime = Runtime(opts, app, http2)
 
     def on_signal(signum: int, _frame: object) -> None:
         # No printing or locking here: the main thread may be inside either.
@@ -1061,7 +1169,8 @@ def main(argv: list[str] | None = None) -> int:
         f"answer={opts.answer} stop-exit={opts.stop_exit} children={opts.children} "
         f"ws-at-stop={opts.ws_at_stop} stream-at-stop={opts.stream_at_stop} "
         f"keepalive-at-stop={opts.keepalive_at_stop} startup-signal={opts.startup_signal} "
-        f"recycle={opts.recycle} recycle-after={opts.recycle_after}")
+        f"recycle={opts.recycle} recycle-after={opts.recycle_after} "
+        f"http2={'on' if opts.http2 else 'off'} factory={'yes' if opts.factory else 'no'}")
     if opts.children != "none":
         # orphan: same process group, no handler of its own: it outlives a SIGTERM to us
         # alone. setsid: a session of its own, so a signal to our group misses it too.

@@ -1,4 +1,5 @@
-"""The reference server, run for real: subprocesses, loopback sockets, HTTP/1.1, WebSocket.
+"""The reference server, run for real: subprocesses, loopback sockets, HTTP/1.1, WebSocket,
+cleartext HTTP/2.
 
 A tiny stdlib-only app (written to tmp_path) appends one JSON line per event to a file:
 which thread ran it, what the lifespan left in the context and in the state. Each test
@@ -48,7 +49,8 @@ APP = textwrap.dedent('''
                  "has_state": "state" in scope, "state_id": id(state),
                  "state_token": None, "foreign": [],
                  "after_startup": threading.current_thread().name in STARTED,
-                 "req_seen": REQ.get(), "client": scope.get("client")}
+                 "req_seen": REQ.get(), "client": scope.get("client"),
+                 "http_version": scope.get("http_version"), "made_on": scope.get("made_on")}
         REQ.set(scope["path"])
         if isinstance(state, dict):
             facts["state_token"] = state.get("token")
@@ -80,8 +82,9 @@ APP = textwrap.dedent('''
             record("shutdown", message=message["type"], token=token)
             await send({"type": "lifespan.shutdown.complete"})
         elif scope["type"] == "http":
-            await receive()
+            request = await receive()
             facts = seen(scope)
+            facts["body_len"] = len(request.get("body", b""))
             if scope["path"] == "/slow":
                 record("slow.start")
                 await asyncio.sleep(1)
@@ -89,6 +92,8 @@ APP = textwrap.dedent('''
             if scope["path"] != "/ping":
                 record("http", **facts)
             body = json.dumps(facts).encode()
+            if scope["path"] == "/big":  # past the client's HTTP/2 flow-control window
+                body = json.dumps({**facts, "pad": "x" * 300_000}).encode()
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"application/json")]})
             await send({"type": "http.response.body", "body": body})
@@ -101,6 +106,16 @@ APP = textwrap.dedent('''
             await send({"type": "websocket.send",
                         "text": json.dumps({"echo": message.get("text"), **facts})})
             await send({"type": "websocket.close", "code": 1000})
+
+    def create_app():  # --factory: each call makes an app of its own, tagged by its loop
+        made_on = threading.current_thread().name
+        record("factory", made_on=made_on)
+
+        async def made(scope, receive, send):
+            if scope["type"] != "lifespan":
+                scope["made_on"] = made_on
+            await app(scope, receive, send)
+        return made
 ''')
 
 
@@ -419,3 +434,93 @@ def test_other_loop_flags_hand_over_the_next_loops_lifespan(start: Any) -> None:
         assert answer["ctx"].split(":")[0] not in (thread, None)
         assert answer["state_token"] == answer["ctx"]
     assert server.stop() == 0
+
+
+def _http2_streams(server: Any, paths: list[str], post: dict[str, bytes] | None = None
+                   ) -> list[dict[str, Any]]:
+    """Requests one after another as streams of one HTTP/2 connection (prior knowledge)."""
+    post = post or {}
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    with httpx.Client(timeout=5, http1=False, http2=True, limits=limits) as client:
+        answers = [client.post(f"{server.url}{p}", content=post[p]) if p in post
+                   else client.get(f"{server.url}{p}") for p in paths]
+        streams = [a.extensions["stream_id"] for a in answers]
+    assert [a.http_version for a in answers] == ["HTTP/2"] * len(paths)
+    assert [a.status_code for a in answers] == [200] * len(paths)
+    assert len(set(streams)) == len(paths)  # each request its own stream
+    return [dict(a.json()) for a in answers]
+
+
+def test_http2_streams_each_get_a_fresh_state_copy_and_context(start: Any) -> None:
+    server = start("--loops", "1", "--http2")
+    large = b"b" * (200 * 1024)  # past the 64 KiB initial window: flow control must refill
+    seen = _http2_streams(server, ["/s0", "/s1", "/big", "/s3"], post={"/s1": large})
+    assert len({tuple(s["client"]) for s in seen}) == 1  # one connection carried them all
+    assert [s["http_version"] for s in seen] == ["2"] * 4
+    assert [s["foreign"] for s in seen] == [[], [], [], []]
+    assert [s["req_seen"] for s in seen] == [None] * 4
+    assert seen[1]["body_len"] == len(large)
+    assert len(seen[2]["pad"]) == 300_000  # a response larger than the client's window
+    (startup,) = server.events("startup")
+    assert {s["ctx"] for s in seen} == {s["state_token"] for s in seen} == {startup["token"]}
+    assert server.get("/h1")["http_version"] == "1.1"  # HTTP/1.1 still served beside it
+    assert server.stop() == 0
+
+
+def test_http2_per_connection_flags_share_state_and_context_across_streams(start: Any) -> None:
+    server = start("--loops", "1", "--http2", "--state", "per-connection",
+                   "--context", "per-connection")
+    seen = _http2_streams(server, ["/s0", "/s1", "/s2"])
+    assert [s["req_seen"] for s in seen] == [None, "/s0", "/s1"]
+    assert [len(s["foreign"]) for s in seen] == [0, 1, 2]  # each earlier stream's key
+    other = _http2_streams(server, ["/t0"])  # a new connection gets its own copy
+    assert (other[0]["req_seen"], other[0]["foreign"]) == (None, [])
+    assert server.stop() == 0
+
+
+def test_http2_preface_without_the_flag_is_answered_505(start: Any) -> None:
+    server = start("--loops", "1")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 505 ")
+    assert b"--http2" in received
+
+
+def test_http2_idle_connection_gets_goaway_at_the_stop(start: Any) -> None:
+    server = start("--loops", "1", "--http2")
+    with httpx.Client(timeout=5, http1=False, http2=True) as client:
+        assert client.get(f"{server.url}/s0").http_version == "HTTP/2"
+        began = time.monotonic()
+        assert server.stop() == 0  # the open connection does not hold up the drain
+        assert time.monotonic() - began < 5
+    assert "closing 1 idle HTTP/2 connection(s) with GOAWAY" in server.log_text()
+
+
+def test_http2_stream_in_flight_at_the_stop_is_answered(start: Any) -> None:
+    server = start("--loops", "1", "--http2")
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    with httpx.Client(timeout=5, http1=False, http2=True, limits=limits) as client:
+        assert client.get(f"{server.url}/s0").status_code == 200
+        with client.stream("GET", f"{server.url}/slow") as response:
+            server.wait_event("slow.start")
+            server.proc.send_signal(signal.SIGTERM)
+            response.read()
+        assert response.status_code == 200
+    assert server.wait_exit() == 0
+    (end,) = server.events("slow.end")
+    (shutdown,) = server.events("shutdown")
+    assert shutdown["t"] > end["t"]
+
+
+def test_factory_makes_an_app_per_loop(start: Any) -> None:
+    server = start("--loops", "3", "--factory", "--app", "refapp:create_app")
+    seen = [server.get(f"/r{i}") for i in range(24)]
+    made = sorted(row["made_on"] for row in server.events("factory"))
+    assert made == ["loop-0", "loop-1", "loop-2"]  # once per loop, on that loop's thread
+    threads = [row["thread"] for row in server.events("http")]
+    assert [s["made_on"] for s in seen] == threads  # each loop serves with its own app
+    assert server.stop() == 0
+    assert sorted(row["thread"] for row in server.events("shutdown")) == made

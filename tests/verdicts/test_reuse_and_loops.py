@@ -57,6 +57,21 @@ def test_state_per_http2_stream_fails_when_streams_share_it_and_is_na_when_not_s
                                                      "HTTP/2")
 
 
+#: what the client saw carry each HTTP/2 request (measure/traffic.py records stream_id)
+H2_STREAMS = [{"tag": "h2-0", "status": 200, "stream_id": 1},
+              {"tag": "h2-1", "status": 200, "stream_id": 3}]
+
+
+def test_state_shared_by_http2_streams_fails_naming_the_streams_and_the_connection():
+    verdict = state.isolated_http2(main(
+        startup(), request("h2-0", connection="c9"),
+        request("h2-1", connection="c9", foreign=["req:h2-0"]), requests=H2_STREAMS))
+    assert verdict.status == "fail"
+    assert ("'h2-1' (stream 3) saw the key 'h2-0' (stream 1) added on the same connection "
+            "c9") in verdict.explanation
+    assert "the connection's streams share one state" in verdict.explanation
+
+
 # -- contextvars between requests ------------------------------------------------------
 
 def test_contextvars_isolated_between_requests():
@@ -65,6 +80,21 @@ def test_contextvars_isolated_between_requests():
                                    request("ka-2", connection="c1", mark_seen="mark:ka-1")))
     assert leaked.status == "fail"
     assert "'ka-2' saw the value 'ka-1' set, on the same connection c1" in leaked.explanation
+
+
+def test_contextvar_leaks_are_told_per_carrier_with_the_http2_streams_named():
+    leaked = context.isolated(main(
+        startup(), request("ka-0", connection="c1"),
+        request("ka-1", connection="c1", mark_seen="mark:ka-0"),
+        request("h2-0", connection="c2"),
+        request("h2-1", connection="c2", mark_seen="mark:h2-0"), requests=H2_STREAMS))
+    assert leaked.status == "fail"
+    assert leaked.explanation.startswith("2 of 4 requests saw a contextvar")
+    assert "keep-alive: 'ka-1' saw the value 'ka-0' set, on the same connection c1" in \
+        leaked.explanation
+    assert ("HTTP/2: 'h2-1' (stream 3) saw the value 'h2-0' (stream 1) set, on the same "
+            "connection c2") in leaked.explanation
+    assert leaked.evidence["by_carrier"] == {"keep-alive": 1, "HTTP/2": 1}
 
 
 # -- the naive pattern of asgiref PR #277 ----------------------------------------------

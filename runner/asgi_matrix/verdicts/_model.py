@@ -185,6 +185,17 @@ def sightings(requests: list[dict[str, Any]], token_key: str,
     return missing, crossed
 
 
+def request_names(obs: Observations, name: str = "main") -> dict[str, str]:
+    """Each request's tag as an explanation names it: quoted, and for an HTTP/2 request
+    with the stream the client saw carry it ("'h2-1' (stream 3)")."""
+    names: dict[str, str] = {}
+    for record in (obs.scenario(name) or {}).get("requests") or []:
+        tag = record.get("tag")
+        if tag is not None and record.get("stream_id") is not None:
+            names[str(tag)] = f"{tag!r} (stream {record['stream_id']})"
+    return names
+
+
 def judged_requests(obs: Observations, name: str = "main",
                     per_process: bool = False) -> list[dict[str, Any]]:
     """The requests that can show what a loop's lifespan set up: all but those that began

@@ -14,8 +14,12 @@ from asgi_matrix.verdicts._model import (
     lifespan_ran,
     lifespans_by_token,
     measured,
+    request_names,
     sightings,
 )
+
+#: How a request got to the server, by its tag's prefix (measure/traffic.py)
+_CARRIERS = {"ka": "keep-alive", "pipe": "pipelined", "h2": "HTTP/2"}
 
 
 def _propagates(obs: Observations, kind: str) -> Verdict:
@@ -62,7 +66,8 @@ def isolated(obs: Observations) -> Verdict:
     if not served:
         return Verdict("error", "no request recorded its contextvar mark (an older probe?)")
     by_mark = {e["ctx_own_mark"]: e for e in served}
-    leaks = []
+    names = request_names(obs)
+    leaks: dict[str, list[str]] = {}  # by how the request came: one example of each is said
     for event in served:
         mark = event.get("ctx_foreign_mark")
         if mark is None:
@@ -70,12 +75,18 @@ def isolated(obs: Observations) -> Verdict:
         source = by_mark.get(mark, {})
         same = source.get("connection") is not None and \
             source.get("connection") == event.get("connection")
-        leaks.append(f"{event.get('tag')!r} saw the value {source.get('tag', 'another request')!r}"
-                     " set" + (f", on the same connection {event.get('connection')}" if same
-                               else ""))
+        tag, by = str(event.get("tag")), str(source.get("tag", "another request"))
+        carrier = _CARRIERS.get(tag.split("-")[0], "new connections")
+        leaks.setdefault(carrier, []).append(
+            f"{names.get(tag, repr(tag))} saw the value {names.get(by, repr(by))} set"
+            + (f", on the same connection {event.get('connection')}" if same else ""))
     if leaks:
-        return Verdict("fail", f"{len(leaks)} of {len(served)} requests saw a contextvar an "
-                       f"earlier request set: {leaks[0]}", {"examples": leaks[:5]})
+        count = sum(len(found) for found in leaks.values())
+        each = "; ".join(f"{carrier}: {found[0]}" for carrier, found in leaks.items())
+        return Verdict("fail", f"{count} of {len(served)} requests saw a contextvar an "
+                       f"earlier request set ({each})",
+                       {"examples": [e for found in leaks.values() for e in found][:5],
+                        "by_carrier": {c: len(found) for c, found in leaks.items()}})
     return Verdict("pass", f"none of {len(served)} requests (fresh, keep-alive, pipelined"
                    + (", HTTP/2" if any(str(e.get("tag")).startswith("h2-") for e in served)
                       else "") + ") saw a contextvar another request set")

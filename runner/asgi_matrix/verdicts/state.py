@@ -16,6 +16,7 @@ from asgi_matrix.verdicts._model import (
     lifespan_ran,
     lifespans_by_token,
     measured,
+    request_names,
     sightings,
 )
 
@@ -55,6 +56,7 @@ def _leaks(obs: Observations, requests: list[dict[str, Any]], same_connection: b
            ) -> list[str]:
     """Requests that saw a key another request added, from the same connection or not."""
     added = _added_by(obs)
+    names = request_names(obs)
     found = []
     for event in requests:
         for key in event.get("state_foreign_keys") or []:
@@ -62,8 +64,9 @@ def _leaks(obs: Observations, requests: list[dict[str, Any]], same_connection: b
             same = (source is not None and source.get("connection") is not None
                     and source.get("connection") == event.get("connection"))
             if same == same_connection:
-                found.append(f"{event.get('tag')!r} saw the key "
-                             f"{(source or {}).get('tag', 'another request')!r} added"
+                tag, by = str(event.get("tag")), str((source or {}).get("tag", "another request"))
+                found.append(f"{names.get(tag, repr(tag))} saw the key "
+                             f"{names.get(by, repr(by))} added"
                              + (f" on the same connection {event.get('connection')}"
                                 if same else ""))
                 break
@@ -87,7 +90,8 @@ def shallow_copy(obs: Observations) -> Verdict:
                    "connection added: each got its own shallow copy")
 
 
-def _reused(obs: Observations, prefix: str, what: str, skipped: str | None) -> Verdict:
+def _reused(obs: Observations, prefix: str, what: str, skipped: str | None,
+            unit: str = "requests") -> Verdict:
     if problem := _state_unsupported(obs):
         return problem
     if skipped:
@@ -106,7 +110,7 @@ def _reused(obs: Observations, prefix: str, what: str, skipped: str | None) -> V
     if leaked:
         return Verdict("fail", f"{len(leaked)} of {len(with_state)} requests on one {what} saw "
                        f"a key an earlier request on it added to scope['state']: the "
-                       f"connection's requests share one state; e.g. {leaked[0]}",
+                       f"connection's {unit} share one state; e.g. {leaked[0]}",
                        {"examples": leaked[:5]})
     return Verdict("pass", f"each of {len(with_state)} requests on one {what} got its own copy "
                    "of scope['state']")
@@ -127,5 +131,5 @@ def isolated_http2(obs: Observations) -> Verdict:
     """Each stream of one HTTP/2 connection gets its own copy."""
     record = obs.scenario("main") or {}
     skipped = (record.get("http2") or {}).get("skipped")
-    return _reused(obs, "h2-", "HTTP/2 connection", skipped)
+    return _reused(obs, "h2-", "HTTP/2 connection", skipped, unit="streams")
 

@@ -204,7 +204,7 @@ def test_show_renders_the_real_results(matrix, tmp_path):
 
 #: The controls' verdicts as last recorded on purpose. A change that alters a control's
 #: verdict by design records a new file and says why in it ("recorded", "changes").
-RECORDED = json.loads((Path(__file__).parents[1] / "data" / "controls-verdicts-issue13.json")
+RECORDED = json.loads((Path(__file__).parents[1] / "data" / "controls-verdicts-http2.json")
                       .read_text())
 
 

@@ -6,7 +6,12 @@ inside its own (a combined lifespan). A pattern whose startup fails is recorded 
 the pattern itself and left out; the others still start, so one broken pattern never
 hides another's verdict. Any other path answers 200 (the runner's readiness check).
 
-``ASGI_MATRIX_PATTERNS`` names the apps: ``id=module:attr,id=module:attr``.
+``ASGI_MATRIX_PATTERNS`` names the apps: ``id=module:attr,id=module:attr``. ``app`` is
+one dispatcher made at import; ``create_app()`` is an app factory (a server's
+``--factory``) that makes a fresh dispatcher whose pattern apps come from each module's
+own ``create_app()`` where it has one, else its ``app``: a server that calls the factory
+once per event loop gives each loop its own app objects, as the users of such a server
+would get from their factory.
 """
 
 from __future__ import annotations
@@ -23,16 +28,16 @@ App = Any
 _UNSET = object()
 
 
-def _load(spec: str) -> dict[str, App]:
+def _load(spec: str, factories: bool = False) -> dict[str, App]:
+    """Pattern id -> app; ``factories``: a module's ``create_app()`` makes a new one."""
     apps: dict[str, App] = {}
     for item in filter(None, (part.strip() for part in spec.split(","))):
         pattern, _, target = item.partition("=")
-        module, _, attr = target.partition(":")
-        apps[pattern] = getattr(importlib.import_module(module), attr or "app")
+        module_name, _, attr = target.partition(":")
+        module = importlib.import_module(module_name)
+        factory = getattr(module, "create_app", None) if factories else None
+        apps[pattern] = factory() if callable(factory) else getattr(module, attr or "app")
     return apps
-
-
-APPS = _load(os.environ.get("ASGI_MATRIX_PATTERNS", ""))
 
 
 class _Child:
@@ -64,11 +69,12 @@ class _Child:
         return await self.from_child.receive()
 
 
-async def _lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def _lifespan(apps: dict[str, App], scope: dict[str, Any], receive: Any, send: Any
+                    ) -> None:
     message = await receive()
     if message["type"] != "lifespan.startup":
         return
-    children = [_Child(p, a) for p, a in APPS.items()]
+    children = [_Child(p, a) for p, a in apps.items()]
     async with anyio.create_task_group() as task_group:
         for child in children:
             # Each pattern gets the same scope, "state" included, as a framework's
@@ -91,17 +97,31 @@ async def _lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "lifespan.shutdown.complete"})
 
 
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] == "lifespan":
-        await _lifespan(scope, receive, send)
-        return
-    path = scope.get("path", "")
-    if scope["type"] == "http" and path.startswith("/p/"):
-        pattern = path[3:].split("/", 1)[0]
-        if pattern in APPS:
-            await APPS[pattern](scope, receive, send)
+class Dispatcher:
+    """Routes ``/p/<id>/...`` to that pattern's app; runs their lifespans in its own."""
+
+    def __init__(self, apps: dict[str, App]) -> None:
+        self.apps = apps
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(self.apps, scope, receive, send)
             return
-    if scope["type"] == "http":
-        await _kit.respond(send, 200, {"patterns": sorted(APPS)})
-    elif scope["type"] == "websocket":
-        await send({"type": "websocket.close", "code": 1000})
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path.startswith("/p/"):
+            pattern = path[3:].split("/", 1)[0]
+            if pattern in self.apps:
+                await self.apps[pattern](scope, receive, send)
+                return
+        if scope["type"] == "http":
+            await _kit.respond(send, 200, {"patterns": sorted(self.apps)})
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1000})
+
+
+def create_app() -> Dispatcher:
+    """A new dispatcher with new pattern apps where their modules can make them."""
+    return Dispatcher(_load(os.environ.get("ASGI_MATRIX_PATTERNS", ""), factories=True))
+
+
+app = Dispatcher(_load(os.environ.get("ASGI_MATRIX_PATTERNS", "")))

@@ -145,3 +145,18 @@ def test_a_recycle_budget_is_requests_or_seconds(tmp_path):
         path.write_text(base + f"recycle = {bad}\n")
         with pytest.raises(CatalogueError, match="recycle must be"):
             load_file(path)
+
+
+def test_a_factory_is_the_arguments_that_make_the_server_call_one(tmp_path):
+    base = '[[config]]\nid = "x"\nserver = "x"\nargv = ["{python}", "{port}"]\n'
+    good = tmp_path / "good.toml"
+    good.write_text(base + 'factory = ["--factory"]\n')
+    assert load_file(good)[0].factory == ("--factory",)
+    good.write_text(base)
+    assert load_file(good)[0].factory == ()  # it cannot call a factory: one app object
+    for bad in ("[]", '[""]', '["--factory", 1]', '["--app={app}"]', '"--factory"'):
+        path = tmp_path / "bad.toml"
+        path.write_text(base + f"factory = {bad}\n")
+        with pytest.raises(CatalogueError, match=r"factory.? must be"):
+            load_file(path)
+    assert Catalogue.load().get("control-multiloop").factory == ("--factory",)

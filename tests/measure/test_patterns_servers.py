@@ -1,8 +1,9 @@
 """The pattern axis end to end on real servers: one warm run shared by every test here.
 
-The controls of asgiref PR #277: on control-multiloop (three event loops, one process,
-one app object) the task group kept on the app object and the pool made at import
-time break while the RunVar task group works; on single-loop servers (uvicorn,
+The controls of asgiref PR #277: on control-multiloop (three event loops in one process,
+each with the app object the factory made for it) the task group kept on the module's
+app object and the pool made at import time break while the RunVar task group and the
+pool an app factory's lifespan makes work; on single-loop servers (uvicorn,
 hypercorn) they all work; under starlette-testclient-bare (a new loop per request)
 the import-time pool breaks and the lifespan patterns are n/a. pyvoy with two worker
 threads, a server users install, shows the seed's failure the way the control does.
@@ -64,7 +65,19 @@ def test_multiloop_control_breaks_the_naive_patterns_and_not_their_fixes(matrix)
     assert "silently" in status(matrix, "control-multiloop", "taskgroup-on-instance")
     assert status(matrix, "control-multiloop", "global-resource").startswith("breaks")
     assert status(matrix, "control-multiloop", "taskgroup-runvar").startswith("works")
+    assert status(matrix, "control-multiloop", "factory-resource").startswith("works")
     assert status(matrix, "control-multiloop", "lifespan-state").startswith("works")
+
+
+def test_the_multiloop_control_makes_an_app_per_loop_with_the_factory(matrix):
+    cell = matrix["configurations"]["control-multiloop"]["patterns"]["factory-resource"]
+    assert cell["evidence"]["app"] == {"reference": "patterns.dispatch:create_app",
+                                       "factory": True, "factory_args": ["--factory"]}
+    assert cell["command"][-1] == "--factory"
+    assert "patterns.dispatch:create_app" in cell["command"]
+    loaded = matrix["configurations"]["hypercorn"]["patterns"]["factory-resource"]
+    assert loaded["evidence"]["app"] == {"reference": "patterns.dispatch:app",
+                                         "factory": False}
 
 
 @pytest.mark.parametrize("config", ["uvicorn", "hypercorn"])

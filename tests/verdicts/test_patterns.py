@@ -1,10 +1,12 @@
 """Pattern verdicts on recorded observations: one real server start each (tests/verdicts/data).
 
 The recordings are what the pattern apps and the client saw on control-multiloop
-(three loops in one process), uvicorn (one loop), starlette-testclient-bare (a new
-loop per request) and hypercorn-trio. Each pattern's verdict is checked on a start
-where it works and one where it breaks; the branches no recorded start reaches are
-checked on a recording changed the way that failure would change it.
+(three loops in one process, recorded before it called the app factory per loop: one
+app object served all three, where factory-resource breaks), uvicorn (one loop),
+starlette-testclient-bare (a new loop per request) and hypercorn-trio. Each pattern's
+verdict is checked on a start where it works and one where it breaks; the branches no
+recorded start reaches are checked on a recording changed the way that failure would
+change it.
 """
 
 from __future__ import annotations

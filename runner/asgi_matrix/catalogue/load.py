@@ -71,6 +71,9 @@ class ServerConfig:
     #: ("requests", N) or ("seconds", N): the server recycles workers after that many
     #: requests or that long (its flags in argv say so); the recycle scenario crosses it
     recycle: tuple[str, int] | None = None
+    #: the arguments that make the server call the app reference as an app factory (e.g.
+    #: ("--factory",)), appended to argv for the pattern axis; () when it cannot
+    factory: tuple[str, ...] = ()
 
     @property
     def signals(self) -> bool:
@@ -93,7 +96,7 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "id": str, "server": str, "argv": list, "requires": list, "kind": str, "loop": str,
     "workers": int, "threads": int, "websocket": bool, "http2": bool, "lifespan": bool,
     "python": str, "default": bool, "description": str, "releases": dict, "system": list,
-    "recycle": dict,
+    "recycle": dict, "factory": list,
 }
 _REQUIRED = ("id", "server", "argv")
 
@@ -159,9 +162,16 @@ def _entry(raw: Any, where: str) -> ServerConfig:
             raise CatalogueError(f"{here}: recycle must be {{ requests = N }} or "
                                  f"{{ seconds = N }} with N >= 1, got {recycle!r}")
         recycle = items[0]
+    factory = raw.get("factory")
+    if factory is not None and (not factory or not all(
+            isinstance(a, str) and a and not re.search(r"[{}]", a) for a in factory)):
+        raise CatalogueError(f"{here}: factory must be a non-empty list of the arguments that "
+                             f"make the server call an app factory (e.g. [\"--factory\"]), "
+                             f"without placeholders; got {factory!r}")
     values = {**raw, "argv": tuple(argv), "requires": tuple(raw.get("requires", ())),
               "system": tuple(raw.get("system", ())), "python": python,
-              "free_threaded": free_threaded, "recycle": recycle}
+              "free_threaded": free_threaded, "recycle": recycle,
+              "factory": tuple(factory or ())}
     if "releases" in raw:  # a history entry: never in the default matrix
         if raw.get("default") is True:
             raise CatalogueError(f"{here}: an entry with releases cannot be default = true "

@@ -7,7 +7,10 @@ requirements beside the server's), so it gets a start of its own. Each start: wa
 until ready, send every pattern the same traffic (new connections one after another
 and at once, then requests reusing one connection), stop the server with SIGTERM at
 once, so background jobs are still running when the lifespans shut down, and read
-what the apps recorded. Patterns with background jobs get their traffic last.
+what the apps recorded. Patterns with background jobs get their traffic last. Where the
+catalogue says how a configuration calls an app factory (``factory``), the shared start
+serves ``patterns.dispatch:create_app`` through it, so every app object the server makes
+(per worker or per event loop) has pattern apps of its own; the cell's evidence says so.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from asgi_matrix.resources import PROBE_APP
 from asgi_matrix.verdicts.patterns import Needs, judge
 
 DISPATCH_APP = "patterns.dispatch:app"
+DISPATCH_FACTORY = "patterns.dispatch:create_app"
 SEQUENTIAL = 3
 CONCURRENT = 6
 KEEPALIVE = 3
@@ -116,8 +120,9 @@ def one_start(backend: Backend, prepared: Prepared, patterns: Sequence[Pattern],
         config = prepared.config
         prepared = backend.prepare(replace(config, requires=(*config.requires,
                                                              *patterns[0].requires)))
-    app = DISPATCH_APP if shared else patterns[0].app
-    command = [arg.replace(PROBE_APP, app) for arg in prepared.command]
+    factory = prepared.config.factory if shared else ()
+    app = (DISPATCH_FACTORY if factory else DISPATCH_APP) if shared else patterns[0].app
+    command = [*(arg.replace(PROBE_APP, app) for arg in prepared.command), *factory]
     started = time.monotonic()
     with backend.start(replace(prepared, command=command), "patterns",
                        _env(patterns, shared)) as server:
@@ -135,6 +140,8 @@ def one_start(backend: Backend, prepared: Prepared, patterns: Sequence[Pattern],
             record["events"], record["bad_lines"] = parse_events(server.read_file(OBSERVATIONS))
             record["log_tail"] = server.log_tail()
     record["command"] = command
+    record["app"] = {"reference": app, "factory": bool(factory),
+                     **({"factory_args": list(factory)} if factory else {})}
     record["versions"] = prepared.versions
     record["seconds"] = round(time.monotonic() - started, 3)
     return record
@@ -153,8 +160,11 @@ def measure_patterns(backend: Backend, prepared: Prepared, patterns: Sequence[Pa
         for pattern in group:
             verdict = judge(needs(pattern), record)
             keep_log = verdict.status == "error" or not (record.get("ready") or {}).get("ok")
+            cell = verdict.to_json()
+            if "app" in record:  # how the server got the app: one object, or a factory
+                cell["evidence"] = {**cell["evidence"], "app": record["app"]}
             cells[pattern.id] = {
-                **verdict.to_json(), "start": start_name,
+                **cell, "start": start_name,
                 "seconds": record.get("seconds"),
                 "command": record.get("command", []),
                 **({"versions": record["versions"]} if not pattern.raw

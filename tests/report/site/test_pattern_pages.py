@@ -60,3 +60,23 @@ def test_the_second_matrix_links_every_cell_and_pattern_page():
     assert "What to do instead" in page
     assert "https://github.com/django/asgiref/pull/277" in page
     assert f"patterns/global-resource/{config}.html" in page  # where it broke
+
+
+def test_a_cell_says_whether_the_server_made_the_app_with_a_factory():
+    document = with_patterns(sample())
+    made, loaded = list(document["configurations"])[:2]
+    cells = document["configurations"]
+    cells[made]["patterns"]["factory-resource"]["evidence"]["app"] = {
+        "reference": "patterns.dispatch:create_app", "factory": True,
+        "factory_args": ["--factory"]}
+    cells[loaded]["patterns"]["factory-resource"]["evidence"]["app"] = {
+        "reference": "patterns.dispatch:app", "factory": False}
+    files = _site.render(document, FRESH)
+    made_page = files[f"patterns/factory-resource/{made}.html"]
+    assert "The app came from the factory <code>patterns.dispatch:create_app</code>" in made_page
+    assert "<code>--factory</code>" in made_page
+    loaded_page = files[f"patterns/factory-resource/{loaded}.html"]
+    assert "imported the app object <code>patterns.dispatch:app</code>" in loaded_page
+    assert "came from the factory" not in loaded_page
+    rows = files["patterns/factory-resource.html"]
+    assert rows.count("(app factory)") == 1

@@ -98,8 +98,8 @@ def test_raw_patterns_share_starts_as_the_catalogue_says(matrix):
     starts = {c["start"] for c in cells.values()}
     assert starts == {p["start"] for p in matrix["patterns"].values()}
     assert len(starts) < len(cells)  # fewer starts than patterns
-    for cell in cells.values():
-        assert "patterns.dispatch:app" in " ".join(cell["command"])
+    for cell in cells.values():  # uvicorn is told it is a factory: --factory
+        assert cell["command"][-2:] == ["patterns.dispatch:create_app", "--factory"]
 
 
 def test_a_real_multi_loop_server_shows_the_seeds_failure(matrix):

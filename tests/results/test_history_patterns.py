@@ -9,6 +9,7 @@ recorded run's hypercorn cell. No server is started here.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any
@@ -233,6 +234,10 @@ def test_the_cache_key_follows_the_patterns_a_release_measured() -> None:
     assert with_raw["patterns"] == {p.id: p.code_sha256() for p in raw}
     assert with_raw["pattern_observers_sha256"]
     assert key_parts(config, "local", 1, SUITE, raw[:1]) != with_raw
+    # served through an app factory (the catalogue's factory): another measurement
+    assert "factory" not in with_raw
+    assert key_parts(dataclasses.replace(config, factory=("--factory",)), "local", 1, SUITE,
+                     raw)["factory"] == ["--factory"]
 
 
 def test_a_run_takes_a_release_with_its_patterns_from_the_cache(tmp_path: Path) -> None:

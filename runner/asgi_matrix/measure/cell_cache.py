@@ -69,7 +69,9 @@ def key_parts(config: ServerConfig, backend: str, repeat: int,
     suite = suite or _results.suite()
     release = config.release
     with_patterns = ({"patterns": {p.id: p.code_sha256() for p in patterns},
-                      "pattern_observers_sha256": pattern_observers_sha256()}
+                      "pattern_observers_sha256": pattern_observers_sha256(),
+                      # how the patterns' app was made (catalogue factory), where it was
+                      **({"factory": list(config.factory)} if config.factory else {})}
                      if patterns else {})
     return {**with_patterns, "layout": LAYOUT, "id": config.id,
             "release": release.to_json() if release else None,

@@ -54,3 +54,16 @@ def test_select_defaults_and_unknown_ids():
     assert [p.id for p in patterns.select(loaded, ["lifespan-state"])] == ["lifespan-state"]
     with pytest.raises(UnknownConfig, match="unknown pattern 'nope'"):
         patterns.select(loaded, ["nope"])
+
+
+def test_a_file_that_is_not_utf8_names_its_line(tmp_path):
+    path = tmp_path / "patterns.toml"
+    path.write_bytes(f'[[pattern]]\n{GOOD}'.encode() + b'why = "caf\xe9"\n')
+    with pytest.raises(CatalogueError, match=rf"{path}:6: not UTF-8 text \(byte 0xe9\)"):
+        patterns.load(path)
+
+
+def test_an_entry_error_names_the_line_its_table_starts_on(tmp_path):
+    path = write(tmp_path, f'# two lines of comment\n\n[[pattern]]\n{GOOD}jobs = 1\n')
+    with pytest.raises(CatalogueError, match=rf"^{path}:3 \(id 'x'\): 'jobs' must be bool"):
+        patterns.load(path)

@@ -8,7 +8,6 @@ file and entry named, so a typo never silently measures the wrong thing.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from asgi_matrix.catalogue.release_sets import Release, ReleaseSet, parse_release_set
+from asgi_matrix.catalogue.tables import read_tables
 from asgi_matrix.exceptions import CatalogueError, UnknownConfig
 from asgi_matrix.resources import CATALOGUE_FILE
 
@@ -205,35 +205,9 @@ def fill(argv: Iterable[str], **values: str) -> list[str]:
     return [_PLACEHOLDER.sub(one, arg) for arg in argv]
 
 
-def _line_of(text: str, index: int) -> int:
-    """1-based line where the index-th [[config]] table starts, for error messages."""
-    starts = [m.start() for m in re.finditer(r"^[ \t]*\[\[config\]\]", text, re.MULTILINE)]
-    return text.count("\n", 0, starts[index]) + 1 if index < len(starts) else 0
-
-
 def load_file(path: Path) -> list[ServerConfig]:
     """Read one catalogue file; every problem names the file and the entry's line."""
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise CatalogueError(f"{path}: cannot read catalogue: {err.strerror or err}") from err
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = raw.count(b"\n", 0, err.start) + 1
-        raise CatalogueError(f"{path}:{line}: not UTF-8 text (byte {raw[err.start]:#04x}); "
-                             "TOML files are UTF-8") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise CatalogueError(f"{path}: not valid TOML: {err}") from err
-    if unknown := sorted(set(data) - {"config"}):
-        raise CatalogueError(f"{path}: unknown top-level key {unknown[0]!r} "
-                             "(configurations go in [[config]] tables)")
-    entries = data.get("config", [])
-    if not isinstance(entries, list):
-        raise CatalogueError(f"{path}: 'config' must be an array of tables ([[config]])")
-    return [_entry(raw, f"{path}:{_line_of(text, i)}") for i, raw in enumerate(entries)]
+    return [_entry(raw, where) for raw, where in read_tables(path, "config", "catalogue")]
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from asgi_matrix.catalogue.tables import read_tables
 from asgi_matrix.exceptions import CatalogueError, UnknownConfig
 from asgi_matrix.resources import PROBES_DIR
 
@@ -130,34 +130,18 @@ def _entry(raw: Any, where: str) -> Pattern:
 
 def load(path: Path = PATTERNS_FILE) -> list[Pattern]:
     """Every pattern in the file, in order; every problem names the file and entry."""
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as err:
-        raise CatalogueError(f"{path}: cannot read pattern catalogue: "
-                             f"{err.strerror or err}") from err
-    except tomllib.TOMLDecodeError as err:
-        raise CatalogueError(f"{path}: not valid TOML: {err}") from err
-    if unknown := sorted(set(data) - {"pattern"}):
-        raise CatalogueError(f"{path}: unknown top-level key {unknown[0]!r} "
-                             "(patterns go in [[pattern]] tables)")
-    entries = data.get("pattern", [])
-    if not isinstance(entries, list):
-        raise CatalogueError(f"{path}: 'pattern' must be an array of tables ([[pattern]])")
-    text = path.read_text()
-    starts = [m.start() for m in re.finditer(r"^\[\[pattern\]\]", text, re.MULTILINE)]
     patterns: list[Pattern] = []
     seen: set[str] = set()
-    for i, raw in enumerate(entries):
-        line = text.count("\n", 0, starts[i]) + 1 if i < len(starts) else 0
-        pattern = _entry(raw, f"{path}:{line}")
+    for raw, where in read_tables(path, "pattern", "pattern catalogue"):
+        pattern = _entry(raw, where)
         if pattern.id in seen:
-            raise CatalogueError(f"{path}:{line}: duplicate pattern id {pattern.id!r}")
+            raise CatalogueError(f"{where}: duplicate pattern id {pattern.id!r}")
         seen.add(pattern.id)
         for other in patterns:  # one start serves one app in one environment
             if other.start == pattern.start and (
                     other.kind != pattern.kind or other.requires != pattern.requires
                     or (not pattern.raw and other.app != pattern.app)):
-                raise CatalogueError(f"{path}:{line}: pattern {pattern.id!r} shares start "
+                raise CatalogueError(f"{where}: pattern {pattern.id!r} shares start "
                                      f"{pattern.start!r} with {other.id!r} but not its kind, "
                                      "requires and (frameworks) app")
         patterns.append(pattern)

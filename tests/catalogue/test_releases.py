@@ -236,6 +236,7 @@ def test_a_source_release_that_needs_a_compiler_is_not_run(tmp_path: Path,
     monkeypatch.setenv("ASGI_MATRIX_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("UV_FIND_LINKS", str(links))
     monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    monkeypatch.setenv("COLUMNS", "40")  # a narrow terminal once cut the reason in two
     config = release_config(package="asgi-matrix-needs-compiler")
     assert config.requires == ("asgi-matrix-needs-compiler==1.0",)
     with pytest.raises(NotRunnable) as caught:

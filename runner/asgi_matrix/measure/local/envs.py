@@ -134,7 +134,10 @@ def _key(requirements: tuple[str, ...], interpreter: str) -> str:
 
 
 def _run(argv: list[str], what: str) -> str:
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": os.environ.get("UV_PYTHON_DOWNLOADS", "never")}
+    # COLUMNS: uv wraps its messages to the terminal's width, and a message cut in two
+    # loses the reason a release is not installable (read from one line of this output)
+    env = {**os.environ, "COLUMNS": "1000",
+           "UV_PYTHON_DOWNLOADS": os.environ.get("UV_PYTHON_DOWNLOADS", "never")}
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
     if done.returncode != 0:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-12:])

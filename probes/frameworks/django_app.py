@@ -24,7 +24,7 @@ async def work(request: HttpRequest) -> JsonResponse:
     async def handled() -> dict[str, Any]:
         return {"django": django.get_version()}
 
-    status, body = await _kit.handle(PATTERN, tag, handled)
+    status, body = await _kit.handle(PATTERN, tag, handled, body_bytes=len(request.body))
     return JsonResponse(body, status=status)
 
 

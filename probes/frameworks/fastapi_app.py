@@ -24,13 +24,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
 app = FastAPI(lifespan=lifespan)
 
 
-@app.get(f"/p/{APP_STATE}/work")
+@app.api_route(f"/p/{APP_STATE}/work", methods=["GET", "POST"])
 async def app_state(request: Request, tag: str = "") -> JSONResponse:
-    status, body = await _kit.handle(APP_STATE, tag, lambda: request.app.state.pool.fetch())
+    size = len(await request.body())
+    status, body = await _kit.handle(APP_STATE, tag, lambda: request.app.state.pool.fetch(),
+                                     body_bytes=size)
     return JSONResponse(body, status_code=status)
 
 
-@app.get(f"/p/{YIELDED}/work")
+@app.api_route(f"/p/{YIELDED}/work", methods=["GET", "POST"])
 async def yielded_state(request: Request, tag: str = "") -> JSONResponse:
-    status, body = await _kit.handle(YIELDED, tag, lambda: request.state.pool.fetch())
+    size = len(await request.body())
+    status, body = await _kit.handle(YIELDED, tag, lambda: request.state.pool.fetch(),
+                                     body_bytes=size)
     return JSONResponse(body, status_code=status)

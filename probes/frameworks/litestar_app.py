@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from litestar import Litestar, Request, Response, get
+from litestar import Litestar, Request, Response, route
 from patterns import _kit
 
 STATE, HEADERS = "litestar-state", "litestar-headers"
@@ -25,18 +25,24 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         yield
 
 
-@get(f"/p/{STATE}/work")
+METHODS: list[Any] = ["GET", "POST"]  # the runner's traffic sends one large body too
+
+
+@route(f"/p/{STATE}/work", http_method=METHODS)
 async def state(request: Request[Any, Any, Any], tag: str = "") -> Response[dict[str, Any]]:
-    status, body = await _kit.handle(STATE, tag, lambda: request.app.state.pool.fetch())
+    size = len(await request.body())
+    status, body = await _kit.handle(STATE, tag, lambda: request.app.state.pool.fetch(),
+                                     body_bytes=size)
     return Response(body, status_code=status)
 
 
-@get(f"/p/{HEADERS}/work")
+@route(f"/p/{HEADERS}/work", http_method=METHODS)
 async def headers(request: Request[Any, Any, Any], tag: str = "") -> Response[dict[str, Any]]:
     async def work() -> dict[str, Any]:
         return _kit.check_own_headers(tag, request.headers.get(_kit.TAG_HEADER))
 
-    status, body = await _kit.handle(HEADERS, tag, work)
+    size = len(await request.body())
+    status, body = await _kit.handle(HEADERS, tag, work, body_bytes=size)
     return Response(body, status_code=status)
 
 

@@ -30,8 +30,10 @@ async def shutdown() -> None:
     await app.pool.aclose()  # type: ignore[attr-defined]
 
 
-@app.get(f"/p/{PATTERN}/work")
+@app.route(f"/p/{PATTERN}/work", methods=["GET", "POST"])
 async def work() -> tuple[dict[str, Any], int]:
     tag = request.args.get("tag", "")
-    status, body = await _kit.handle(PATTERN, tag, lambda: app.pool.fetch())  # type: ignore[attr-defined]
+    size = len(await request.get_data())
+    status, body = await _kit.handle(PATTERN, tag, lambda: app.pool.fetch(),  # type: ignore[attr-defined]
+                                     body_bytes=size)
     return body, status

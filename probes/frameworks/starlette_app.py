@@ -30,15 +30,21 @@ async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
 
 async def app_state(request: Request) -> JSONResponse:
     tag = request.query_params.get("tag", "")
-    status, body = await _kit.handle(APP_STATE, tag, lambda: request.app.state.pool.fetch())
+    size = len(await request.body())
+    status, body = await _kit.handle(APP_STATE, tag, lambda: request.app.state.pool.fetch(),
+                                     body_bytes=size)
     return JSONResponse(body, status_code=status)
 
 
 async def yielded_state(request: Request) -> JSONResponse:
     tag = request.query_params.get("tag", "")
-    status, body = await _kit.handle(YIELDED, tag, lambda: request.state.pool.fetch())
+    size = len(await request.body())
+    status, body = await _kit.handle(YIELDED, tag, lambda: request.state.pool.fetch(),
+                                     body_bytes=size)
     return JSONResponse(body, status_code=status)
 
 
-app = Starlette(routes=[Route(f"/p/{APP_STATE}/work", app_state),
-                        Route(f"/p/{YIELDED}/work", yielded_state)], lifespan=lifespan)
+METHODS = ["GET", "POST"]  # the runner's traffic sends one large body too
+app = Starlette(routes=[Route(f"/p/{APP_STATE}/work", app_state, methods=METHODS),
+                        Route(f"/p/{YIELDED}/work", yielded_state, methods=METHODS)],
+                lifespan=lifespan)

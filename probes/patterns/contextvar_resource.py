@@ -22,7 +22,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
         await _kit.serve_lifespan(PATTERN, receive, send, lifespan, scope)
     elif scope["type"] == "http":
-        await _kit.http(PATTERN, scope, send, request)
+        await _kit.http(PATTERN, scope, receive, send, request)
 
 
 @contextlib.asynccontextmanager

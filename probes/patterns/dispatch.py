@@ -1,15 +1,28 @@
-"""One ASGI app that serves several pattern apps at once, each under ``/p/<id>/``.
+"""One ASGI app that serves several pattern and framework apps at once, each under ``/p/<id>/``.
 
-Patterns that cannot interfere share one server start: this app routes each request
-by path prefix to its pattern's app, and runs every pattern's lifespan side by side
-inside its own (a combined lifespan). A pattern whose startup fails is recorded by
-the pattern itself and left out; the others still start, so one broken pattern never
-hides another's verdict. Any other path answers 200 (the runner's readiness check).
+Apps that cannot interfere share one server start: this app routes each request by
+path prefix to its pattern's app, and runs every app's lifespan side by side inside
+its own (a combined lifespan). Each mounted app sees what it would see alone:
 
-``ASGI_MATRIX_PATTERNS`` names the apps: ``id=module:attr,id=module:attr``. ``app`` is
-one dispatcher made at import; ``create_app()`` is an app factory (a server's
-``--factory``) that makes a fresh dispatcher whose pattern apps come from each module's
-own ``create_app()`` where it has one, else its ``app``: a server that calls the factory
+- its own lifespan messages (a pair of streams per app), and its startup failure is
+  recorded for its patterns while the others start;
+- its own ``scope["state"]``, with the server's semantics: the dispatcher keeps each
+  app's dict under a key of the server's state and hands the app, per request, a
+  shallow copy of its lifespan state where the server copied its state for this
+  request, the same dict again where the server shares its dict between requests (per
+  connection, or the lifespan's own dict), and no state where the server gives none;
+- only the event loop it is written for: an app built on asyncio is not run on trio
+  (nor a trio one on asyncio); its requests are answered 501 and recorded as such,
+  with where they ran, so its verdict is "n/a" from evidence.
+
+Any other path answers 200 (the runner's readiness check).
+
+``ASGI_MATRIX_PATTERNS`` names the apps: ``id=module:attr@library,...`` (library:
+anyio, asyncio or trio; anyio if left out). Patterns naming the same ``module:attr``
+share that one app (a framework app serving several patterns). ``app`` is one
+dispatcher made at import; ``create_app()`` is an app factory (a server's
+``--factory``) that makes a fresh dispatcher whose apps come from each module's own
+``create_app()`` where it has one, else its ``app``: a server that calls the factory
 once per event loop gives each loop its own app objects, as the users of such a server
 would get from their factory.
 """
@@ -22,29 +35,67 @@ import os
 from typing import Any
 
 import anyio
+from asgi_probe import _async_library
 from patterns import _kit
 
 App = Any
 _UNSET = object()
+#: where each mounted app's own state dict lives in the server's state dict
+_STATE_KEY = "asgi_matrix.dispatch:"
 
 
-def _load(spec: str, factories: bool = False) -> dict[str, App]:
-    """Pattern id -> app; ``factories``: a module's ``create_app()`` makes a new one."""
-    apps: dict[str, App] = {}
-    for item in filter(None, (part.strip() for part in spec.split(","))):
-        pattern, _, target = item.partition("=")
+class Mount:
+    """One app, the patterns it serves, and the event loop library it is written for;
+    ``factories``: made by its module's ``create_app()`` where it has one."""
+
+    def __init__(self, target: str, library: str, factories: bool = False) -> None:
         module_name, _, attr = target.partition(":")
+        self.target, self.library = target, library
         module = importlib.import_module(module_name)
         factory = getattr(module, "create_app", None) if factories else None
-        apps[pattern] = factory() if callable(factory) else getattr(module, attr or "app")
-    return apps
+        self.app: App = factory() if callable(factory) else getattr(module, attr or "app")
+        self.patterns: list[str] = []
+        self.key = _STATE_KEY + target
+        #: ids of the state dicts this app got in its lifespans (one per lifespan run)
+        self.lifespan_states: dict[int, dict[str, Any]] = {}
+
+    def runs_here(self) -> bool:
+        return self.library == "anyio" or self.library == _async_library()
+
+
+def _load(spec: str, factories: bool = False) -> dict[str, Mount]:
+    """Pattern id -> its mounted app (one per ``module:attr``)."""
+    mounts: dict[str, Mount] = {}
+    by_target: dict[str, Mount] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        pattern, _, rest = item.partition("=")
+        target, _, library = rest.partition("@")
+        if target not in by_target:
+            by_target[target] = Mount(target, library or "anyio", factories)
+        mounts[pattern] = by_target[target]
+        by_target[target].patterns.append(pattern)
+    return mounts
+
+
+def request_state(mount: Mount, server_state: dict[str, Any],
+                  lifespan_states: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """The state dict this app would have got for this request from the server alone;
+    ``lifespan_states``: the server's own lifespan state dicts, by id."""
+    if id(server_state) in lifespan_states:  # the server hands out its lifespan's dict
+        return server_state.setdefault(mount.key, {})
+    current = server_state.get(mount.key)
+    if current is None:  # no lifespan of this app stored one: what the server gave, emptied
+        current = server_state[mount.key] = {}
+    elif id(current) in mount.lifespan_states:  # a fresh copy of the lifespan state: copy it
+        current = server_state[mount.key] = dict(current)
+    return current  # else a dict an earlier request put in a dict the server shares
 
 
 class _Child:
-    """One pattern's lifespan, driven through its own pair of message streams."""
+    """One app's lifespan, driven through its own pair of message streams."""
 
-    def __init__(self, pattern: str, app: App) -> None:
-        self.pattern, self.app = pattern, app
+    def __init__(self, mount: Mount) -> None:
+        self.mount = mount
         self.to_child, self._inbox = anyio.create_memory_object_stream[dict[str, Any]](4)
         self._outbox, self.from_child = anyio.create_memory_object_stream[dict[str, Any]](4)
         self.set_during_startup: dict[contextvars.ContextVar[Any], Any] = {}
@@ -59,9 +110,10 @@ class _Child:
     async def run(self, scope: dict[str, Any]) -> None:
         self._before = contextvars.copy_context()
         try:
-            await self.app(scope, self._inbox.receive, self._send)
-        except Exception as exc:  # the pattern recorded it; answer for it so nobody waits
-            _kit.record(self.pattern, "lifespan-error", error=_kit.error_text(exc))
+            await self.mount.app(scope, self._inbox.receive, self._send)
+        except Exception as exc:  # recorded; answer for it so nobody waits
+            for pattern in self.mount.patterns:
+                _kit.record(pattern, "lifespan-error", error=_kit.error_text(exc))
             self._outbox.send_nowait({"type": "lifespan.failed", "message": _kit.error_text(exc)})
 
     async def ask(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -69,27 +121,39 @@ class _Child:
         return await self.from_child.receive()
 
 
-async def _lifespan(apps: dict[str, App], scope: dict[str, Any], receive: Any, send: Any
+def _child_scope(scope: dict[str, Any], mount: Mount) -> dict[str, Any]:
+    child = dict(scope)
+    if "state" in scope:  # its own lifespan state, kept in the server's under its key
+        own: dict[str, Any] = {}
+        scope["state"][mount.key] = own
+        mount.lifespan_states[id(own)] = own
+        child["state"] = own
+    return child
+
+
+async def _lifespan(mounts: list[Mount], scope: dict[str, Any], receive: Any, send: Any
                     ) -> None:
     message = await receive()
     if message["type"] != "lifespan.startup":
         return
-    children = [_Child(p, a) for p, a in apps.items()]
+    children = [_Child(m) for m in mounts if m.runs_here()]
     async with anyio.create_task_group() as task_group:
         for child in children:
-            # Each pattern gets the same scope, "state" included, as a framework's
-            # sub-applications would; keys are prefixed with the pattern's id.
-            task_group.start_soon(child.run, scope)
+            task_group.start_soon(child.run, _child_scope(scope, child.mount))
         started = []
         for child in children:
             answer = await child.ask({"type": "lifespan.startup"})
             if answer["type"] == "lifespan.startup.complete":
                 started.append(child)
-                # What the pattern's startup set in its context lands in this lifespan's
+                # What the app's startup set in its context lands in this lifespan's
                 # context, as if it had run here: servers that hand requests a copy of
-                # the lifespan's context then hand them the pattern's values too.
+                # the lifespan's context then hand them the app's values too.
                 for var, value in child.set_during_startup.items():
                     var.set(value)
+            elif answer["type"] == "lifespan.startup.failed":
+                for pattern in child.mount.patterns:  # alone, the server would have seen it
+                    _kit.record(pattern, "startup", ok=False, by="dispatch",
+                                error="lifespan.startup.failed: " + str(answer.get("message")))
         await send({"type": "lifespan.startup.complete"})
         await receive()  # lifespan.shutdown
         for child in started:
@@ -97,21 +161,42 @@ async def _lifespan(apps: dict[str, App], scope: dict[str, Any], receive: Any, s
     await send({"type": "lifespan.shutdown.complete"})
 
 
+async def _not_here(pattern: str, mount: Mount, scope: dict[str, Any], send: Any) -> None:
+    library = _async_library()
+    error = (f"not run: {mount.target} is built on {mount.library}, and the server runs "
+             f"{library}")
+    _kit.record(pattern, "request", tag=_kit.tag_of(scope), ok=False, error=error,
+                skipped=True)
+    await _kit.respond(send, 501, {"ok": False, "error": error})
+
+
 class Dispatcher:
     """Routes ``/p/<id>/...`` to that pattern's app; runs their lifespans in its own."""
 
-    def __init__(self, apps: dict[str, App]) -> None:
+    def __init__(self, apps: dict[str, Mount]) -> None:
         self.apps = apps
+        self.mounts = list({id(m): m for m in apps.values()}.values())
+        #: the server's own lifespan state dicts (one per lifespan it ran here), by id
+        self.lifespan_states: dict[int, dict[str, Any]] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(self.apps, scope, receive, send)
+            if "state" in scope:
+                self.lifespan_states[id(scope["state"])] = scope["state"]
+            await _lifespan(self.mounts, scope, receive, send)
             return
         path = scope.get("path", "")
         if scope["type"] == "http" and path.startswith("/p/"):
             pattern = path[3:].split("/", 1)[0]
-            if pattern in self.apps:
-                await self.apps[pattern](scope, receive, send)
+            mount = self.apps.get(pattern)
+            if mount is not None:
+                if not mount.runs_here():
+                    await _not_here(pattern, mount, scope, send)
+                    return
+                child = dict(scope)
+                if isinstance(scope.get("state"), dict):
+                    child["state"] = request_state(mount, scope["state"], self.lifespan_states)
+                await mount.app(child, receive, send)
                 return
         if scope["type"] == "http":
             await _kit.respond(send, 200, {"patterns": sorted(self.apps)})
@@ -120,7 +205,7 @@ class Dispatcher:
 
 
 def create_app() -> Dispatcher:
-    """A new dispatcher with new pattern apps where their modules can make them."""
+    """A new dispatcher with new apps where their modules can make them."""
     return Dispatcher(_load(os.environ.get("ASGI_MATRIX_PATTERNS", ""), factories=True))
 
 

@@ -23,7 +23,7 @@ class App:
         if scope["type"] == "lifespan":
             await _kit.serve_lifespan(PATTERN, receive, send, self.lifespan, scope)
         elif scope["type"] == "http":
-            await _kit.http(PATTERN, scope, send, self.request)
+            await _kit.http(PATTERN, scope, receive, send, self.request)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, scope: dict[str, Any]) -> AsyncIterator[None]:

@@ -19,7 +19,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
         await _kit.serve_lifespan(PATTERN, receive, send, _kit.nothing, scope)
     elif scope["type"] == "http":
-        await _kit.http(PATTERN, scope, send, request)
+        await _kit.http(PATTERN, scope, receive, send, request)
 
 
 async def request(scope: dict[str, Any], tag: str) -> dict[str, Any]:

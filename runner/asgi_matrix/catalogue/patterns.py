@@ -21,7 +21,7 @@ from asgi_matrix.resources import PROBES_DIR
 
 PATTERNS_FILE = Path(__file__).resolve().parent / "patterns.toml"
 KINDS = ("pattern", "framework")
-LIBRARIES = ("anyio", "asyncio")
+LIBRARIES = ("anyio", "asyncio", "trio")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _APP = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(\))?$")
 
@@ -50,6 +50,11 @@ class Pattern:
     def path(self) -> str:
         """Where its requests go."""
         return f"/p/{self.id}/work"
+
+    @property
+    def mount(self) -> str:
+        """How patterns.dispatch is told of it: ``id=module:attr@library``."""
+        return f"{self.id}={self.app}@{self.library}"
 
     @property
     def raw(self) -> bool:
@@ -121,7 +126,7 @@ def _entry(raw: Any, where: str) -> Pattern:
         raise CatalogueError(f"{here}: requires must be a list of strings")
     if raw.get("kind") == "framework" and "start" not in raw:
         raise CatalogueError(f"{here}: a framework needs 'start' (the start it shares with "
-                             "the other patterns of its app)")
+                             "the frameworks it cannot interfere with)")
     if raw.get("kind", "pattern") == "pattern" and raw.get("requires"):
         raise CatalogueError(f"{here}: a raw pattern runs with the probe's own requirements; "
                              "one that needs packages is a framework")
@@ -137,13 +142,17 @@ def load(path: Path = PATTERNS_FILE) -> list[Pattern]:
         if pattern.id in seen:
             raise CatalogueError(f"{where}: duplicate pattern id {pattern.id!r}")
         seen.add(pattern.id)
-        for other in patterns:  # one start serves one app in one environment
-            if other.start == pattern.start and (
-                    other.kind != pattern.kind or other.requires != pattern.requires
-                    or (not pattern.raw and other.app != pattern.app)):
+        for other in patterns:
+            if other.start == pattern.start and other.kind != pattern.kind:
+                # raw patterns run in the probe's environment, frameworks in their own
                 raise CatalogueError(f"{where}: pattern {pattern.id!r} shares start "
-                                     f"{pattern.start!r} with {other.id!r} but not its kind, "
-                                     "requires and (frameworks) app")
+                                     f"{pattern.start!r} with {other.id!r} but not its kind")
+            if other.app == pattern.app and (other.start, other.library, other.requires) != (
+                    pattern.start, pattern.library, pattern.requires):
+                # one app object runs one lifespan, on the loops it is written for
+                raise CatalogueError(f"{where}: pattern {pattern.id!r} shares app "
+                                     f"{pattern.app!r} with {other.id!r} but not its start, "
+                                     "library and requires")
         patterns.append(pattern)
     return patterns
 

@@ -1,16 +1,20 @@
 """The pattern axis: each configuration serves the pattern apps, and we judge each one.
 
-Patterns that cannot interfere share one server start: the server loads
-``patterns.dispatch:app``, which mounts each pattern app under ``/p/<id>/`` and runs
-their lifespans side by side. A framework app needs its own environment (its
-requirements beside the server's), so it gets a start of its own. Each start: wait
-until ready, send every pattern the same traffic (new connections one after another
-and at once, then requests reusing one connection), stop the server with SIGTERM at
-once, so background jobs are still running when the lifespans shut down, and read
-what the apps recorded. Patterns with background jobs get their traffic last. Where the
-catalogue says how a configuration calls an app factory (``factory``), the shared start
-serves ``patterns.dispatch:create_app`` through it, so every app object the server makes
-(per worker or per event loop) has pattern apps of its own; the cell's evidence says so.
+Apps that cannot interfere share one server start: the server loads
+``patterns.dispatch:app``, which mounts each app under ``/p/<id>/`` and runs their
+lifespans side by side, each with its own lifespan messages and state. Raw patterns
+run in the configuration's own environment; frameworks in one environment with the
+server's requirements plus every sharing framework's; a start with a single framework
+app (Django) serves it directly, so the app meets the server itself. Each start: wait
+until ready, send every pattern the probe's traffic (new connections one after another
+and at once; on one kept-alive connection, one request with a body over 64 KiB in
+chunks; pipelined on one socket; streams on one HTTP/2 connection where the
+configuration speaks it), stop the server with SIGTERM at once, so background jobs are
+still running when the lifespans shut down, and read what the apps recorded. Patterns
+with background jobs get their traffic last. Where the catalogue says how a
+configuration calls an app factory (``factory``), a dispatched start serves
+``patterns.dispatch:create_app`` through it, so every app object the server makes (per
+worker or per event loop) has pattern apps of its own; the cell's evidence says so.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from asgi_matrix.catalogue.load import ServerConfig
 from asgi_matrix.catalogue.patterns import Pattern
 from asgi_matrix.exceptions import AsgiMatrixError
 from asgi_matrix.measure import scenarios as _scenarios
@@ -36,7 +41,9 @@ DISPATCH_APP = "patterns.dispatch:app"
 DISPATCH_FACTORY = "patterns.dispatch:create_app"
 SEQUENTIAL = 3
 CONCURRENT = 6
-KEEPALIVE = 3
+KEEPALIVE = 3  #: the second carries the large body
+PIPELINED = 3
+HTTP2_STREAMS = 3
 _TIMEOUT = httpx.Timeout(5.0)
 #: each request's tag again as a header: a handler must see its own (probes/patterns/_kit.py)
 TAG_HEADER = "x-asgi-matrix-tag"
@@ -48,84 +55,116 @@ def needs(pattern: Pattern) -> Needs:
 
 
 def groups(patterns: Sequence[Pattern]) -> list[tuple[str, list[Pattern]]]:
-    """Server starts, as the catalogue names them: raw patterns that cannot interfere
-    share one; a framework app's patterns share its own."""
+    """Server starts, as the catalogue names them: patterns that cannot interfere share
+    one."""
     out: dict[str, list[Pattern]] = {}
     for pattern in patterns:
         out.setdefault(pattern.start, []).append(pattern)
     return list(out.items())
 
 
-def _get(client: httpx.Client, url: str, path: str, tag: str,
-         connection: str) -> dict[str, Any]:
-    """One request; the outcome, never an exception."""
-    record: dict[str, Any] = {"tag": tag, "path": path, "t_sent": time.monotonic(),
-                              "connection": connection}
-    try:
-        response = client.get(url + path, params={"tag": tag}, headers={TAG_HEADER: tag})
-        record["status"] = response.status_code
-        record["body"] = response.text[:500]
-    except httpx.HTTPError as err:
-        record["status"] = None
-        record["error"] = f"{type(err).__name__}: {err}"
-    record["t_done"] = time.monotonic()
-    return record
+def direct(patterns: Sequence[Pattern]) -> bool:
+    """A start with a single framework app: the server loads it itself."""
+    return not patterns[0].raw and len({p.app for p in patterns}) == 1
 
 
-def _one_pattern(fresh: httpx.Client, reused: httpx.Client, base_url: str,
-                 path: str) -> list[dict[str, Any]]:
-    out = [_get(fresh, base_url, path, f"seq-{i}", "new") for i in range(SEQUENTIAL)]
+def requirements(patterns: Sequence[Pattern]) -> tuple[str, ...]:
+    """What a start's apps need beside the server: every sharing framework's."""
+    return tuple(sorted({r for p in patterns for r in p.requires}))
+
+
+class Clients:
+    """The clients of one start, made once: making one costs more CPU than many requests.
+    verify=False: plain HTTP on loopback, and no CA bundle to load."""
+
+    def __init__(self, http2: bool) -> None:
+        self.fresh = httpx.Client(timeout=_TIMEOUT, verify=False,
+                                  headers={"connection": "close"},
+                                  limits=httpx.Limits(max_keepalive_connections=0))
+        self.kept = _traffic.one_connection(verify=False)
+        self.h2 = _traffic.one_connection(http2=True, verify=False) if http2 else None
+
+    def close(self) -> None:
+        for client in (self.fresh, self.kept, self.h2):
+            if client is not None:
+                client.close()
+
+
+def _one_pattern(clients: Clients, base_url: str, path: str) -> list[dict[str, Any]]:
+    """The probe's traffic, to this pattern's path, each request's carrier on record."""
+    def fresh(tag: str) -> dict[str, Any]:
+        return {**_traffic.send(clients.fresh, base_url, path, tag, tag_header=TAG_HEADER),
+                "connection": "new"}
+
+    out = [fresh(f"seq-{i}") for i in range(SEQUENTIAL)]
     with ThreadPoolExecutor(CONCURRENT) as pool:
-        out += list(pool.map(lambda i: _get(fresh, base_url, path, f"conc-{i}", "new"),
-                             range(CONCURRENT)))
-    # then one after another on one kept-alive connection: the probe's own helper
-    return out + _traffic.reused(base_url, "ka", KEEPALIVE, reused, path=path,
-                                 tag_header=TAG_HEADER)
-
-
-def send_traffic(base_url: str, patterns: Sequence[Pattern]) -> list[dict[str, Any]]:
-    """Patterns without jobs one after another; then those with jobs all at once, so every
-    job is still running when the stop signal follows."""
-    # Two clients for the whole start: making one costs more CPU than many requests.
-    # verify=False: plain HTTP on loopback, and no CA bundle to load.
-    fresh = httpx.Client(timeout=_TIMEOUT, verify=False, headers={"connection": "close"},
-                         limits=httpx.Limits(max_keepalive_connections=0))
-    reused = httpx.Client(timeout=_TIMEOUT, verify=False,  # HTTP/1.1 keep-alive
-                          limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
-    out: list[dict[str, Any]] = []
-    with fresh, reused:
-        for pattern in (p for p in patterns if not p.jobs):
-            out += _one_pattern(fresh, reused, base_url, pattern.path)
-        with_jobs = [p for p in patterns if p.jobs]
-        if with_jobs:
-            with ThreadPoolExecutor(len(with_jobs)) as pool:
-                for got in pool.map(lambda p: _one_pattern(fresh, reused, base_url, p.path),
-                                    with_jobs):
-                    out += got
+        out += list(pool.map(lambda i: fresh(f"conc-{i}"), range(CONCURRENT)))
+    out += _traffic.reused(base_url, "ka", KEEPALIVE, clients.kept, large_body_at=1,
+                           path=path, tag_header=TAG_HEADER)
+    out += _traffic.pipelined(base_url, PIPELINED, path=path,
+                              tag_header=TAG_HEADER)["requests"]
+    if clients.h2 is not None:
+        out += _traffic.reused(base_url, "h2", HTTP2_STREAMS, clients.h2, path=path,
+                               tag_header=TAG_HEADER)
     return out
 
 
-def _env(patterns: Sequence[Pattern], shared: bool) -> dict[str, str]:
+def send_traffic(base_url: str, patterns: Sequence[Pattern],
+                 http2: bool = False) -> list[dict[str, Any]]:
+    """Patterns without jobs one after another; then those with jobs all at once, so every
+    job is still running when the stop signal follows."""
+    clients = Clients(http2)
+    out: list[dict[str, Any]] = []
+    try:
+        for pattern in (p for p in patterns if not p.jobs):
+            out += _one_pattern(clients, base_url, pattern.path)
+        with_jobs = [p for p in patterns if p.jobs]
+        if with_jobs:
+            with ThreadPoolExecutor(len(with_jobs)) as pool:
+                for got in pool.map(lambda p: _one_pattern(clients, base_url, p.path),
+                                    with_jobs):
+                    out += got
+    finally:
+        clients.close()
+    return out
+
+
+def _env(patterns: Sequence[Pattern], dispatched: bool) -> dict[str, str]:
     env = {"ASGI_MATRIX_MODE": "normal", "ASGI_MATRIX_PATHS": ",".join(p.path for p in patterns)}
-    if shared:
-        env["ASGI_MATRIX_PATTERNS"] = ",".join(f"{p.id}={p.app}" for p in patterns)
+    if dispatched:
+        env["ASGI_MATRIX_PATTERNS"] = ",".join(p.mount for p in patterns)
     return env
+
+
+def changed(config: ServerConfig, before: dict[str, str],
+            after: dict[str, str]) -> dict[str, list[str]]:
+    """The configuration's own packages whose versions the start's extra requirements
+    moved: {name: [alone, here]} (empty where the frameworks cannot interfere)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    names = set()
+    for spec in config.requires:
+        try:
+            names.add(Requirement(spec).name.lower())
+        except InvalidRequirement:
+            continue
+    return {n: [before[n], after.get(n, "")] for n in sorted(names)
+            if n in before and before[n] != after.get(n)}
 
 
 def one_start(backend: Backend, prepared: Prepared, patterns: Sequence[Pattern],
               limits: _scenarios.Limits) -> dict[str, Any]:
     """Serve these patterns from one start of the server; what the client and apps saw."""
-    shared = all(p.raw for p in patterns)
-    if not shared:  # a framework: its own environment, the server's requirements + its own
-        config = prepared.config
-        prepared = backend.prepare(replace(config, requires=(*config.requires,
-                                                             *patterns[0].requires)))
-    factory = prepared.config.factory if shared else ()
-    app = (DISPATCH_FACTORY if factory else DISPATCH_APP) if shared else patterns[0].app
+    config, alone = prepared.config, prepared.versions
+    if extra := requirements(patterns):  # the server's requirements + the frameworks'
+        prepared = backend.prepare(replace(config, requires=(*config.requires, *extra)))
+    dispatched = not direct(patterns)
+    factory = config.factory if dispatched else ()
+    app = (DISPATCH_FACTORY if factory else DISPATCH_APP) if dispatched else patterns[0].app
     command = [*(arg.replace(PROBE_APP, app) for arg in prepared.command), *factory]
     started = time.monotonic()
     with backend.start(replace(prepared, command=command), "patterns",
-                       _env(patterns, shared)) as server:
+                       _env(patterns, dispatched)) as server:
         if prepared.config.kind == "harness":
             # An in-process client sends every pattern's traffic itself: more time than
             # the probe's traffic, still bounded.
@@ -135,7 +174,7 @@ def one_start(backend: Backend, prepared: Prepared, patterns: Sequence[Pattern],
             record = {"ready": _traffic.wait_ready(server.base_url, server.is_alive,
                                                    limits.ready_s)}
             if record["ready"]["ok"]:
-                record["requests"] = send_traffic(server.base_url, patterns)
+                record["requests"] = send_traffic(server.base_url, patterns, config.http2)
             record["stop"] = asdict(server.stop("main", limits.stop_s))
             record["events"], record["bad_lines"] = parse_events(server.read_file(OBSERVATIONS))
             record["log_tail"] = server.log_tail()
@@ -143,20 +182,51 @@ def one_start(backend: Backend, prepared: Prepared, patterns: Sequence[Pattern],
     record["app"] = {"reference": app, "factory": bool(factory),
                      **({"factory_args": list(factory)} if factory else {})}
     record["versions"] = prepared.versions
+    if extra:
+        record["changed"] = changed(config, alone, prepared.versions)
     record["seconds"] = round(time.monotonic() - started, 3)
     return record
 
 
+def elsewhere(patterns: Sequence[Pattern], libraries: set[str]) -> str:
+    """Why this start is not made: every app in it is built for an event loop library the
+    probe's requests never ran on here ("" when some app can run)."""
+    if not libraries or any(p.library == "anyio" or p.library in libraries for p in patterns):
+        return ""
+    return (f"the probe's requests on this configuration ran on "
+            f"{' and '.join(sorted(libraries))}; this app is built on "
+            f"{patterns[0].library}, so it was not started here")
+
+
 def measure_patterns(backend: Backend, prepared: Prepared, patterns: Sequence[Pattern],
-                     limits: _scenarios.Limits = _scenarios.LIMITS) -> dict[str, Any]:
-    """pattern id -> verdict (status, explanation, evidence) and how its start went."""
+                     limits: _scenarios.Limits = _scenarios.LIMITS,
+                     libraries: set[str] | None = None) -> dict[str, Any]:
+    """pattern id -> verdict (status, explanation, evidence) and how its start went.
+
+    ``libraries``: the event loop libraries the probe's requests ran on (its main
+    scenario); a start whose every app is built for another is not made."""
     cells: dict[str, Any] = {}
+    made = []
     for start_name, group in groups(patterns):
+        if why := elsewhere(group, libraries or set()):
+            for pattern in group:
+                cells[pattern.id] = {"status": "n/a", "explanation": why, "start": start_name,
+                                     "evidence": {"libraries": sorted(libraries or ())},
+                                     "seconds": 0.0, "command": []}
+        else:
+            made.append((start_name, group))
+
+    def start(group: list[Pattern]) -> dict[str, Any]:
         try:
-            record = one_start(backend, prepared, group, limits)
+            return one_start(backend, prepared, group, limits)
         except AsgiMatrixError as err:
-            record = {"ready": {"ok": False}, "error": str(err),
-                      "log_tail": err.log_tail}
+            return {"ready": {"ok": False}, "error": str(err), "log_tail": err.log_tail}
+
+    # The starts are separate processes on their own ports and folders, and most of each
+    # is waiting (readiness, background jobs' tail, the stop): side by side, not in turn.
+    with ThreadPoolExecutor(max(1, len(made))) as pool:
+        records = list(pool.map(lambda named: start(named[1]), made))
+    for (start_name, group), record in zip(made, records, strict=True):
         for pattern in group:
             verdict = judge(needs(pattern), record)
             keep_log = verdict.status == "error" or not (record.get("ready") or {}).get("ok")
@@ -169,6 +239,7 @@ def measure_patterns(backend: Backend, prepared: Prepared, patterns: Sequence[Pa
                 "command": record.get("command", []),
                 **({"versions": record["versions"]} if not pattern.raw
                    and record.get("versions") else {}),
+                **({"changed": record["changed"]} if record.get("changed") else {}),
                 **({"log_tail": record.get("log_tail", "")} if keep_log else {}),
             }
-    return cells
+    return {p.id: cells[p.id] for p in patterns}

@@ -93,7 +93,12 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
     pattern_cells: dict[str, Any] = {}
     if patterns and judged["status"] == "measured" and not (
             cancelled is not None and cancelled.is_set()):
-        pattern_cells = {"patterns": measure_patterns(backend, prepared, patterns, limits)}
+        # the event loop libraries the probe's own requests ran on: a start of apps built
+        # for another one is not made (its cells say so)
+        seen = {str(e["async_library"]) for e in main.get("events", [])
+                if e.get("async_library")}
+        pattern_cells = {"patterns": measure_patterns(backend, prepared, patterns, limits,
+                                                      seen)}
     return {
         **_identity(config),
         "status": judged["status"],

@@ -84,50 +84,59 @@ def _chunks(size: int, chunk: int) -> Any:
         sent += part
 
 
+def send(client: httpx.Client, base_url: str, path: str, tag: str, large: bool = False,
+         tag_header: str | None = None) -> dict[str, Any]:
+    """One request through ``client``: its status, body, connection (local port) and
+    HTTP/2 stream; ``large``: a POST with a body over 64 KiB sent in chunks;
+    ``tag_header``: the tag in that header too, for apps that check theirs. The outcome,
+    never an exception."""
+    record: dict[str, Any] = {"tag": tag, "path": path, "t_sent": time.monotonic()}
+    try:
+        if large:
+            record["body_sent"] = LARGE_BODY
+        with client.stream("POST" if large else "GET", f"{base_url}{path}",
+                           params={"tag": tag},
+                           headers={tag_header: tag} if tag_header else None,
+                           content=_chunks(LARGE_BODY, BODY_CHUNK) if large else None
+                           ) as response:
+            _outcome(record, response)
+    except httpx.HTTPError as err:
+        record["status"] = None
+        record["error"] = f"{type(err).__name__}: {err}"
+    record["t_done"] = time.monotonic()
+    return record
+
+
 def reused(base_url: str, prefix: str, count: int, client: httpx.Client,
            large_body_at: int | None = None, path: str = "/fast",
            tag_header: str | None = None) -> list[dict[str, Any]]:
-    """``count`` requests one after another on the client's one connection (to ``path``;
-    ``tag_header``: each request's tag in that header too, for apps that check theirs)."""
-    records = []
-    for i in range(count):
-        tag = f"{prefix}-{i}"
-        record: dict[str, Any] = {"tag": tag, "path": path, "t_sent": time.monotonic(),
-                                  "reused": prefix}
-        try:
-            large = i == large_body_at
-            if large:
-                record["body_sent"] = LARGE_BODY
-            with client.stream("POST" if large else "GET", f"{base_url}{path}",
-                               params={"tag": tag},
-                               headers={tag_header: tag} if tag_header else None,
-                               content=_chunks(LARGE_BODY, BODY_CHUNK) if large else None
-                               ) as response:
-                _outcome(record, response)
-        except httpx.HTTPError as err:
-            record["status"] = None
-            record["error"] = f"{type(err).__name__}: {err}"
-        record["t_done"] = time.monotonic()
-        records.append(record)
-    return records
+    """``count`` requests one after another on the client's one connection (to ``path``)."""
+    return [{**send(client, base_url, path, f"{prefix}-{i}", i == large_body_at, tag_header),
+             "reused": prefix} for i in range(count)]
 
 
 def keepalive(base_url: str, count: int = KEEPALIVE) -> list[dict[str, Any]]:
     """Requests on one keep-alive HTTP/1.1 connection; the second sends a large body."""
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    with httpx.Client(timeout=_TIMEOUT, limits=limits) as client:
+    with one_connection() as client:
         return reused(base_url, "ka", count, client, large_body_at=1)
+
+
+def one_connection(http2: bool = False, **options: Any) -> httpx.Client:
+    """A client that keeps one connection: HTTP/1.1 keep-alive, or HTTP/2 cleartext with
+    prior knowledge (its requests are streams of that connection)."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    return httpx.Client(timeout=_TIMEOUT, limits=limits, http1=not http2, http2=http2,
+                        **options)
 
 
 def http2(base_url: str, count: int = HTTP2_STREAMS) -> list[dict[str, Any]]:
     """Streams on one HTTP/2 cleartext connection (prior knowledge), one after another."""
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    with httpx.Client(timeout=_TIMEOUT, limits=limits, http1=False, http2=True) as client:
+    with one_connection(http2=True) as client:
         return reused(base_url, "h2", count, client)
 
 
-def pipelined(base_url: str, count: int = PIPELINED,
-              timeout_s: float = 5.0) -> dict[str, Any]:
+def pipelined(base_url: str, count: int = PIPELINED, timeout_s: float = 5.0,
+              path: str = "/fast", tag_header: str | None = None) -> dict[str, Any]:
     """``count`` requests written at once on one raw socket, then their answers read.
 
     The last request asks to close, so the read ends when the server has answered all
@@ -135,10 +144,11 @@ def pipelined(base_url: str, count: int = PIPELINED,
     """
     host, port = base_url.removeprefix("http://").rsplit(":", 1)
     tags = [f"pipe-{i}" for i in range(count)]
-    wire = b"".join(
-        f"GET /fast?tag={tag} HTTP/1.1\r\nHost: {host}\r\n"
-        f"{'Connection: close' if i == count - 1 else 'Connection: keep-alive'}\r\n\r\n"
-        .encode() for i, tag in enumerate(tags))
+    wire = b"".join((
+        f"GET {path}?tag={tag} HTTP/1.1\r\nHost: {host}\r\n"
+        + (f"{tag_header}: {tag}\r\n" if tag_header else "")
+        + f"{'Connection: close' if i == count - 1 else 'Connection: keep-alive'}\r\n\r\n"
+    ).encode() for i, tag in enumerate(tags))
     record: dict[str, Any] = {"tags": tags, "t_sent": time.monotonic()}
     data = b""
     try:
@@ -158,7 +168,8 @@ def pipelined(base_url: str, count: int = PIPELINED,
         record["error"] = f"{type(err).__name__}: {err}"
     answers = _responses(data)
     record["statuses"] = [status for status, _ in answers]
-    record["requests"] = [{"tag": tag, "status": answers[i][0] if i < len(answers) else None,
+    record["requests"] = [{"tag": tag, "path": path,
+                           "status": answers[i][0] if i < len(answers) else None,
                            "local_port": record.get("local_port"), "reused": "pipe"}
                           for i, tag in enumerate(tags)]
     record["t_done"] = time.monotonic()
@@ -166,7 +177,8 @@ def pipelined(base_url: str, count: int = PIPELINED,
 
 
 def _responses(data: bytes) -> list[tuple[int, bytes]]:
-    """Complete HTTP/1.1 responses (status, body) framed by Content-Length, in order."""
+    """Complete HTTP/1.1 responses (status, body) framed by Content-Length or chunked, in
+    order (an app that sets no length gets a chunked answer from most servers)."""
     found = []
     while b"\r\n\r\n" in data:
         head, rest = data.split(b"\r\n\r\n", 1)
@@ -175,16 +187,44 @@ def _responses(data: bytes) -> list[tuple[int, bytes]]:
             status = int(lines[0].split()[1])
         except (IndexError, ValueError):
             break
-        length = 0
+        length, chunked = 0, False
         for line in lines[1:]:
             name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
+            name = name.strip().lower()
+            if name == b"content-length":
                 length = int(value.strip() or 0)
+            elif name == b"transfer-encoding" and b"chunked" in value.lower():
+                chunked = True
+        if chunked:
+            parsed = _dechunk(rest)
+            if parsed is None:
+                break
+            body, data = parsed
+            found.append((status, body))
+            continue
         if len(rest) < length:
             break
         found.append((status, rest[:length]))
         data = rest[length:]
     return found
+
+
+def _dechunk(data: bytes) -> tuple[bytes, bytes] | None:
+    """A complete chunked body and what follows it; None while it is incomplete."""
+    body = b""
+    while b"\r\n" in data:
+        size_line, rest = data.split(b"\r\n", 1)
+        try:
+            size = int(size_line.split(b";")[0].strip() or b"0", 16)
+        except ValueError:
+            return None
+        if size == 0:  # the last chunk, then (no trailers here) the empty line
+            return (body, rest[2:]) if rest.startswith(b"\r\n") else None
+        if len(rest) < size + 2:
+            return None
+        body += rest[:size]
+        data = rest[size + 2:]
+    return None
 
 
 def wait_ready(base_url: str, alive: Callable[[], bool], timeout_s: float) -> dict[str, Any]:

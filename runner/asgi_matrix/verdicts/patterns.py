@@ -101,18 +101,65 @@ def judge(needs: Needs, start: dict[str, Any]) -> PatternVerdict:
                        **({"error": e["error"]} if e.get("error") else {}), **where(e)}
                       for e in shutdowns],
     }
-    libraries = {e.get("async_library") for e in requests}
-    if needs.library == "asyncio" and libraries == {"trio"}:
-        return PatternVerdict("n/a", "the server runs trio; this pattern is built on asyncio "
-                              "objects, so it cannot run there at all", evidence)
+    evidence["carriers"] = carriers(sent)
+    libraries = {str(e["async_library"]) for e in requests if e.get("async_library")}
+    if needs.library != "anyio" and libraries and needs.library not in libraries:
+        return PatternVerdict("n/a", f"the server runs {' and '.join(sorted(libraries))}; "
+                              f"this pattern is built on {needs.library}, so it cannot run "
+                              "there at all", evidence)
     if needs.lifespan and not startups:
         return PatternVerdict("n/a", f"the server ran no lifespan ({len(sent)} requests, no "
                               "startup recorded) and this pattern needs one", evidence)
     return (_startup_failed(startups, evidence) or _requests_failed(sent, requests, evidence)
+            or _body_lost(sent, evidence)
             or _jobs_lost(needs, events, shutdowns, evidence)
             or _shutdown_failed(shutdowns, evidence) or _not_closed(needs, events, startups,
                                                                     evidence)
             or _works(needs, sent, loops, pids, events, startups, evidence))
+
+
+#: how each kind of traffic is named in explanations
+CARRIER = {"new": "a new connection", "ka": "a kept-alive connection",
+           "pipe": "a pipelined connection", "h2": "an HTTP/2 connection"}
+
+
+_KINDS = {"new": "on new connections", "ka": "on one kept-alive connection, a chunked body "
+          "among them", "pipe": "pipelined", "h2": "as HTTP/2 streams"}
+
+
+def _carrier(record: dict[str, Any]) -> str:
+    return str(record.get("reused") or "new")
+
+
+def carriers(sent: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per kind of traffic: how many requests, how many answered 200, and the connections
+    (the client's local ports) and HTTP/2 streams that carried them."""
+    out: dict[str, dict[str, Any]] = {}
+    for record in sent:
+        kind = out.setdefault(_carrier(record), {"requests": 0, "ok": 0, "connections": []})
+        kind["requests"] += 1
+        kind["ok"] += record.get("status") == 200
+        port = record.get("local_port")
+        if port is not None and port not in kind["connections"] and _carrier(record) != "new":
+            kind["connections"].append(port)
+        if "stream_id" in record:
+            kind.setdefault("streams", []).append(record["stream_id"])
+        if "body_sent" in record:
+            kind["body_sent"] = record["body_sent"]
+    return out
+
+
+def _carried_by(sent: list[dict[str, Any]], tag: Any) -> str:
+    """Which connection (and stream) carried the request with this tag, in words."""
+    for record in sent:
+        if record.get("tag") == tag:
+            words = f"request {tag} on {CARRIER.get(_carrier(record), _carrier(record))}"
+            if record.get("local_port") is not None:
+                words += f" (port {record['local_port']}"
+                words += (f", stream {record['stream_id']})" if "stream_id" in record
+                          else ")")
+            return words
+    return f"request {tag}"
 
 
 def _last_error(log_tail: str) -> str:
@@ -138,19 +185,37 @@ def _requests_failed(sent: list[dict[str, Any]], requests: list[dict[str, Any]],
     failed = [e for e in requests if not e.get("ok")]
     if failed:
         first = failed[0]
-        evidence.update(first_error=first.get("error"), where=where(first),
+        carried = _carried_by(sent, first.get("tag"))
+        evidence.update(first_error=first.get("error"), where=where(first), carried=carried,
                         traceback=first.get("traceback", ""),
                         errors=dict(Counter(str(e.get("error")) for e in failed).most_common(3)))
         return PatternVerdict("breaks", f"{len(failed)} of {len(sent)} requests failed, the "
-                              f"first with {first.get('error')} ({_where_text(first)})",
-                              evidence)
+                              f"first with {first.get('error')} ({carried}; "
+                              f"{_where_text(first)})", evidence)
     unanswered = [r for r in sent if r.get("status") != 200]
     if unanswered:  # the app never got to record it (a server error, a dropped connection)
         first = unanswered[0]
         seen = first.get("error") or f"status {first.get('status')}"
         evidence.update(first_error=seen, client=first)
         return PatternVerdict("breaks", f"{len(unanswered)} of {len(sent)} requests got no "
-                              f"answer from the app: {seen}", evidence)
+                              f"answer from the app: {seen} "
+                              f"({_carried_by(sent, first.get('tag'))})", evidence)
+    return None
+
+
+def _body_lost(sent: list[dict[str, Any]], evidence: dict[str, Any]) -> PatternVerdict | None:
+    """A request body sent in chunks must reach the app whole."""
+    for record in sent:
+        if "body_sent" not in record:
+            continue
+        body = record.get("body")
+        got = body.get("body_bytes") if isinstance(body, dict) else None
+        if got != record["body_sent"]:
+            evidence.update(first_error=f"body of {record['body_sent']} bytes, app read {got}",
+                            carried=_carried_by(sent, record.get("tag")))
+            return PatternVerdict("breaks", f"the app read {got} of the {record['body_sent']} "
+                                  f"bytes of a chunked request body "
+                                  f"({_carried_by(sent, record.get('tag'))})", evidence)
     return None
 
 
@@ -229,8 +294,10 @@ def _not_closed(needs: Needs, events: list[dict[str, Any]], startups: list[dict[
 def _works(needs: Needs, sent: list[dict[str, Any]], loops: list[str], pids: list[int],
            events: list[dict[str, Any]], startups: list[dict[str, Any]],
            evidence: dict[str, Any]) -> PatternVerdict:
-    parts = [f"all {len(sent)} requests succeeded on {len(loops)} event loop(s) in "
-             f"{len(pids)} process(es)"]
+    how = ", ".join(f"{c['requests']} {_KINDS.get(k, k)}"
+                    for k, c in evidence.get("carriers", {}).items())
+    parts = [f"all {len(sent)} requests succeeded" + (f" ({how})" if how else "")
+             + f" on {len(loops)} event loop(s) in {len(pids)} process(es)"]
     if needs.jobs:
         parts.append(f"all {evidence['jobs']['queued']} background jobs completed")
     if needs.lifespan or startups:

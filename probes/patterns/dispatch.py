@@ -120,6 +120,10 @@ class _Child:
         await self.to_child.send(message)
         return await self.from_child.receive()
 
+    def close(self) -> None:
+        for stream in (self.to_child, self._inbox, self._outbox, self.from_child):
+            stream.close()
+
 
 def _child_scope(scope: dict[str, Any], mount: Mount) -> dict[str, Any]:
     child = dict(scope)
@@ -158,6 +162,8 @@ async def _lifespan(mounts: list[Mount], scope: dict[str, Any], receive: Any, se
         await receive()  # lifespan.shutdown
         for child in started:
             await child.ask({"type": "lifespan.shutdown"})
+        for child in children:
+            child.close()
     await send({"type": "lifespan.shutdown.complete"})
 
 

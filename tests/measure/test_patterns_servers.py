@@ -7,6 +7,10 @@ pool an app factory's lifespan makes work; on single-loop servers (uvicorn,
 hypercorn) they all work; under starlette-testclient-bare (a new loop per request)
 the import-time pool breaks and the lifespan patterns are n/a. pyvoy with two worker
 threads, a server users install, shows the seed's failure the way the control does.
+The framework apps run in the default matrix too: all but Django share one start
+(patterns.dispatch) in one environment, each on the loop library it is built for
+(quart-trio on hypercorn-trio); every pattern gets the probe's traffic, reused
+connections and HTTP/2 streams included.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ pytestmark = pytest.mark.servers
 
 # pyvoy-threads2: a real server that runs an event loop per worker thread in one process
 CONFIGS = ["control-multiloop", "uvicorn", "hypercorn", "starlette-testclient-bare",
-           "pyvoy-threads2"]
+           "pyvoy-threads2", "hypercorn-trio"]
 
 
 def run(out: Any, *args: str) -> dict[str, Any]:
@@ -41,10 +45,13 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def litestar(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Litestar's own-headers handler on a server that copies the state per request, and on
-    the broken control, whose requests share one state dict."""
+    """Litestar's own-headers handler on a server that copies the state per request, on
+    the broken control, whose requests share one state dict, and on the leaky one, which
+    shares one per kept-alive connection (as hypercorn 0.17 did), beside the other
+    frameworks of its start."""
     return run(tmp_path_factory.mktemp("litestar"), "uvicorn", "control-broken",
-               "--pattern", "litestar-headers")
+               "control-leaky", "--pattern", "litestar-headers", "--pattern",
+               "starlette-yielded-state")
 
 
 def status(matrix: dict[str, Any], config: str, pattern: str) -> str:
@@ -55,7 +62,9 @@ def status(matrix: dict[str, Any], config: str, pattern: str) -> str:
 def test_every_default_pattern_on_every_configuration(matrix):
     assert set(matrix["patterns"]) >= {"taskgroup-on-instance", "taskgroup-runvar",
                                        "global-resource", "factory-resource",
-                                       "contextvar-resource", "lifespan-state"}
+                                       "contextvar-resource", "lifespan-state",
+                                       "starlette-app-state", "litestar-headers",
+                                       "quart-trio-serving", "django-asgi"}
     for config in CONFIGS:
         assert set(matrix["configurations"][config]["patterns"]) == set(matrix["patterns"])
 
@@ -93,13 +102,41 @@ def test_a_new_loop_per_request_breaks_loop_bound_patterns(matrix):
     assert status(matrix, "starlette-testclient-bare", "taskgroup-runvar").startswith("n/a")
 
 
-def test_raw_patterns_share_starts_as_the_catalogue_says(matrix):
+def test_patterns_share_starts_as_the_catalogue_says(matrix):
     cells = matrix["configurations"]["uvicorn"]["patterns"]
     starts = {c["start"] for c in cells.values()}
     assert starts == {p["start"] for p in matrix["patterns"].values()}
-    assert len(starts) < len(cells)  # fewer starts than patterns
-    for cell in cells.values():  # uvicorn is told it is a factory: --factory
-        assert cell["command"][-2:] == ["patterns.dispatch:create_app", "--factory"]
+    assert starts == {"patterns", "patterns-runvar", "frameworks", "django"}
+    for pattern, cell in cells.items():  # uvicorn is told it is a factory: --factory
+        if pattern == "django-asgi":  # Django meets the server itself
+            assert cell["command"][-1] == "frameworks.django_app:app"
+        else:
+            assert cell["command"][-2:] == ["patterns.dispatch:create_app", "--factory"]
+
+
+@pytest.mark.parametrize("config", ["uvicorn", "hypercorn"])
+def test_frameworks_sharing_a_start_work_on_single_loop_servers(matrix, config):
+    for pattern in ("starlette-app-state", "starlette-yielded-state", "fastapi-app-state",
+                    "fastapi-yielded-state", "litestar-state", "litestar-headers",
+                    "quart-serving", "django-asgi"):
+        assert status(matrix, config, pattern).startswith("works"), pattern
+    assert status(matrix, config, "quart-trio-serving").startswith("n/a")
+
+
+def test_pattern_traffic_is_the_probes_reused_connections_and_streams_included(matrix):
+    for config, kinds in (("uvicorn", {"new", "ka", "pipe"}),
+                          ("hypercorn", {"new", "ka", "pipe", "h2"})):
+        for pattern in ("lifespan-state", "litestar-headers", "django-asgi"):
+            evidence = matrix["configurations"][config]["patterns"][pattern]["evidence"]
+            assert set(evidence["carriers"]) == kinds, (config, pattern)
+            assert evidence["carriers"]["ka"]["body_sent"] > 64 * 1024
+
+
+def test_trio_servers_run_the_trio_framework_and_not_the_asyncio_ones(matrix):
+    assert status(matrix, "hypercorn-trio", "quart-trio-serving").startswith("works")
+    for pattern in ("starlette-app-state", "quart-serving", "django-asgi"):
+        got = status(matrix, "hypercorn-trio", pattern)
+        assert got.startswith("n/a") and "built on asyncio" in got, pattern
 
 
 def test_a_real_multi_loop_server_shows_the_seeds_failure(matrix):
@@ -114,9 +151,14 @@ def test_a_real_multi_loop_server_shows_the_seeds_failure(matrix):
 
 def test_litestar_reads_another_requests_headers_where_state_is_shared(litestar):
     assert status(litestar, "uvicorn", "litestar-headers").startswith("works")
-    broken = status(litestar, "control-broken", "litestar-headers")
-    assert broken.startswith("breaks")
-    assert "read another request's headers" in broken
+    for config in ("control-broken", "control-leaky"):
+        broken = status(litestar, config, "litestar-headers")
+        assert broken.startswith("breaks")
+        assert "read another request's headers" in broken
+    assert "on a kept-alive connection" in status(litestar, "control-leaky",
+                                                  "litestar-headers")
+    # Starlette, in the same start, keeps nothing of a request in scope["state"]
+    assert status(litestar, "control-leaky", "starlette-yielded-state").startswith("works")
     cell = litestar["configurations"]["control-broken"]["patterns"]["litestar-headers"]
-    assert cell["start"] == "litestar"  # its own start, in its own environment
-    assert "litestar" in cell["versions"]
+    assert cell["start"] == "frameworks"  # shared, in the frameworks' environment
+    assert {"litestar", "starlette"} <= set(cell["versions"])

@@ -176,3 +176,72 @@ def test_lost_jobs_where_no_shutdown_came_say_so():
     broken = verdict("taskgroup-runvar", start)
     assert broken.status == "breaks"
     assert "no lifespan shutdown was ever delivered" in broken.explanation
+
+
+# Framework apps sharing one start (patterns.dispatch), recorded on hypercorn (HTTP/2
+# too), control-leaky (one state dict per kept-alive connection) and hypercorn-trio.
+FRAMEWORKS = [p for p in PATTERNS.values() if p.start == "frameworks"]
+
+
+def framework_start(config: str) -> dict[str, Any]:
+    return recorded(f"frameworks-{config}")
+
+
+@pytest.mark.parametrize("pattern", [p.id for p in FRAMEWORKS if p.library == "asyncio"])
+def test_asyncio_frameworks_sharing_a_start_work_on_a_single_loop_server(pattern):
+    got = verdict(pattern, framework_start("hypercorn"))
+    assert got.status == "works", got.explanation
+    assert set(got.evidence["carriers"]) == {"new", "ka", "pipe", "h2"}
+    h2 = got.evidence["carriers"]["h2"]
+    assert len(h2["connections"]) == 1  # one HTTP/2 connection for the start's patterns,
+    assert len(set(h2["streams"])) == 3  # each request a stream of it
+    assert len(got.evidence["carriers"]["ka"]["connections"]) == 1
+    assert got.evidence["lifespans"]  # its own lifespan ran inside the shared one
+
+
+def test_litestar_reads_another_requests_headers_on_a_connection_sharing_state():
+    broken = verdict("litestar-headers", framework_start("control-leaky"))
+    assert broken.status == "breaks"
+    assert "read another request's headers" in broken.explanation
+    assert "on a kept-alive connection" in broken.explanation  # which connection carried it
+    # ... and its body, cached in the shared state by the request before
+    lost = verdict("litestar-state", framework_start("control-leaky"))
+    assert lost.status == "breaks"
+    assert "of the 98304 bytes of a chunked request body" in lost.explanation
+    # the frameworks that keep nothing of a request in scope["state"] work there
+    assert verdict("starlette-yielded-state", framework_start("control-leaky")).status == "works"
+
+
+def test_a_chunked_body_the_app_did_not_read_whole_breaks():
+    start = copy.deepcopy(framework_start("hypercorn"))
+    assert verdict("quart-serving", start).status == "works"
+    for sent in start["requests"]:
+        if sent["path"] == "/p/quart-serving/work" and "body_sent" in sent:
+            sent["body"]["body_bytes"] = 65536  # as if the server dropped the last chunks
+    broken = verdict("quart-serving", start)
+    assert broken.status == "breaks"
+    assert "read 65536 of the 98304 bytes" in broken.explanation
+
+
+def test_each_framework_runs_only_on_the_loop_library_it_is_built_for():
+    on_trio, on_asyncio = framework_start("hypercorn-trio"), framework_start("hypercorn")
+    assert verdict("quart-trio-serving", on_trio).status == "works"
+    not_here = verdict("quart-trio-serving", on_asyncio)
+    assert not_here.status == "n/a"
+    assert "runs asyncio; this pattern is built on trio" in not_here.explanation
+    starlette = verdict("starlette-app-state", on_trio)
+    assert starlette.status == "n/a"
+    assert "runs trio; this pattern is built on asyncio" in starlette.explanation
+
+
+def test_a_startup_failure_of_a_mounted_app_is_its_breakage():
+    start = copy.deepcopy(framework_start("hypercorn"))
+    start["events"] = [e for e in start["events"] if not (
+        e["pattern"] == "starlette-yielded-state" and e["event"] == "pattern.startup")]
+    start["events"].append({"event": "pattern.startup", "pattern": "starlette-yielded-state",
+                            "ok": False, "by": "dispatch", "pid": 1, "loop_id": "a",
+                            "error": "lifespan.startup.failed: RuntimeError: The server does "
+                                     "not support \"state\" in the lifespan scope."})
+    broken = verdict("starlette-yielded-state", start)
+    assert broken.status == "breaks"
+    assert "does not support \"state\"" in broken.explanation

@@ -63,12 +63,12 @@ class Pattern:
 
     def code_files(self, probes: Path = PROBES_DIR) -> list[Path]:
         """The files under probes/ its app runs: its module, the kit every pattern and
-        framework records through, and (raw patterns) the dispatcher that mounts it.
+        framework records through, and the dispatcher that mounts it (every app but one
+        alone in its start, Django's; hashed with it too, not to depend on the others).
         The probe itself is covered by the suite's probe hash."""
-        names = [self.source, "patterns/__init__.py", "patterns/_kit.py"]
-        if self.raw:
-            names.append("patterns/dispatch.py")
-        else:
+        names = [self.source, "patterns/__init__.py", "patterns/_kit.py",
+                 "patterns/dispatch.py"]
+        if not self.raw:
             names.append(f"{Path(self.source).parent}/__init__.py")
         return [probes / name for name in dict.fromkeys(names)]
 
@@ -165,8 +165,8 @@ def suite_hashes(patterns: Sequence[Pattern]) -> dict[str, str]:
 def for_releases(selected: Sequence[Pattern], named: bool) -> list[Pattern]:
     """The patterns each release of a release set measures: those named on the command
     line (``--pattern``), else the raw ones of the selection. Raw patterns share the
-    dispatcher's starts (two today), in the release's own environment; a framework needs
-    an environment of its own per release, so history runs it only when asked."""
+    dispatcher's starts (two today), in the release's own environment; frameworks need
+    an environment of their own per release, so history runs them only when asked."""
     return list(selected) if named else [p for p in selected if p.raw]
 
 

@@ -27,9 +27,10 @@ LOOK = {"works": ("pass", "✓"), "breaks": ("fail", "✗"), "n/a": ("na", "·")
 MEANING = {"works": "every request succeeded, every job it started completed, every lifespan "
                     "exited cleanly and closed what it opened",
            "breaks": "a request failed, a job never completed (even silently), a lifespan "
-                     "did not exit cleanly, or the resource was not closed",
-           "n/a": "it cannot run here, for the reason given (no lifespan ran; asyncio "
-                  "objects on trio)",
+                     "did not exit cleanly, the resource was not closed, or a chunked "
+                     "request body did not reach the app whole",
+           "n/a": "it cannot run here, for the reason given (no lifespan ran; an app "
+                  "built on asyncio on a trio server, or on trio on an asyncio one)",
            "error": "nothing could be observed (the server never answered)"}
 #: pattern status -> shields.io colour of its badge
 COLOR = {"works": "brightgreen", "breaks": "red", "n/a": "lightgrey", "error": "orange"}

@@ -80,3 +80,16 @@ def test_a_cell_says_whether_the_server_made_the_app_with_a_factory():
     assert "came from the factory" not in loaded_page
     rows = files["patterns/factory-resource.html"]
     assert rows.count("(app factory)") == 1
+
+
+def test_a_configuration_not_run_says_why_in_the_second_matrix():
+    document = with_patterns(sample())
+    config = next(iter(document["configurations"]))
+    cell = document["configurations"][config]
+    del cell["patterns"]
+    cell.update(status="not-run", reason=f"no Python interpreter matching '>=3.14' {EVIL}")
+    matrix = _site.render(document, FRESH)["patterns.html"]
+    assert "not measured here: no Python interpreter matching" in matrix
+    assert EVIL not in matrix
+    measured = with_patterns(sample())  # ... and no such row where every one was measured
+    assert "not measured here" not in _site.render(measured, FRESH)["patterns.html"]

@@ -58,6 +58,11 @@ class PatternPages:
         self.patterns: dict[str, dict[str, Any]] = site.doc.get("patterns") or {}
         self.slug = slugs(self.patterns)
         self.rows = [(cid, c) for cid, c in site.configs.items() if c.get("patterns")]
+        #: configurations that were not run (or not measured) at all: their row says why
+        self.unmeasured = [(cid, c.get("reason") or c.get("status", ""))
+                           for cid, c in site.configs.items()
+                           if self.patterns and not c.get("patterns")
+                           and c.get("status") in ("not-run", "error")]
 
     def cell_href(self, pattern_id: str, config_id: str) -> str:
         return f"patterns/{self.slug[pattern_id]}/{self.site.cslug[config_id]}.html"
@@ -77,7 +82,8 @@ class PatternPages:
 
     def matrix(self) -> str:
         return self._page("patterns.html", 0, "App patterns", patterns=self.patterns,
-                          rows=self.rows, cell_href=self.cell_href,
+                          rows=self.rows, unmeasured=self.unmeasured,
+                          cell_href=self.cell_href,
                           config_href=self.site.config_href)
 
     def pattern(self, pattern_id: str) -> str:

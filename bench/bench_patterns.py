@@ -28,10 +28,10 @@ from asgi_matrix import (
     NotRunnable,
     load_patterns,
     pattern_groups,
+    pattern_requirements,
     run_matrix,
     select_patterns,
 )
-from asgi_matrix.measure.patterns import requirements
 
 
 def main() -> int:
@@ -45,7 +45,7 @@ def main() -> int:
     backend = LocalBackend()
     t0 = time.monotonic()
     runnable = []
-    extras = {requirements(group) for _, group in pattern_groups(patterns)} - {()}
+    extras = {pattern_requirements(group) for _, group in pattern_groups(patterns)} - {()}
     for config in configs:
         try:
             backend.prepare(config)

@@ -360,9 +360,19 @@ async def _job_in_naive_task_group() -> dict[str, Any]:
     return result
 
 
+def _query(scope: dict[str, Any]) -> tuple[dict[str, list[str]], bool]:
+    """The query string's parameters, and whether the server left the "?" in front of it
+    (the spec says the portion *after* the "?"; socketify 0.0.31 keeps it): read either
+    way so the request is still named, and recorded as evidence."""
+    raw = scope.get("query_string", b"")
+    text = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
+    prefixed = text.startswith("?")
+    return parse_qs(text[1:] if prefixed else text), prefixed
+
+
 def _request_facts(scope: dict[str, Any]) -> dict[str, Any]:
     """What a handler can see of the lifespan: contextvar, state, and the seed's state copy test."""
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    query, prefixed = _query(scope)
     tag = query.get("tag", [""])[0]
     state = scope.get("state")
     facts: dict[str, Any] = {
@@ -377,6 +387,8 @@ def _request_facts(scope: dict[str, Any]) -> dict[str, Any]:
         "state_foreign_keys": [],
         "state_own_key": None,
     }
+    if prefixed:
+        facts["query_string_prefixed"] = True
     client = scope.get("client")
     if isinstance(client, (list, tuple)) and len(client) == 2:
         facts["connection"] = f"{client[0]}:{client[1]}"  # one TCP connection per port
@@ -484,7 +496,7 @@ async def _held(scope: dict[str, Any], receive: Any, send: Any, kind: str) -> No
     "send-failed" (a send raised: the app learnt it only that way) or the exception that
     cancelled the handler (it was never told).
     """
-    tag = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("tag", [kind])[0]
+    tag = _query(scope)[0].get("tag", [kind])[0]
     end: dict[str, Any] = {"event": "hold.end", "kind": kind, "tag": tag, "chunks": 0}
     try:
         if kind == "ws-hold":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from asgi_matrix.verdicts import lifecycle as checks
-from helpers.observations import obs, open_stop, startup_hang
+from helpers.observations import T_SIGNAL, obs, open_stop, startup_hang
 
 
 def judge(check, **scenarios):
@@ -90,7 +90,6 @@ def test_idle_closed(record, status):
     pytest.param(open_stop(connection="keep-alive"), "fail", id="says-keep-alive"),
     pytest.param(open_stop(connection=None), "fail", id="says-nothing"),
     pytest.param(open_stop(drain_status=None), "fail", id="cut"),
-    pytest.param(open_stop(missing=["http.start drain-ka"]), "error", id="never-in-flight"),
 ])
 def test_drain_connection_close(record, status):
     assert judge(checks.drain_connection_close, open_stop=record).status == status
@@ -136,3 +135,83 @@ def test_shutdown_after_release_looks_at_the_handlers_own_loop():
     verdict = judge(checks.shutdown_after_release, open_stop=record)
     assert verdict.status == "fail"
     assert "stream handler was left running" in verdict.explanation
+
+
+# -- what never came to be open at the stop, from what the client saw (issue #13) --------
+
+def _answered_at_once(record, key, seen):
+    record["held"][key] = seen
+    record["events"].append({"event": "app.error", "error": "NoEventLoopError: no loop"})
+    return record
+
+
+def test_a_stream_answered_before_the_signal_is_not_applicable_with_what_was_seen():
+    record = _answered_at_once(open_stop(missing=["hold.start stream"]), "stream",
+                               {"status": 500, "ended": "complete",
+                                "closed_after_signal_s": -4.9})
+    verdict = judge(checks.stream_app_told, open_stop=record)
+    assert verdict.status == "n/a"
+    assert "ended (complete) with status 500 before the stop signal" in verdict.explanation
+    assert "NoEventLoopError" in verdict.explanation
+    # still open after the signal, yet the app never saw it: nothing to judge it by
+    assert judge(checks.stream_app_told,
+                 open_stop=open_stop(missing=["hold.start stream"])).status == "error"
+
+
+def test_a_drain_request_answered_before_the_signal_is_not_applicable():
+    record = _answered_at_once(open_stop(missing=["http.start drain-ka"]), "drain_request",
+                               {"response": {"status": 500, "after_signal_s": -4.9}})
+    verdict = judge(checks.drain_connection_close, open_stop=record)
+    assert verdict.status == "n/a"
+    assert "answered with status 500 before the stop signal" in verdict.explanation
+
+
+@pytest.mark.parametrize(("connection", "status"), [
+    pytest.param("close", "pass", id="answered-in-the-drain"),
+    pytest.param(None, "fail", id="answered-without-close"),
+])
+def test_a_drain_request_the_app_got_only_after_the_signal_is_judged_as_in_flight(
+        connection, status):
+    record = open_stop(missing=["http.start drain-ka"], connection=connection)
+    record["held"]["drain_request"]["opened_after_signal_s"] = -10.0
+    record["events"] = [e for e in record["events"] if e.get("tag") != "drain-ka"]
+    record["events"].append({"event": "http.start", "tag": "drain-ka", "t": T_SIGNAL + 0.02})
+    verdict = judge(checks.drain_connection_close, open_stop=record)
+    assert verdict.status == status
+    assert "the app got it only 0.02 s after SIGTERM, 10.00 s after it was sent" \
+        in verdict.explanation
+
+
+def test_a_drain_request_cut_at_the_signal_that_the_app_never_got_fails():
+    record = open_stop(missing=["http.start drain-ka"], drain_status=None)
+    record["events"] = [e for e in record["events"] if e.get("tag") != "drain-ka"]
+    verdict = judge(checks.drain_connection_close, open_stop=record)
+    assert verdict.status == "fail"
+    assert "got no response during the drain (cut) (the app never got it)" in verdict.explanation
+
+
+@pytest.mark.parametrize(("app_saw_it", "words"), [
+    pytest.param(True, "the app had answered it", id="response-lost"),
+    pytest.param(False, "the app never got it", id="never-passed-on"),
+])
+def test_an_idle_connection_whose_request_got_no_answer_is_not_applicable(app_saw_it, words):
+    record = open_stop()
+    record["held"]["idle"] = {"response": None, "closed_after_signal_s": 0.002}
+    if app_saw_it:
+        record["events"].append({"event": "http", "tag": "idle", "t": 2.0})
+    verdict = judge(checks.idle_closed, open_stop=record)
+    assert verdict.status == "n/a"
+    assert words in verdict.explanation
+    assert "no connection sat idle at the stop; the server closed it 0.00 s after SIGTERM" \
+        in verdict.explanation
+
+
+@pytest.mark.parametrize("check", [checks.idle_closed, checks.exits_in_time,
+                                   checks.stream_app_told, checks.drain_connection_close])
+def test_a_server_dead_before_the_open_stop_signal_is_an_error_saying_so(check):
+    assert judge(check, open_stop=open_stop()).status == "pass"
+    record = open_stop()
+    record["exited_early"] = {"exit_code": -11, "exit_signal": "SIGSEGV"}
+    verdict = judge(check, open_stop=record)
+    assert verdict.status == "error"
+    assert "had already exited (SIGSEGV) before the stop signal" in verdict.explanation

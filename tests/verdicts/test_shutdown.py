@@ -85,3 +85,47 @@ def test_orphans_cannot_be_observed_in_a_container():
 def test_a_server_that_never_served_has_no_exit_verdict(check):
     never = {"ready": {"ok": False, "exited": True}, "stop": {"exit_code": 1, "orphans": []}}
     assert check(obs(main=never, group=never)).status == "error"
+
+
+# -- a slow request that was never in flight; a server that died first (issue #13) ------
+
+def _ended_first(status, error=None):
+    scenario = stop_scenario(in_flight=False, slow_status=status)
+    scenario["slow"]["error"] = error
+    scenario["slow_ended_before_signal"] = True
+    scenario["events"].append({"event": "app.error", "error": "NoEventLoopError: no loop"})
+    return scenario
+
+
+@pytest.mark.parametrize("name", ["main", "group"])
+def test_a_slow_request_answered_before_the_signal_leaves_nothing_to_drain(name):
+    verdict = checks.after_drain(name)(obs(**{name: _ended_first(500)}))
+    assert verdict.status == "n/a"
+    assert "was answered with status 500 (the app raised: NoEventLoopError" \
+        in verdict.explanation
+    refused = checks.after_drain(name)(obs(**{name: _ended_first(None, "ConnectError")}))
+    assert refused.status == "n/a"
+    assert "got no answer (ConnectError)" in refused.explanation
+
+
+def _died(scenario, code, signal=None):
+    scenario["exited_early"] = {"exit_code": code, "exit_signal": signal}
+    return scenario
+
+
+def test_clean_exit_fails_a_crash_before_any_stop_signal():
+    verdict = checks.clean_exit(obs(main=_died(stop_scenario(), -11, "SIGSEGV")))
+    assert verdict.status == "fail"
+    assert verdict.explanation.startswith("the server died with SIGSEGV before any stop signal")
+
+
+def test_clean_exit_judges_the_other_stop_when_one_scenario_exited_with_status_0():
+    graceful = obs(main=_died(stop_scenario(), 0), group=stop_scenario(exit_code=0))
+    assert checks.clean_exit(graceful).status == "pass"
+    cut = obs(main=_died(stop_scenario(), 0),
+              group=stop_scenario(slow_status=None, exit_code=-15, exit_signal="SIGTERM"))
+    assert checks.clean_exit(cut).status == "fail"
+    neither = checks.clean_exit(obs(main=_died(stop_scenario(), 0),
+                                    group=_died(stop_scenario(), 0)))
+    assert neither.status == "error"
+    assert "had already exited (status 0) before the stop signal" in neither.explanation

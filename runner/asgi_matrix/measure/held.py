@@ -71,6 +71,10 @@ class Held:
     def run(self) -> None:
         raise NotImplementedError
 
+    def over(self) -> bool:
+        """The exchange already ended on the client's side: it cannot be held at the stop."""
+        return not self._thread.is_alive()
+
     def finish(self, deadline: float) -> dict[str, Any]:
         """Wait until the connection ended or ``deadline`` (monotonic); what was seen."""
         self.deadline = deadline
@@ -238,6 +242,9 @@ class DrainRequest(Held):
     during the drain, and its headers say whether the client may reuse the connection."""
 
     name = "drain-request"
+
+    def over(self) -> bool:
+        return super().over() or bool((self.record.get("response") or {}).get("status"))
 
     def run(self) -> None:
         sock = self._socket()

@@ -17,7 +17,6 @@ saw); verdicts are computed from those later, by pure functions.
 from __future__ import annotations
 
 import json
-import signal
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -73,13 +72,17 @@ def _collect(server: RunningServer, record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _wait_in_flight(server: RunningServer, timeout_s: float) -> bool:
-    """Until the probe has written that the slow request started: then it is in flight."""
+def _wait_in_flight(server: RunningServer, slow: _traffic.InFlight, timeout_s: float) -> bool:
+    """Until the probe has written that the slow request started: then it is in flight.
+    Ends as soon as it cannot be: the request already ended (answered at once, e.g. 500,
+    or refused) or the server is gone."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         events, _ = _events(server)
         if any(e.get("event") == "http.start" and e.get("tag") == "slow" for e in events):
             return True
+        if slow.done() or not server.is_alive():
+            return False
         time.sleep(0.01)
     return False
 
@@ -89,7 +92,8 @@ def _wait_startups(server: RunningServer, expected: int, timeout_s: float) -> No
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         events, _ = _events(server)
-        if sum(e.get("event") == "lifespan.startup" for e in events) >= expected:
+        if sum(e.get("event") == "lifespan.startup" for e in events) >= expected \
+                or not server.is_alive():
             return
         time.sleep(0.01)
 
@@ -99,7 +103,10 @@ def _stop_with_request_in_flight(server: RunningServer, scope: StopScope,
                                  expected_startups: int) -> None:
     _wait_startups(server, expected_startups, STARTUPS_TIMEOUT_S)
     slow = _traffic.InFlight(server.base_url)
-    record["slow_in_flight"] = _wait_in_flight(server, IN_FLIGHT_TIMEOUT_S)
+    record["slow_in_flight"] = _wait_in_flight(server, slow, IN_FLIGHT_TIMEOUT_S)
+    record["slow_ended_before_signal"] = slow.done()
+    if not server.is_alive():  # died under the slow request: the stop cannot be seen
+        record["exited_early"] = _lifecycle.exit_of(server)
     record["stop"] = asdict(server.stop(scope, limits.stop_s))
     record["slow"] = slow.join(limits.stop_s)
 
@@ -128,11 +135,7 @@ def serving(server: RunningServer, prepared: Prepared, scenario: str,
             record["requests"] = _traffic.sequential(server.base_url, 2)
         if not server.is_alive():
             # A crash is a finding: what it did before is judged; the stop is not possible.
-            code = server.exit_code()
-            record["exited_early"] = {
-                "exit_code": code,
-                "exit_signal": signal.Signals(-code).name if code is not None and code < 0
-                and -code in signal.valid_signals() else None}
+            record["exited_early"] = _lifecycle.exit_of(server)
         else:
             _stop_with_request_in_flight(server, scope, record, limits, expected_startups)
     if "stop" not in record:

@@ -286,6 +286,10 @@ class InFlight:
             name="asgi-matrix-slow", daemon=True)
         self._thread.start()
 
+    def done(self) -> bool:
+        """The request already ended (answered, refused or cut)."""
+        return not self._thread.is_alive()
+
     def join(self, timeout_s: float) -> dict[str, Any]:
         self._thread.join(timeout_s)
         if self._thread.is_alive():

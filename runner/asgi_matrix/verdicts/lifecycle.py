@@ -43,6 +43,51 @@ def _secs(value: Any) -> str:
     return "?" if value is None else f"{value:.2f} s"
 
 
+#: held kind -> the client's record of it in ``held``
+CLIENT_SIDE = {"ws-hold": "websocket", "stream": "stream", "drain-ka": "drain_request"}
+
+
+def _app_raised(obs: Observations) -> str:
+    raised = obs.events(OPEN, "app.error")
+    return f"; the app raised: {raised[0].get('error')}" if raised else ""
+
+
+def _ended_before_signal(seen: dict[str, Any]) -> str | None:
+    """What the client saw of a held exchange that ended before the signal, else None."""
+    response = seen.get("response") or {}
+    if response.get("status") is not None and (response.get("after_signal_s") or 0) < 0:
+        return f"it was answered with status {response['status']}"
+    closed = seen.get("closed_after_signal_s")
+    if closed is not None and closed < 0:
+        if response.get("closed_mid_response"):
+            return "the server closed its connection with no answer"
+        status = f" with status {seen['status']}" if seen.get("status") else ""
+        return f"it ended ({seen.get('ended') or 'closed'}){status}"
+    return None
+
+
+def _over_before_signal(obs: Observations, record: dict[str, Any], kind: str,
+                        ended: str) -> Verdict:
+    return Verdict("n/a", f"the {kind} request never reached the app as one held open: "
+                   f"{ended} before the stop signal{_app_raised(obs)}; nothing of it was "
+                   "open at the stop",
+                   {"held": record.get("held"), "log_tail": record.get("log_tail", "")})
+
+
+def _missing(obs: Observations, record: dict[str, Any], kind: str) -> Verdict | None:
+    """Why a held exchange the app never saw before the signal cannot be judged: n/a when
+    the client saw it end before the signal, else an error saying so."""
+    if IN_PLACE[kind] not in (record.get("held_missing") or []):
+        return None
+    seen = (record.get("held") or {}).get(CLIENT_SIDE[kind]) or {}
+    if ended := _ended_before_signal(seen):
+        return _over_before_signal(obs, record, kind, ended)
+    evidence = {"held": record.get("held"), "log_tail": record.get("log_tail", "")}
+    return Verdict("error", f"the {kind} connection never reached the app before the stop "
+                   f"signal (no {IN_PLACE[kind]} record), so the stop could not find it open",
+                   evidence)
+
+
 def _ready(obs: Observations, kind: str | None = None) -> dict[str, Any] | Verdict:
     """The open-stop record, or why it cannot be judged (for this held kind)."""
     if obs.kind == "harness":
@@ -50,10 +95,13 @@ def _ready(obs: Observations, kind: str | None = None) -> dict[str, Any] | Verdi
     if problem := measured(obs, OPEN):
         return problem
     record = obs.scenario(OPEN) or {}
-    if kind is not None and IN_PLACE[kind] in (record.get("held_missing") or []):
-        return Verdict("error", f"the {kind} connection never reached the app before the stop "
-                       f"signal (no {IN_PLACE[kind]} record), so the stop could not find it open",
-                       {"held": record.get("held"), "log_tail": record.get("log_tail", "")})
+    if died := record.get("exited_early"):
+        how = died.get("exit_signal") or f"status {died.get('exit_code')}"
+        return Verdict("error", f"the server had already exited ({how}) before the stop signal "
+                       "(open-stop scenario), so how it stops with connections open could not "
+                       "be seen", {"exited": died, "log_tail": record.get("log_tail", "")})
+    if kind is not None and (problem := _missing(obs, record, kind)):
+        return problem
     return record
 
 
@@ -181,8 +229,18 @@ def idle_closed(obs: Observations) -> Verdict:
     idle = (record.get("held") or {}).get("idle") or {}
     evidence = {"idle": idle, "stop": record.get("stop")}
     if not (idle.get("response") or {}).get("status"):
-        return Verdict("error", "the keep-alive connection got no answer to its first request: "
-                       f"{idle.get('error', 'no response')}", evidence)
+        # The server never brought the connection to idle: observed, not an error.
+        answered = any(e.get("tag") == "idle" for e in obs.events(OPEN, "http"))
+        why = idle.get("error") or ("it was reset" if idle.get("reset") else
+                                    "the connection closed mid-response"
+                                    if (idle.get("response") or {}).get("closed_mid_response")
+                                    else "no response came within 5 s")
+        closed = idle.get("closed_after_signal_s")
+        then = (f"; the server closed it {closed:.2f} s after SIGTERM" if closed is not None
+                else "")
+        return Verdict("n/a", "the request on the keep-alive connection got no answer ("
+                       f"{why}; the app {'had answered it' if answered else 'never got it'}), "
+                       f"so no connection sat idle at the stop{then}", evidence)
     after = idle.get("closed_after_signal_s")
     if after is not None and after < 0:
         return Verdict("n/a", "the server closed the connection after its response, before "
@@ -198,15 +256,24 @@ def idle_closed(obs: Observations) -> Verdict:
 
 def drain_connection_close(obs: Observations) -> Verdict:
     """A response sent while draining says ``Connection: close``."""
-    record = _ready(obs, "drain-ka")
+    record = _ready(obs)
     if isinstance(record, Verdict):
         return record
     seen = (record.get("held") or {}).get("drain_request") or {}
     response = seen.get("response") or {}
     evidence = {"drain_request": seen, "stop": record.get("stop")}
+    late = ""
+    if IN_PLACE["drain-ka"] in (record.get("held_missing") or []):
+        if ended := _ended_before_signal(seen):
+            return _over_before_signal(obs, record, "drain-ka", ended)
+        # Still outstanding at the signal: in flight for the client, whenever the app got it.
+        got = [e for e in obs.events(OPEN, "http.start") if e.get("tag") == "drain-ka"]
+        late = (f" (the app got it only {got[0]['t'] - record['t_signal']:.2f} s after SIGTERM, "
+                f"{-(seen.get('opened_after_signal_s') or 0):.2f} s after it was sent)"
+                if got and "t_signal" in record else " (the app never got it)")
     if not response.get("status"):
         return Verdict("fail", "the request in flight on a keep-alive connection got no "
-                       f"response during the drain ({seen.get('error') or 'cut'}); "
+                       f"response during the drain ({seen.get('error') or 'cut'}){late}; "
                        + _exit(record), evidence)
     header = (response.get("headers") or {}).get("connection", "")
     closed = seen.get("closed_after_signal_s")
@@ -215,9 +282,9 @@ def drain_connection_close(obs: Observations) -> Verdict:
     words = (f"the response sent {_secs(response.get('after_signal_s'))} after SIGTERM "
              f"(status {response['status']})")
     if "close" in header.lower():
-        return Verdict("pass", f"{words} said Connection: close{then}", evidence)
+        return Verdict("pass", f"{words} said Connection: close{then}{late}", evidence)
     return Verdict("fail", f"{words} did not say Connection: close, so the client may reuse a "
-                   f"connection that is going away{then}", evidence)
+                   f"connection that is going away{then}{late}", evidence)
 
 
 # -- a hung startup -----------------------------------------------------------------------

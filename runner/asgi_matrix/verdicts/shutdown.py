@@ -74,6 +74,15 @@ def after_drain(name: str) -> Callable[[Observations], Verdict]:
                        or measured(obs, name)):
             return problem
         record = obs.scenario(name) or {}
+        if not record.get("slow_in_flight") and record.get("slow_ended_before_signal"):
+            slow = record.get("slow") or {}
+            got = (f"was answered with status {slow['status']}" if slow.get("status")
+                   else f"got no answer ({slow.get('error')})")
+            raised = obs.events(name, "app.error")
+            why = f" (the app raised: {raised[0].get('error')})" if raised else ""
+            return Verdict("n/a", f"the slow request {got}{why} before the stop signal, "
+                           f"so no request was in flight at {STOPS[name]} to drain",
+                           {"slow": slow, "log_tail": record.get("log_tail", "")})
         if not record.get("slow_in_flight"):
             return Verdict("error", "the slow request never reached the app before the stop "
                            "signal, so draining could not be measured",
@@ -151,13 +160,24 @@ def _graceful(obs: Observations, name: str) -> str | None:
 
 def clean_exit(obs: Observations) -> Verdict:
     """The server ends by itself after SIGTERM: status 0, or by the SIGTERM it was sent
-    once it had stopped gracefully (a re-raised signal); a bare death by SIGTERM is not."""
-    for name in STOPS:
-        if problem := _exited_early(obs, name):
-            return problem
+    once it had stopped gracefully (a re-raised signal); a bare death by SIGTERM is not.
+    A crash before any signal is a finding; an exit with status 0 before it is judged by
+    the other stop, or not at all."""
+    early = {name: died for name in STOPS
+             if (died := (obs.scenario(name) or {}).get("exited_early"))}
+    for name, died in early.items():
+        if died.get("exit_signal") or died.get("exit_code") not in (0, None):
+            how = (f"with {died['exit_signal']}" if died.get("exit_signal")
+                   else f"with status {died.get('exit_code')}")
+            return Verdict("fail", f"the server died {how} before any stop signal ({name} "
+                           "scenario, under the traffic): a crash, not a clean exit",
+                           {"exited": died})
     stops = _stops(obs)
     if isinstance(stops, Verdict):
         return stops
+    stops = [(name, stop) for name, stop in stops if name not in early]
+    if not stops:
+        return _exited_early(obs, next(iter(early))) or Verdict("error", "never stopped")
     bad = []
     for name, stop in stops:
         if stop.get("exit_code") == 0:

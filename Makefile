@@ -9,7 +9,7 @@ OUT    ?= out
 JOBS   ?= 2
 PYTEST ?= $(PY) -m pytest
 
-.PHONY: matrix test lint typecheck test-fast soak bench bench-patterns bench-history bench-docker docker-matrix compose clean
+.PHONY: matrix test lint typecheck test-fast soak bench bench-patterns bench-history bench-docker docker-matrix compose sample clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -38,6 +38,19 @@ docker-matrix: $(VENV)/.installed
 ## Regenerate docker-compose.yml from the catalogue.
 compose: $(VENV)/.installed
 	$(AM) compose --out docker-compose.yml
+
+## Re-record tests/data/results-sample.json, the run the report, results and site tests
+## read: the controls and the mainstream servers, with the default app patterns. The
+## tests take their expected values from the recording, so a re-record keeps them green.
+SAMPLE_CONFIGS ?= control-multiloop control-broken control-nolifespan \
+	uvicorn uvicorn-uvloop uvicorn-workers2 gunicorn-uvicorn-worker2 \
+	hypercorn hypercorn-uvloop hypercorn-trio hypercorn-workers2 daphne \
+	granian granian-asyncio granian-workers2 granian-mt2
+sample: $(VENV)/.installed
+	rm -rf $(OUT)/sample
+	nice -n 10 $(AM) run $(SAMPLE_CONFIGS) --out $(OUT)/sample --jobs $(JOBS)
+	cp $(OUT)/sample/results.json tests/data/results-sample.json
+	@echo "recorded tests/data/results-sample.json; now run: $(PYTEST) -m '' tests/report tests/results"
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

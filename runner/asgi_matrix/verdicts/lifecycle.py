@@ -6,6 +6,10 @@ keep-alive connection (/slow, tag drain-ka) is in flight. The probe writes ``hol
 with how each held handler ended; the runner writes what each client saw, in seconds
 after the signal. startup-hang: the lifespan startup never finishes; SIGTERM, then
 SIGINT, each get ``HANG_SIGNAL_S``.
+
+Long because the nine properties read one record through shared helpers (what the client
+saw, what never reached the app before the signal, how the server exited); split, each
+half would import the other's.
 """
 
 from __future__ import annotations

@@ -30,6 +30,15 @@ def sample() -> Document:
     return copy.deepcopy(_recorded())
 
 
+def without_patterns(document: Document) -> Document:
+    """The document as a run with --no-patterns (or one before the axis) writes it."""
+    document.pop("patterns", None)
+    document["run"].pop("patterns", None)
+    for cell in document["configurations"].values():
+        cell.pop("patterns", None)
+    return document
+
+
 def config_ids() -> list[str]:
     return list(_recorded()["configurations"])
 

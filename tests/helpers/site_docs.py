@@ -9,8 +9,8 @@ from asgi_matrix.report import site as _site
 
 from helpers.results_docs import SAMPLE, Document, sample
 
-#: the recorded run finished at this time
-FINISHED = datetime(2026, 11, 25, 7, 10, 25, tzinfo=UTC)
+#: the recorded run finished at this time (read from it: a re-record moves it)
+FINISHED = datetime.fromisoformat(sample()["run"]["finished"]).astimezone(UTC)
 #: a "now" one day after the run: the data is fresh
 FRESH = _site.Options(now=FINISHED + timedelta(days=1))
 

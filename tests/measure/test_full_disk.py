@@ -26,7 +26,10 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         pytest.skip("mounting a tmpfs needs root")
     mount = tmp_path / "disk"
     mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], check=True)
+    # room for the recorded run and a site made from it, whatever its size; then filled
+    size_k = 3 * SAMPLE.stat().st_size // 1024 + 2048
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_k}k", "tmpfs", str(mount)],
+                   check=True)
     try:
         yield mount
     finally:

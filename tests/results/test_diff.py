@@ -91,7 +91,7 @@ def test_every_kind_of_change_is_found() -> None:
 def test_text_is_grouped_by_configuration() -> None:
     text = render_text(diff(*edited()))
     assert text.splitlines()[:5] == [
-        "asgi-matrix diff: run e65d4976db6e -> run 0123456789ab",
+        f"asgi-matrix diff: run {sample()['run']['id']} -> run 0123456789ab",
         "incomplete: configurations missing from the new run: granian-mt2",
         "2 regressions, 1 improvement, 1 became error, 1 recovered from error, 1 new cell, "
         "1 removed cell",
@@ -110,7 +110,7 @@ def test_text_is_grouped_by_configuration() -> None:
 def test_markdown_for_a_job_summary() -> None:
     markdown = render_markdown(diff(*edited()))
     assert markdown.startswith("### asgi-matrix: run `0123456789ab` compared with "
-                               "`e65d4976db6e`\n")
+                               f"`{sample()['run']['id']}`\n")
     assert "**2 regressions, 1 improvement," in markdown
     assert "Configurations added: `granian-mt4`" in markdown
     section = markdown.split("#### `granian`\n")[1].strip().split("\n\n")[0]
@@ -134,8 +134,9 @@ def test_another_suite_is_noted() -> None:
     old, new = sample(), sample()
     new["suite"]["probe_sha256"] = "ffffffffffffffff"
     result = diff(old, new)
-    assert result.notes == ["probe hash changed (97c78451b01e79b7 -> ffffffffffffffff): "
-                            "some changes may come from the suite, not the servers"]
+    assert result.notes == [f"probe hash changed ({old['suite']['probe_sha256']} -> "
+                            "ffffffffffffffff): some changes may come from the suite, not "
+                            "the servers"]
     assert f"note: {result.notes[0]}" in render_text(result)
     assert f"> **Note:** {result.notes[0]}" in render_markdown(result)
 

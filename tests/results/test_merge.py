@@ -111,8 +111,9 @@ def test_refuses_different_suite_versions() -> None:
 def test_refuses_different_probe_hashes() -> None:
     shards = three_shards()
     shards[1][1]["suite"]["probe_sha256"] = "0000000000000000"
+    recorded = shards[0][1]["suite"]["probe_sha256"]
     assert refusal(shards) == ("cannot merge a.json and b.json: probe hashes differ "
-                               "('97c78451b01e79b7' vs '0000000000000000')")
+                               f"('{recorded}' vs '0000000000000000')")
 
 
 def test_refuses_different_schema_versions() -> None:

@@ -107,7 +107,8 @@ def _stop_with_request_in_flight(server: RunningServer, scope: StopScope,
     record["slow_ended_before_signal"] = slow.done()
     if not server.is_alive():  # died under the slow request: the stop cannot be seen
         record["exited_early"] = _lifecycle.exit_of(server)
-    record["stop"] = asdict(server.stop(scope, limits.stop_s))
+    t_signal = time.monotonic()  # the timeline's SIGTERM, on the probe's clock
+    record["stop"] = {**asdict(server.stop(scope, limits.stop_s)), "t_signal": t_signal}
     record["slow"] = slow.join(limits.stop_s)
 
 

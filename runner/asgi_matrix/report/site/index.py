@@ -91,13 +91,14 @@ def render(site: Site, history: list[dict[str, Any]], only_count: int) -> dict[s
                         "required": site.required(pid), "level": site.level(pid)}
                   for pid, prop in site.properties.items()}
     rows = summary(site)
+    pythons = sorted({str((c.get("axes") or {}).get("python")) for c in site.configs.values()
+                      if (c.get("axes") or {}).get("python")})
     return {"index.html": site.page(
         "index.html", 0, "Matrix", sections=sections(site), groups=site.groups,
         properties=properties, summary=rows, breaking=breaking(site),
         questions=_answers.questions(site.doc),
         servers=sorted({c["server"] for c in site.configs.values()}),
-        pythons=sorted({str((c.get("axes") or {}).get("python")) for c in site.configs.values()
-                        if (c.get("axes") or {}).get("python")}),
+        pythons=pythons if len(pythons) > 1 else [],  # one Python: nothing to filter
         not_run=not_run, statuses=list(STATUSES), meanings=STATUS_SHORT,
         group_starts=site.group_starts, history=history, only_count=only_count,
         multi_loop=any(r["multi_loop"] for r in rows))}

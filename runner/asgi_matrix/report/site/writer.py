@@ -24,7 +24,8 @@ from asgi_matrix.resources import SITE_DIR
 
 MARKER = ".asgi-matrix-site"
 #: what write() owns inside an existing site folder (and replaces on a rebuild)
-OWNED = ("index.html", "about.html", "compare.html", "fails-only.html", "cells", "configs",
+OWNED = ("index.html", "about.html", "compare.html", "fails-only.html", "patterns.html",
+         "patterns", "cells", "configs",
          "compare", "badges", "data", "static", "history", ".nojekyll", MARKER)
 
 

@@ -44,8 +44,8 @@ compose: $(VENV)/.installed
 ## tests take their expected values from the recording, so a re-record keeps them green.
 SAMPLE_CONFIGS ?= control-multiloop control-broken control-nolifespan \
 	uvicorn uvicorn-uvloop uvicorn-workers2 gunicorn-uvicorn-worker2 \
-	hypercorn hypercorn-uvloop hypercorn-trio hypercorn-workers2 daphne \
-	granian granian-asyncio granian-workers2 granian-mt2
+	hypercorn hypercorn-trio hypercorn-workers2 daphne \
+	granian granian-workers2 granian-mt2
 sample: $(VENV)/.installed
 	rm -rf $(OUT)/sample
 	nice -n 10 $(AM) run $(SAMPLE_CONFIGS) --out $(OUT)/sample --jobs $(JOBS)

@@ -40,8 +40,12 @@ def forced_grace(cell: dict[str, Any], stop_s: float, startup_fail_s: float) -> 
     forced = 0.0
     for attempt in cell.get("attempts") or []:
         for name, record in (attempt.get("scenarios") or {}).items():
-            if (record.get("stop") or {}).get("killed"):
-                forced += stop_s  # ignored SIGTERM: killed once the grace period ran out
+            stop = record.get("stop") or {}
+            if stop.get("killed"):  # ignored SIGTERM: killed once its grace period ran out
+                forced += float(stop.get("seconds") or stop_s)  # (open-stop's is shorter)
+            # a signal that did not end a hung startup: "it did not" needs its whole period
+            forced += sum(float(sent.get("seconds") or 0.0) for sent in
+                          record.get("signals") or [] if not sent.get("ended"))
             if name == "startup-fail" and record.get("failure_seen_after_s") is not None \
                     and not record.get("exited_by_itself"):
                 forced += startup_fail_s  # still running after its startup failed

@@ -22,6 +22,7 @@ def release_cell(series: str, version: str, statuses: dict[str, str] | None,
             "release": {"series": series, "package": "uvicorn", "version": version,
                         "rule": "uvicorn since 0.18, latest patch of each minor"}}
     cell.pop("attempts", None)
+    cell.pop("patterns", None)  # measured with the server properties only
     if statuses is None:
         cell.update(status="not-run", reason=reason, verdicts={})
         for key in ("command", "versions", "facts", "log_tail"):

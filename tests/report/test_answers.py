@@ -6,7 +6,7 @@ import copy
 
 import pytest
 from asgi_matrix.report import answers
-from helpers.results_docs import Document, sample, set_status
+from helpers.results_docs import Document, sample, set_status, without_patterns
 
 
 def _answers(document: Document, server: str) -> dict[str, dict]:
@@ -68,7 +68,7 @@ def test_answers_in_words_with_levels() -> None:
 
 
 def test_a_question_takes_properties_later_runs_add() -> None:
-    document = sample()
+    document = without_patterns(sample())  # the verdicts' rule, patterns set here
     asked = [p["id"] for p in _answers(document, "uvicorn")["state"]["parts"]]
     assert _answers(document, "uvicorn")["state"]["status"] == "pass"
     prop = {**document["properties"]["state.shallow-copy"], "id": "state.keep-alive-isolated",
@@ -99,7 +99,7 @@ def test_combine(statuses: list[str], combined: str) -> None:
 
 
 def test_configurations_that_break_apps_multi_loop_first() -> None:
-    document = sample()
+    document = without_patterns(sample())  # the verdicts' rule, patterns set here
     assert answers.breaking(document) == []
     set_status(document, "hypercorn-workers2", "state.shallow-copy", "fail")
     set_status(document, "granian-mt2", "lifespan.per-loop", "fail")
@@ -159,7 +159,7 @@ def test_short_labels() -> None:
 
 
 def test_an_app_pattern_that_breaks_is_called_out() -> None:
-    document = sample()
+    document = without_patterns(sample())  # the verdicts' rule, patterns set here
     document["patterns"] = {"taskgroup-on-instance": {
         "id": "taskgroup-on-instance", "title": "Task group on the app object",
         "kind": "pattern", "app": "x", "source": "x"}}
@@ -174,7 +174,7 @@ def test_an_app_pattern_that_breaks_is_called_out() -> None:
 def test_a_contextvar_pattern_breaking_is_not_called_out_as_breaking_apps() -> None:
     # asgiref #322 is open: the answers' contextvar row says it; the callout keeps to
     # per-loop resources, state isolation and the naive resource patterns.
-    document = sample()
+    document = without_patterns(sample())  # the verdicts' rule, patterns set here
     document["configurations"]["granian"]["patterns"] = {
         "contextvar-resource": {"status": "breaks", "explanation": "LookupError"}}
     assert answers.breaking(document) == []

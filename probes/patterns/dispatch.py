@@ -127,7 +127,7 @@ class _Child:
 
 def _child_scope(scope: dict[str, Any], mount: Mount) -> dict[str, Any]:
     child = dict(scope)
-    if "state" in scope:  # its own lifespan state, kept in the server's under its key
+    if isinstance(scope.get("state"), dict):  # its own state, kept in the server's under its key
         own: dict[str, Any] = {}
         scope["state"][mount.key] = own
         mount.lifespan_states[id(own)] = own
@@ -157,7 +157,8 @@ async def _lifespan(mounts: list[Mount], scope: dict[str, Any], receive: Any, se
             elif answer["type"] == "lifespan.startup.failed":
                 for pattern in child.mount.patterns:  # alone, the server would have seen it
                     _kit.record(pattern, "startup", ok=False, by="dispatch",
-                                error="lifespan.startup.failed: " + str(answer.get("message")))
+                                error="lifespan.startup.failed: "
+                                + (str(answer.get("message") or "") or "(no message)"))
         await send({"type": "lifespan.startup.complete"})
         await receive()  # lifespan.shutdown
         for child in started:
@@ -187,7 +188,7 @@ class Dispatcher:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            if "state" in scope:
+            if isinstance(scope.get("state"), dict):
                 self.lifespan_states[id(scope["state"])] = scope["state"]
             await _lifespan(self.mounts, scope, receive, send)
             return

@@ -87,6 +87,11 @@ def main() -> int:
     print(f"pattern starts, summed over configurations:    {pattern_seconds:8.1f} s "
           f"(side by side per configuration: {side_by_side:.1f} s, "
           f"≈ {side_by_side / args.jobs:.1f} s of wall at --jobs {args.jobs})")
+    slowest = sorted(zip(cells, per_start, strict=True),
+                     key=lambda item: -max(item[1].values(), default=0))[:6]
+    print("slowest pattern phases (each start's seconds): " + "; ".join(
+        f"{cid} " + " ".join(f"{name}={secs:.1f}" for name, secs in starts.items())
+        for cid, starts in slowest))
     print(f"ratio: {ratio:.2f}×  (target ≤ 1.5×: {'met' if ratio <= 1.5 else 'NOT met'})")
     print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, "
           f"Python {sys.version.split()[0]}")

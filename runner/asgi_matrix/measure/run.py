@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,48 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
                 "try": command, "verdicts": {}}
     except AsgiMatrixError as err:
         return _error_cell(config, str(err), err.log_tail)
+    # The pattern starts run beside this configuration's other scenarios, from the moment
+    # the main scenario showed the server serving: both are mostly waiting (readiness,
+    # the slow request, stops and their grace), and no process, port or folder is shared.
+    with ThreadPoolExecutor(1, thread_name_prefix=f"patterns-{config.id}") as background:
+        phase: list[Future[dict[str, Any]]] = []
+
+        def on_main(main: dict[str, Any]) -> None:
+            if patterns and not phase and _served(main):
+                phase.append(background.submit(measure_patterns, backend, prepared, patterns,
+                                               limits, _libraries(main)))
+
+        attempts, per_attempt = _attempts(config, backend, prepared, repeat, cancelled,
+                                          limits, on_main)
+        cells = phase[0].result() if phase else None
+    judged = judge(config, per_attempt, attempts[-1]["scenarios"])
+    main = attempts[-1]["scenarios"].get("main", {})
+    pattern_cells: dict[str, Any] = {}
+    if cells is not None and judged["status"] == "measured" and not (
+            cancelled is not None and cancelled.is_set()):
+        pattern_cells = {"patterns": cells}
+    return {
+        **_identity(config),
+        "status": judged["status"],
+        "reason": judged["reason"],
+        "command": prepared.command,
+        "python": prepared.python,
+        "versions": prepared.versions,
+        "provenance": prepared.provenance,
+        "facts": judged["facts"],
+        "verdicts": judged["verdicts"],
+        "log_tail": main.get("log_tail", ""),
+        "attempts": attempts,
+        **pattern_cells,
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+def _attempts(config: ServerConfig, backend: Backend, prepared: Prepared, repeat: int,
+              cancelled: threading.Event | None, limits: Limits,
+              on_main: Callable[[dict[str, Any]], None]
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Verdict]]]:
+    """Every scenario, ``repeat`` times; ``on_main`` gets each attempt's main scenario."""
     attempts: list[dict[str, Any]] = []
     per_attempt: list[dict[str, Verdict]] = []
     for _ in range(repeat):
@@ -85,35 +127,12 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
             except AsgiMatrixError as err:
                 scenarios[scenario] = {"scenario": scenario, "error": str(err),
                                        "log_tail": err.log_tail}
+            if scenario == "main":
+                on_main(scenarios["main"])
         per_attempt.append(attempt_verdicts(config, scenarios))
         attempts.append({"seconds": round(time.monotonic() - t0, 3), "scenarios": scenarios,
                          "facts": facts(observations(config, scenarios))})
-    judged = judge(config, per_attempt, attempts[-1]["scenarios"])
-    main = attempts[-1]["scenarios"].get("main", {})
-    pattern_cells: dict[str, Any] = {}
-    if patterns and judged["status"] == "measured" and not (
-            cancelled is not None and cancelled.is_set()):
-        # the event loop libraries the probe's own requests ran on: a start of apps built
-        # for another one is not made (its cells say so)
-        seen = {str(e["async_library"]) for e in main.get("events", [])
-                if e.get("async_library")}
-        pattern_cells = {"patterns": measure_patterns(backend, prepared, patterns, limits,
-                                                      seen)}
-    return {
-        **_identity(config),
-        "status": judged["status"],
-        "reason": judged["reason"],
-        "command": prepared.command,
-        "python": prepared.python,
-        "versions": prepared.versions,
-        "provenance": prepared.provenance,
-        "facts": judged["facts"],
-        "verdicts": judged["verdicts"],
-        "log_tail": main.get("log_tail", ""),
-        "attempts": attempts,
-        **pattern_cells,
-        "seconds": round(time.monotonic() - started, 3),
-    }
+    return attempts, per_attempt
 
 
 def _judged(scenarios: list[str]) -> list[str]:
@@ -124,6 +143,17 @@ def _judged(scenarios: list[str]) -> list[str]:
 
 def _pattern_summary(cells: dict[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in sorted(pattern_summary(cells).items()))
+
+
+def _served(main: dict[str, Any]) -> bool:
+    """The main scenario saw the server (or the harness) serve the probe."""
+    return not main.get("error") and not _never_ready(main) and bool(main.get("events"))
+
+
+def _libraries(main: dict[str, Any]) -> set[str]:
+    """The event loop libraries the probe's own requests ran on: a pattern start of apps
+    built for another one is not made (its cells say so)."""
+    return {str(e["async_library"]) for e in main.get("events", []) if e.get("async_library")}
 
 
 def _never_ready(main: dict[str, Any] | None) -> bool:

@@ -9,7 +9,7 @@ OUT    ?= out
 JOBS   ?= 2
 PYTEST ?= $(PY) -m pytest
 # Test workers (pytest-xdist): real servers spend most of their time waiting, so two
-# workers on two cores halve the suite; tests/conftest.py keeps each module on one.
+# workers share two cores well; tests/conftest.py hands each worker whole modules.
 WORKERS ?= 2
 
 .PHONY: matrix test lint typecheck test-fast soak bench bench-patterns bench-history bench-docker docker-matrix compose sample clean
@@ -63,13 +63,13 @@ typecheck: $(VENV)/.installed
 
 ## Every test: unit, real servers, containers, browser, soak. What cannot run says why.
 test: lint typecheck
-	@$(PYTEST) -m "" -rs -n $(WORKERS) --dist loadgroup; status=$$?; \
+	@$(PYTEST) -m "" -rs -n $(WORKERS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 	exit $$status
 
 ## Quick loop while developing: no soak, no cold image builds.
 test-fast: $(VENV)/.installed
-	$(PYTEST) -m "not soak and not cold" -rs -n $(WORKERS) --dist loadgroup
+	$(PYTEST) -m "not soak and not cold" -rs -n $(WORKERS)
 
 soak: $(VENV)/.installed
 	$(PYTEST) -m soak -rs

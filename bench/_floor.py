@@ -25,7 +25,9 @@ def bare_start_to_exit(backend: Any, prepared: Prepared, ready_s: float = 30.0) 
         else:
             ready = wait_ready(server.base_url, server.is_alive, ready_s)
             if ready["ok"]:
-                server.stop("group", 10.0)
+                stopped = server.stop("group", 10.0)
+                if stopped.killed:  # the kill wait is counted once, as forced grace
+                    return time.monotonic() - start - stopped.seconds
     return time.monotonic() - start
 
 
@@ -54,6 +56,9 @@ def forced_grace(cell: dict[str, Any], stop_s: float, startup_fail_s: float) -> 
             # a signal that did not end a hung startup: "it did not" needs its whole period
             forced += sum(float(sent.get("seconds") or 0.0) for sent in
                           record.get("signals") or [] if not sent.get("ended"))
+            ready = record.get("ready") or {}
+            if ready and not ready.get("ok") and not ready.get("exited"):
+                forced += float(ready.get("seconds") or 0.0)  # "never answered": the bound
             if name == "startup-fail" and record.get("failure_seen_after_s") is not None \
                     and not record.get("exited_by_itself"):
                 forced += startup_fail_s  # still running after its startup failed

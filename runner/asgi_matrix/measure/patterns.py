@@ -153,8 +153,9 @@ def changed(config: ServerConfig, before: dict[str, str],
 
 
 def one_start(backend: Backend, prepared: Prepared, patterns: Sequence[Pattern],
-              limits: _scenarios.Limits) -> dict[str, Any]:
-    """Serve these patterns from one start of the server; what the client and apps saw."""
+              limits: _scenarios.Limits, name: str = "patterns") -> dict[str, Any]:
+    """Serve these patterns from one start of the server; what the client and apps saw.
+    ``name``: the start's own, so starts side by side get distinct containers and folders."""
     config, alone = prepared.config, prepared.versions
     if extra := requirements(patterns):  # the server's requirements + the frameworks'
         prepared = backend.prepare(replace(config, requires=(*config.requires, *extra)))
@@ -163,7 +164,7 @@ def one_start(backend: Backend, prepared: Prepared, patterns: Sequence[Pattern],
     app = (DISPATCH_FACTORY if factory else DISPATCH_APP) if dispatched else patterns[0].app
     command = [*(arg.replace(PROBE_APP, app) for arg in prepared.command), *factory]
     started = time.monotonic()
-    with backend.start(replace(prepared, command=command), "patterns",
+    with backend.start(replace(prepared, command=command), name,
                        _env(patterns, dispatched)) as server:
         if prepared.config.kind == "harness":
             # An in-process client sends every pattern's traffic itself: more time than
@@ -216,16 +217,16 @@ def measure_patterns(backend: Backend, prepared: Prepared, patterns: Sequence[Pa
         else:
             made.append((start_name, group))
 
-    def start(group: list[Pattern]) -> dict[str, Any]:
-        try:
-            return one_start(backend, prepared, group, limits)
+    def start(name: str, group: list[Pattern]) -> dict[str, Any]:
+        try:  # "patterns-patterns", "patterns-frameworks", ...: one container name each
+            return one_start(backend, prepared, group, limits, f"patterns-{name}")
         except AsgiMatrixError as err:
             return {"ready": {"ok": False}, "error": str(err), "log_tail": err.log_tail}
 
     # The starts are separate processes on their own ports and folders, and most of each
     # is waiting (readiness, background jobs' tail, the stop): side by side, not in turn.
     with ThreadPoolExecutor(max(1, len(made))) as pool:
-        records = list(pool.map(lambda named: start(named[1]), made))
+        records = list(pool.map(lambda named: start(*named), made))
     for (start_name, group), record in zip(made, records, strict=True):
         for pattern in group:
             verdict = judge(needs(pattern), record)

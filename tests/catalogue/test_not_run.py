@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from asgi_matrix.catalogue.load import Catalogue
 from asgi_matrix.exceptions import NotRunnable
+from asgi_matrix.measure.docker.bases import BASE_REPO
 from asgi_matrix.measure.local import system as _system
 from asgi_matrix.results import document as _results
 from helpers import cli
@@ -103,10 +104,10 @@ def test_a_system_base_is_tagged_by_its_python_and_package_set():
     from asgi_matrix.measure.docker import bases as _bases
 
     tag = _bases.system_base_tag("3.11", ["libuv1", "libpython3.11"])
-    assert tag.startswith("asgi-matrix-base:bookworm-sys-")
+    assert tag.startswith(f"{BASE_REPO}:bookworm-sys-")
     assert tag == _bases.system_base_tag("3.11.2", ["libpython3.11", "libuv1", "libuv1"])
     assert tag != _bases.system_base_tag("3.11", ["libuv1"])
-    assert _bases.system_base_tag("3.14", ["libuv1"]).startswith("asgi-matrix-base:sid-sys-")
+    assert _bases.system_base_tag("3.14", ["libuv1"]).startswith(f"{BASE_REPO}:sid-sys-")
 
 
 def has_free_threaded_314() -> bool:
@@ -166,7 +167,7 @@ def test_wheels_for_a_free_threaded_image_are_asked_for_its_abi(monkeypatch, tmp
 def test_python_315_comes_from_a_sid_base_made_with_build_base_python():
     from asgi_matrix.measure.docker import bases as _bases
 
-    assert _bases.BASES["3.15"] == ("sid", "asgi-matrix-base:sid-py3.15")
+    assert _bases.BASES["3.15"] == ("sid", f"{BASE_REPO}:sid-py3.15")
     assert _bases._python_args("3.15") == ["--python", "3.15"]
     assert _bases._python_args("3.14") == []
     bad = subprocess.run(["bash", str(_bases.BUILD_BASE), "--python", "3.x", "sid"],

@@ -61,6 +61,8 @@ def rebased(config: ServerConfig, req: Requirement) -> dict[str, object]:
         entry["python"] = config.python.removeprefix("==").removesuffix(".*") + "t"
     if config.recycle is not None:  # ("requests", 100): the catalogue's { requests = 100 }
         entry["recycle"] = dict([config.recycle])
+    if not config.factory:  # () = no factory flag: the catalogue leaves the key out
+        entry.pop("factory", None)
     entry = {k: v for k, v in entry.items() if v is not None}  # absent in the catalogue
     return {"id": config.id + SUFFIX, **entry, "requires": requires, "default": False,
             "description": f"{config.id} with {req}"}

@@ -23,6 +23,12 @@ except DockerUnavailable as exc:  # pragma: no cover - depends on the machine
     missing("docker", str(exc), module=True)
 
 AGREEING = ["uvicorn", "hypercorn", "granian", "control-multiloop", "control-broken"]
+#: The raw app patterns run in the probe's own image; the framework apps would build one
+#: image per configuration and framework, minutes for what the local tests show.
+RAW_PATTERNS = [arg for pattern in ("taskgroup-on-instance", "taskgroup-runvar",
+                                    "global-resource", "factory-resource",
+                                    "contextvar-resource", "lifespan-state")
+                for arg in ("--pattern", pattern)]
 
 
 def asgi_matrix(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -52,7 +58,7 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     for backend in ("local", "docker"):
         out = tmp_path_factory.mktemp(backend)
         done = asgi_matrix("run", *AGREEING, "--backend", backend, "--out", str(out),
-                           env={"ASGI_MATRIX_RUN": runs["tag"]})
+                           *RAW_PATTERNS, env={"ASGI_MATRIX_RUN": runs["tag"]})
         assert done.returncode == 0, done.stderr
         runs[backend] = _results.load(out)
     return runs
@@ -69,6 +75,14 @@ def test_docker_and_local_backends_agree_on_every_property(both, config):
         return {k: v["status"] for k, v in cell["verdicts"].items() if k not in ONLY_LOCAL}
 
     assert statuses("docker") == statuses("local")
+
+
+@pytest.mark.parametrize("config", AGREEING)
+def test_the_app_patterns_are_measured_in_containers(both, config):
+    patterns = both["docker"]["configurations"][config]["patterns"]
+    assert len(patterns) == len(RAW_PATTERNS) // 2
+    errors = {p: c.get("explanation") for p, c in patterns.items() if c["status"] == "error"}
+    assert errors == {}
 
 
 def test_orphans_are_not_applicable_in_containers(both):

@@ -63,16 +63,16 @@ typecheck: $(VENV)/.installed
 
 ## Every test: unit, real servers, containers, browser, soak. What cannot run says why.
 test: lint typecheck
-	@$(PYTEST) -m "" -rs -n $(WORKERS); status=$$?; \
+	@$(PYTEST) -m "" -ra -n $(WORKERS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 	exit $$status
 
 ## Quick loop while developing: no soak, no cold image builds.
 test-fast: $(VENV)/.installed
-	$(PYTEST) -m "not soak and not cold" -rs -n $(WORKERS)
+	$(PYTEST) -m "not soak and not cold" -ra -n $(WORKERS)
 
 soak: $(VENV)/.installed
-	$(PYTEST) -m soak -rs
+	$(PYTEST) -m soak -ra
 
 bench: $(VENV)/.installed
 	$(PY) bench/bench_matrix.py --jobs $(JOBS)

@@ -39,6 +39,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     # no longer reads, so every test became its own unit and warm runs were made twice.
     from xdist.scheduler import LoadScopeScheduling
 
+    config.option.loadscopereorder = False  # keep our order, not "most tests first"
+
     class WholeModules(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
             return _unit(nodeid)

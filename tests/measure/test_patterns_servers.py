@@ -51,7 +51,7 @@ def litestar(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     frameworks of its start."""
     return run(tmp_path_factory.mktemp("litestar"), "uvicorn", "control-broken",
                "control-leaky", "--pattern", "litestar-headers", "--pattern",
-               "starlette-yielded-state")
+               "starlette-yielded-state", "--pattern", "django-asgi")
 
 
 def status(matrix: dict[str, Any], config: str, pattern: str) -> str:
@@ -163,3 +163,14 @@ def test_litestar_reads_another_requests_headers_where_state_is_shared(litestar)
     cell = litestar["configurations"]["control-broken"]["patterns"]["litestar-headers"]
     assert cell["start"] == "frameworks"  # shared, in the frameworks' environment
     assert {"litestar", "starlette"} <= set(cell["versions"])
+
+
+def test_django_breaks_where_the_server_exits_on_its_rejected_lifespan(litestar):
+    """control-broken exits when the app rejects the lifespan scope (--lifespan-rejected
+    exit); uvicorn and control-leaky log it and serve."""
+    for config in ("uvicorn", "control-leaky"):
+        assert status(litestar, config, "django-asgi").startswith("works"), config
+    broken = litestar["configurations"]["control-broken"]["patterns"]["django-asgi"]
+    assert broken["status"] == "breaks", broken["explanation"]
+    assert broken["explanation"].startswith("the server exited before it answered")
+    assert "Django can only handle ASGI/HTTP connections" in broken["evidence"]["first_error"]

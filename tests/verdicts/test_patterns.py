@@ -152,6 +152,30 @@ def test_nothing_observed_is_an_error_with_the_reason():
     assert verdict("global-resource", start).status == "error"
 
 
+DJANGO_REFUSED = "ValueError: Django can only handle ASGI/HTTP connections, not lifespan."
+
+
+@pytest.mark.parametrize(("ready", "said"), [
+    ({"ok": False, "exited": True, "seconds": 2.4}, "the server exited before it answered"),
+    ({"ok": False, "exited": False, "seconds": 20.1}, "never answered a request with this app "
+                                                      "in 20.1 s"),
+    ({"ok": False}, "the test client never got an answer"),
+])
+def test_a_server_that_never_serves_the_app_breaks_where_its_log_names_the_error(ready, said):
+    start = {"ready": ready, "log_tail": f"Traceback (most recent call last):\n{DJANGO_REFUSED}"}
+    got = verdict("django-asgi", start)
+    assert (got.status, got.evidence["first_error"]) == ("breaks", DJANGO_REFUSED)
+    assert said in got.explanation
+
+
+def test_a_silent_or_failed_start_that_never_served_stays_unobserved():
+    silent = {"ready": {"ok": False, "exited": False, "seconds": 20.1}, "log_tail": "starting"}
+    assert verdict("django-asgi", silent).status == "error"
+    ours = {"ready": {"ok": False}, "error": "cannot create the environment",
+            "log_tail": f"{DJANGO_REFUSED}"}
+    assert verdict("django-asgi", ours).status == "error"
+
+
 def test_summary_counts_statuses():
     assert summary({"a": {"status": "works"}, "b": {"status": "works"},
                     "c": {"status": "breaks"}}) == {"works": 2, "breaks": 1}

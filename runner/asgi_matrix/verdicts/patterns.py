@@ -79,6 +79,8 @@ def judge(needs: Needs, start: dict[str, Any]) -> PatternVerdict:
                                   + (f"; its log: {error}" if error else ""),
                                   {"first_error": error, "where": where(started[-1]),
                                    "ready": start.get("ready")})
+        if refused := _never_served(start):
+            return refused
         return PatternVerdict("error", "could not be observed: "
                               + (start.get("error") or "the server never answered"),
                               {"ready": start.get("ready")})
@@ -160,6 +162,26 @@ def _carried_by(sent: list[dict[str, Any]], tag: Any) -> str:
                           else ")")
             return words
     return f"request {tag}"
+
+
+def _never_served(start: dict[str, Any]) -> PatternVerdict | None:
+    """A server that never served this app although it started, and whose log names the
+    app's exception, is a finding: the configuration served the probe (pattern starts
+    follow its main scenario), so what kept it from serving is the app (Django's
+    rejection of the lifespan scope). A start that failed on our side (``error``), or
+    a silent one, stays unobserved."""
+    error = _last_error(start.get("log_tail", ""))
+    if start.get("error") or not error:
+        return None
+    ready = start.get("ready") or {}
+    if ready.get("exited"):
+        what = "the server exited before it answered a request with this app"
+    elif "seconds" in ready:
+        what = f"the server never answered a request with this app in {ready['seconds']} s"
+    else:  # an in-process test client: no server process to wait for
+        what = "the test client never got an answer from this app"
+    return PatternVerdict("breaks", f"{what}; its log: {error}",
+                          {"first_error": error, "ready": ready})
 
 
 def _last_error(log_tail: str) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import html
+import re
 from datetime import UTC, datetime, timedelta
 
 from asgi_matrix.report import site as _site
@@ -14,7 +16,20 @@ FINISHED = datetime.fromisoformat(sample()["run"]["finished"]).astimezone(UTC)
 #: a "now" one day after the run: the data is fresh
 FRESH = _site.Options(now=FINISHED + timedelta(days=1))
 
-__all__ = ["FINISHED", "FRESH", "SAMPLE", "Document", "sample"]
+__all__ = ["FINISHED", "FRESH", "SAMPLE", "Document", "sample", "section", "text"]
+
+
+def text(fragment: str) -> str:
+    """Visible text: tags that start a block (small, cells) become spaces."""
+    spaced = re.sub(r"<(small|td|th|li)\b[^>]*>", " ", fragment)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", spaced))).strip()
+
+
+def section(page: str, ident: str) -> str:
+    """A page's part from its <h2 id=ident> to the next <h2>."""
+    start = page.index(f'<h2 id="{ident}"')
+    end = page.find("<h2", start + 1)
+    return page[start:end if end > 0 else len(page)]
 
 
 def with_error_and_unsupported(document: Document) -> Document:

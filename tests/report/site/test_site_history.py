@@ -11,7 +11,7 @@ import pytest
 from asgi_matrix.report import site as _site
 from asgi_matrix.resources import SITE_DIR
 from helpers.history_docs import history_document
-from helpers.site_docs import FRESH, Document, sample
+from helpers.site_docs import FRESH, Document, sample, section, text
 
 STATIC = {f"static/{p.name}" for p in (SITE_DIR / "static").iterdir()}
 PAGE = "history/uvicorn-history.html"
@@ -20,18 +20,6 @@ PAGE = "history/uvicorn-history.html"
 @pytest.fixture
 def files() -> dict[str, str]:
     return _site.render(history_document(), FRESH)
-
-
-def text(fragment: str) -> str:
-    """Visible text: tags that start a block (small, cells) become spaces."""
-    spaced = re.sub(r"<(small|td|th|li)\b[^>]*>", " ", fragment)
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", spaced))).strip()
-
-
-def section(page: str, ident: str) -> str:
-    start = page.index(f'<h2 id="{ident}"')
-    end = page.find("<h2", start + 1)
-    return page[start:end if end > 0 else len(page)]
 
 
 def test_without_releases_there_are_no_history_pages(sample_site: dict[str, str]) -> None:

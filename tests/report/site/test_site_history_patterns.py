@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 
@@ -10,7 +9,7 @@ import pytest
 from asgi_matrix.report import site as _site
 from helpers.history_docs import history_document
 from helpers.pattern_history_docs import recorded_document
-from helpers.site_docs import FRESH
+from helpers.site_docs import FRESH, section, text
 
 PAGE = "history/hypercorn-history.html"
 
@@ -18,17 +17,6 @@ PAGE = "history/hypercorn-history.html"
 @pytest.fixture(scope="module")
 def files() -> dict[str, str]:
     return _site.render(recorded_document(), FRESH)
-
-
-def text(fragment: str) -> str:
-    spaced = re.sub(r"<(small|td|th|li)\b[^>]*>", " ", fragment)
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", spaced))).strip()
-
-
-def section(page: str, ident: str) -> str:
-    start = page.index(f'<h2 id="{ident}"')
-    end = page.find("<h2", start + 1)
-    return page[start:end if end > 0 else len(page)]
 
 
 def test_the_series_page_shows_where_a_patterns_verdict_changed(files: dict[str, str]) -> None:

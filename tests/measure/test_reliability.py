@@ -14,10 +14,13 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from asgi_matrix.exceptions import ResultsError
+from asgi_matrix.measure import leftovers as _leftovers
 from asgi_matrix.results import document as _results
 from asgi_matrix.verdicts import PROPERTIES
 from helpers import cli, processes_tagged
@@ -121,44 +124,98 @@ def test_interrupting_a_run_keeps_what_was_measured_and_stops_every_server(tmp_p
     assert processes_tagged(tag) == []
 
 
+def _cmdline(pid: int) -> list[str]:
+    """The process's argv, or [] once it is gone (read from /proc)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def _wait_for(what: str, observed: Callable[[], Any], seconds: float) -> Any:
+    """Poll ``observed`` until it is truthy; fail naming ``what`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not (seen := observed()):
+        assert time.monotonic() < deadline, f"{what}: not seen within {seconds:g} s"
+        time.sleep(0.05)
+    return seen
+
+
 def test_a_killed_run_keeps_its_records_and_the_next_run_ends_its_servers(tmp_path):
     """SIGKILL cannot be caught: the runner's servers survive it. The partial document
     keeps what was measured; the next run ends those servers (found by the runner's
-    mark) and keeps the killed run's document beside its own."""
+    mark) and keeps the killed run's document beside its own.
+
+    The state looked at is made to hold, not hoped for: with one job the configurations
+    run in the order given, so once the first is on record the second is the one
+    running; it is fault-never-ready, which never listens and never exits by itself, and
+    its ready timeout (600 s) outlasts the test, so only the runner could end it."""
     tag = f"killed-{uuid.uuid4().hex[:8]}"
     out = tmp_path / "out"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "asgi_matrix", "run", "control-nolifespan", "control-multiloop",
-         "uvicorn", "--jobs", "1", "--out", str(out), "--stop-timeout", "30"],
+        [sys.executable, "-m", "asgi_matrix", "run", "control-nolifespan", "fault-never-ready",
+         "--jobs", "1", "--no-patterns", "--ready-timeout", "600", "--out", str(out)],
         env={**os.environ, "ASGI_MATRIX_RUN": tag}, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     partial = out / "results.partial.json"
-    deadline = time.monotonic() + 120
-    def servers() -> list[int]:  # the runner carries the tag too: only its servers count
-        return [pid for pid in processes_tagged(tag) if pid != proc.pid]
 
-    while time.monotonic() < deadline and not (partial.exists() and servers()):
-        time.sleep(0.05)
-    assert partial.exists(), "the run never recorded a configuration"
-    assert servers(), "the run never started its next server"
-    proc.kill()
-    proc.wait(timeout=30)
-    left = processes_tagged(tag)
-    assert left, "a SIGKILL leaves the runner's servers running"
+    def never_ready() -> list[int]:  # the server of the second configuration, by argv
+        return [pid for pid in processes_tagged(tag)
+                if "never-ready" in _cmdline(pid) and any(
+                    a.endswith("faulty_server.py") for a in _cmdline(pid))]
+
+    def first_on_record() -> bool:
+        try:
+            return "control-nolifespan" in _results.load(partial)["configurations"]
+        except ResultsError:  # not written yet (a write is atomic: never half a document)
+            return False
+
+    try:
+        _wait_for("control-nolifespan in the partial document", first_on_record, 180)
+        [server] = _wait_for("fault-never-ready's server", never_ready, 60)
+        assert proc.poll() is None, "the runner ended before it could be killed"
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert never_ready() == [server], "a SIGKILL leaves the runner's server running"
     killed = _results.load(partial)
     assert killed["run"]["finished"] is None  # says it did not finish
     measured = set(killed["configurations"])
-    assert "control-nolifespan" in measured
+    assert measured == {"control-nolifespan"}
+    left = processes_tagged(tag)  # the server (and any process it started), nothing else
+    assert server in left
 
-    done = cli("run", "control-nolifespan", "--out", str(out))
+    done = cli("run", "control-nolifespan", "--no-patterns", "--out", str(out),
+               env={"ASGI_MATRIX_RUN": tag})
     assert done.returncode == 0, done.stderr
-    assert "ended" in done.stderr
-    assert "leftover" in done.stderr
+    assert f"ended {len(left)} leftover(s) of an earlier run that was killed" in done.stderr
+    _wait_for("the leftover server gone", lambda: not never_ready(), 30)
     assert processes_tagged(tag) == []
     kept = _results.load(out / "results.interrupted.json")
     assert set(kept["configurations"]) == measured  # no record of the killed run lost
     assert _results.load(out)["run"]["finished"] is not None
     assert not partial.exists()
+
+
+@pytest.mark.parametrize(("own", "marked", "ends"), [
+    pytest.param("", "", True, id="untagged-ends-untagged"),
+    pytest.param("t1", "t1", True, id="tagged-ends-same-tag"),
+    pytest.param("t1", "t2", False, id="tagged-spares-other-tag"),
+    pytest.param("t1", "", False, id="tagged-spares-untagged"),
+    pytest.param("", "t1", False, id="untagged-spares-tagged"),
+])
+def test_a_run_ends_only_leftovers_of_its_own_tag(monkeypatch, own, marked, ends):
+    """Runs side by side (a test suite beside a user's matrix) never end each other's
+    servers: a killed run's leftovers are ended by a run with the same ASGI_MATRIX_RUN."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a runner that is gone: its pid names no live process with its start
+    dead = f"{gone.pid}:1" + (f"@{marked}" if marked else "")
+    alive = _leftovers.runner_mark().partition("@")[0] + (f"@{marked}" if marked else "")
+    monkeypatch.delenv("ASGI_MATRIX_RUN", raising=False)
+    if own:
+        monkeypatch.setenv("ASGI_MATRIX_RUN", own)
+    assert _leftovers.is_leftover(dead) is ends
+    assert _leftovers.is_leftover(alive) is False  # a live runner's servers: never
 
 
 def test_two_runs_at_once_do_not_collide(tmp_path):

@@ -146,7 +146,7 @@ class SocketProxy:
 
 
 def test_the_engine_gone_mid_run_gives_error_cells_and_keeps_the_rest(
-        tmp_path: Path, own_base: dict[str, str]) -> None:
+        tmp_path: Path, own_base: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     proxy = SocketProxy(tmp_path / "docker.sock")
     tag = f"cut-{uuid.uuid4().hex[:8]}"
     out = tmp_path / "out"
@@ -177,8 +177,11 @@ def test_the_engine_gone_mid_run_gives_error_cells_and_keeps_the_rest(
     errored = [c for c in cells.values() if c["status"] == "error"]
     assert errored, "cells measured without the engine must say they could not be"
     assert all(c["reason"] for c in errored)
-    # What the cut left in the engine is ended by the next run, found by its mark.
+    # What the cut left in the engine is ended by the next run, found by its mark (a run
+    # with the same tag: runs with other tags, such as other tests', never end it).
     from asgi_matrix.measure.docker.backend import DockerBackend
+
+    monkeypatch.setenv("ASGI_MATRIX_RUN", tag)
 
     backend = DockerBackend()
     try:

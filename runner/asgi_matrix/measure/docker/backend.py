@@ -237,7 +237,8 @@ class DockerBackend:
 
     def end_leftovers(self) -> int:
         """Remove the containers, volumes and networks of killed runs on this host: those
-        whose runner mark names a runner that is gone. Others' are never touched."""
+        whose runner mark names a runner that is gone (and this run's tag, see
+        measure.leftovers). Others' are never touched."""
         host = socket.gethostname()
         ended = 0
         wanted = {"label": _leftovers.LABEL}
@@ -250,7 +251,7 @@ class DockerBackend:
                 labels = (item.attrs.get("Labels") or item.attrs.get("Config", {}).get("Labels")
                           or {})
                 where, _, mark = str(labels.get(_leftovers.LABEL, "")).partition("/")
-                if where != host or _leftovers.runner_alive(mark):
+                if where != host or not _leftovers.is_leftover(mark):
                     continue
                 with suppress(Exception):
                     item.remove(**({"force": True} if listed is listings[0] else {}))

@@ -130,7 +130,8 @@ def test_free_threaded_entries_are_not_run_locally_with_the_command_that_would_r
     assert done.returncode == 0, done.stderr
     cell = _results.load(tmp_path)["configurations"]["peregrine-py314t-scope-process"]
     assert cell["status"] == "not-run"
-    assert cell["reason"].startswith("needs a free-threaded Python 3.14 (3.14t); uv found none")
+    assert cell["reason"].startswith("needs a free-threaded Python 3.14 (3.14t); none in pyenv ")
+    assert "; uv found none" in cell["reason"]
     assert "ASGI_MATRIX_BASE_314T" in cell["reason"]
     assert cell["try"] == ("UV_PYTHON_DOWNLOADS=manual asgi-matrix run --config "
                            "peregrine-py314t-scope-process")

@@ -26,6 +26,7 @@ from pathlib import Path
 from asgi_matrix.exceptions import EnvironmentFailed, NotRunnable
 from asgi_matrix.files import write_atomic
 from asgi_matrix.measure.backend import PROBE_REQUIREMENTS, parse_freeze
+from asgi_matrix.measure.local import pythons as _pythons
 from asgi_matrix.resources import cache_root
 
 _LAYOUT = 1  #: bump when the way environments are built changes
@@ -58,11 +59,13 @@ def uv_binary() -> str:
 
 
 def find_interpreter(spec: str, default: str | None = None, free_threaded: bool = False) -> str:
-    """An interpreter satisfying the PEP 440 ``spec``: ours if it does, else one uv finds.
+    """An interpreter satisfying the PEP 440 ``spec``: ours if it does, else one the
+    developer installed (pyenv, asdf, mise, uv, PATH: ``pythons.py``), else uv's find.
 
-    ``free_threaded``: only a free-threaded build will do (``3.14t``), ours or uv's. uv may
-    download one only where the user allows it (UV_PYTHON_DOWNLOADS); a spec nothing
-    satisfies raises NotRunnable, so the configuration is "not run", not failed.
+    ``free_threaded``: only a free-threaded build will do (``3.14t``), ours or one found.
+    uv may download one only where the user allows it (UV_PYTHON_DOWNLOADS); a spec
+    nothing satisfies raises NotRunnable naming what was searched, so the configuration
+    is "not run", not failed.
     """
     from packaging.specifiers import SpecifierSet
 
@@ -71,19 +74,39 @@ def find_interpreter(spec: str, default: str | None = None, free_threaded: bool 
         return _find_free_threaded(spec, ours)
     if not spec or SpecifierSet(spec).contains(platform.python_version()):
         return ours
-    path = _uv_find(spec)
+    found = _pythons.choose(spec, _installed())
+    path = found.path if found else _uv_find(spec)
     if not path:
         raise NotRunnable(f"no Python interpreter matching {spec!r} on this machine "
-                          f"(this one is {platform.python_version()})",
+                          f"(this one is {platform.python_version()}; searched "
+                          f"{_pythons.searched_words()}, and uv python find)",
                           hint="--backend docker")
     return path
+
+
+_INSTALLED_LOCK = threading.Lock()
+
+
+def _installed() -> list[_pythons.Interpreter]:
+    """The interpreters found on this machine, searched once per process (under a lock:
+    jobs ask at the same time)."""
+    with _INSTALLED_LOCK:
+        return _discover_once()
+
+
+@functools.cache
+def _discover_once() -> list[_pythons.Interpreter]:
+    return _pythons.discover()
 
 
 def _uv_find(request: str) -> str:
     """The interpreter uv finds for ``request`` (never downloading), or ""."""
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
-    found = subprocess.run([uv_binary(), "python", "find", "--no-project", request],
-                           capture_output=True, text=True, env=env, timeout=120)
+    try:
+        found = subprocess.run([uv_binary(), "python", "find", "--no-project", request],
+                               capture_output=True, text=True, env=env, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return ""
     path = found.stdout.strip().splitlines()[-1] if found.stdout.strip() else ""
     return path if found.returncode == 0 else ""
 
@@ -93,7 +116,8 @@ DOWNLOADS_ALLOWED = ("automatic", "manual")
 
 
 def _find_free_threaded(spec: str, ours: str) -> str:
-    """A free-threaded interpreter for ``spec`` ("==3.14.*"): ours when it is one, else uv's.
+    """A free-threaded interpreter for ``spec`` ("==3.14.*"): ours when it is one, else one
+    installed (``pythons.py``), else uv's.
 
     uv's request "3.14t" matches free-threaded builds only. Where the user allows
     downloads (UV_PYTHON_DOWNLOADS=automatic or manual), uv installs one first.
@@ -103,7 +127,8 @@ def _find_free_threaded(spec: str, ours: str) -> str:
     if (sysconfig.get_config_var("Py_GIL_DISABLED") and ours == sys.executable
             and platform.python_version().startswith(f"{minor}.")):
         return ours
-    path = _uv_find(request)
+    found = _pythons.choose(spec, _installed(), free_threaded=True)
+    path = found.path if found else _uv_find(request)
     allowed = os.environ.get("UV_PYTHON_DOWNLOADS", "") in DOWNLOADS_ALLOWED
     if not path and allowed:
         _run([uv_binary(), "python", "install", request], f"uv python install {request}")
@@ -111,7 +136,8 @@ def _find_free_threaded(spec: str, ours: str) -> str:
     if not path:
         how = ("uv could not install one" if allowed else
                "uv found none, and may download one only where UV_PYTHON_DOWNLOADS allows it")
-        raise NotRunnable(f"needs a free-threaded Python {minor} ({request}); {how} (or in "
+        raise NotRunnable(f"needs a free-threaded Python {minor} ({request}); none in "
+                          f"{_pythons.searched_words()}; {how} (or in "
                           f"docker: a base with python{request} as ASGI_MATRIX_BASE_"
                           f"{minor.replace('.', '')}T)",
                           prefix="UV_PYTHON_DOWNLOADS=manual ")

@@ -12,7 +12,7 @@ PYTEST ?= $(PY) -m pytest
 # workers share two cores well; tests/conftest.py hands each worker whole modules.
 WORKERS ?= 2
 
-.PHONY: matrix test lint typecheck test-fast soak bench bench-patterns bench-history bench-docker docker-matrix compose sample clean
+.PHONY: matrix test lint typecheck test-fast flaky soak bench bench-patterns bench-history bench-docker docker-matrix compose sample clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -70,6 +70,13 @@ test: lint typecheck
 ## Quick loop while developing: no soak, no cold image builds.
 test-fast: $(VENV)/.installed
 	$(PYTEST) -m "not soak and not cold" -ra -n $(WORKERS)
+
+## The flake finder: each chosen test N times, each round a fresh pytest; every failure
+## with its message, then "K of N passed" per test (.ci/flake_finder.py).
+N ?= 30
+flaky: $(VENV)/.installed
+	@test -n "$(TESTS)" || { echo 'make flaky: name the tests: make flaky TESTS="tests/x.py::test_y" N=30' >&2; exit 2; }
+	$(PY) .ci/flake_finder.py -n $(N) $(TESTS)
 
 soak: $(VENV)/.installed
 	$(PYTEST) -m soak -ra

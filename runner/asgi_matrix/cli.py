@@ -416,6 +416,130 @@ def images(ids: tuple[str, ...], catalogues: tuple[Path, ...],
         _fail(str(err))
 
 
+EX_CHECK_BREAKS = 1  #: check: some configuration breaks the app (for a user's CI)
+EX_CHECK_INPUT = 2  #: check: the input cannot be used (one line says why)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("app")
+@click.option("--config", "-c", "ids", multiple=True, help="Configuration id (repeatable; "
+              "default: each server's default configuration and the multi-loop ones).")
+@click.option("--backend", type=click.Choice(list(BACKENDS)), default=next(iter(BACKENDS)),
+              show_default=True)
+@click.option("--app-dir", type=click.Path(path_type=Path), default=Path("."),
+              show_default=True, help="The folder APP is imported from.")
+@click.option("--requirements", "-r", type=click.Path(path_type=Path), default=None,
+              help="The app's requirements file, installed beside each server.")
+@click.option("--venv", type=click.Path(path_type=Path), default=None,
+              help="Reuse this virtualenv's packages (pinned) beside each server.")
+@click.option("--current-venv", is_flag=True, help="Reuse the current virtualenv's packages.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True)
+@click.option("--html", "html_file", type=click.Path(path_type=Path), default=None,
+              help="Also write the answers as one HTML page in the dashboard's style.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 16), default=2, show_default=True)
+@click.option("--ready-timeout", type=click.FloatRange(0.1, 600), default=LIMITS.ready_s,
+              show_default=True)
+@click.option("--stop-timeout", type=click.FloatRange(0.1, 600), default=LIMITS.stop_s,
+              show_default=True)
+@click.option("--colour/--no-colour", "--color/--no-color", "colour", default=None)
+@click.pass_context
+def check(ctx: click.Context, app: str, ids: tuple[str, ...], backend: str, app_dir: Path,
+          requirements: Path | None, venv: Path | None, current_venv: bool, fmt: str,
+          html_file: Path | None, jobs: int, ready_timeout: float, stop_timeout: float,
+          colour: bool | None) -> None:
+    """Run your own ASGI app (MODULE:ATTR), unchanged, under each server configuration.
+
+    Name the traffic with --get PATH, --post PATH [@FILE|TEXT] (also --put, --patch,
+    --delete; repeatable, in order; default GET /). Each request is sent on new
+    connections, on one kept-alive connection and at once, then the first is held in
+    flight while the server gets SIGTERM. The answer per configuration: works, works
+    with caveats, or breaks, with the evidence. Exits 1 when any configuration breaks
+    the app, 2 when the input cannot be used.
+    """
+    from asgi_matrix.catalogue.for_check import select_for_check
+    from asgi_matrix.exceptions import CheckInputError
+    from asgi_matrix.measure import check as _check
+    from asgi_matrix.measure import check_input as _input
+    from asgi_matrix.measure.backend import get_backend
+    from asgi_matrix.report import check as _report
+    from asgi_matrix.report.show import terminal
+    from asgi_matrix.report.words import one_line
+    from asgi_matrix.verdicts.check import WORDS, judge
+
+    try:
+        pairs = _request_options(list(ctx.args))
+        plan, notes = _input.plan(app, app_dir, pairs, requirements, venv, current_venv)
+        configs = select_for_check(_catalogue(()), ids)
+        if html_file is not None and html_file.is_dir():
+            raise CheckInputError(f"--html {html_file}: a folder; name a file")
+    except (CheckInputError, UnknownConfig) as err:
+        _fail(str(err), EX_CHECK_INPUT)
+    for note in notes:
+        _say(f"asgi-matrix: {note}")
+    _say(f"asgi-matrix check {plan.app}: {len(configs)} configuration(s), backend {backend}, "
+         f"traffic {', '.join(r.describe() for r in plan.requests)}")
+
+    def progress(record: dict[str, Any]) -> None:
+        answer = judge(record)
+        _say(f"  {record['config']}: {WORDS[answer.status]} ({record.get('seconds', 0)} s)")
+
+    runner = get_backend(backend)
+    try:
+        records = _check.check_all(runner, configs, plan, replace(
+            LIMITS, ready_s=ready_timeout, stop_s=stop_timeout), jobs, progress)
+    except KeyboardInterrupt:
+        runner.stop_all()
+        _fail("interrupted", EX_INTERRUPTED)
+    except AsgiMatrixError as err:
+        _fail(str(err), EX_CHECK_INPUT)
+    finally:
+        runner.close()
+    answers = [judge(r).to_json() for r in records]
+    doc = _report.document(plan.app, backend, [r.describe() for r in plan.requests],
+                           {"fresh": plan.fresh, "kept": plan.kept,
+                            "concurrent": plan.concurrent},
+                           plan.requirements_from, records, answers, notes)
+    if fmt == "json":
+        click.echo(_report.render_json(doc), nl=False)
+    elif fmt == "markdown":
+        click.echo(_report.render_markdown(doc), nl=False)
+    else:
+        painted, _ = terminal(sys.stdout, colour)
+        click.echo(_report.render_terminal(doc, painted), color=painted)
+    if html_file is not None:
+        try:
+            write_atomic(html_file, _report.render_html(doc))
+        except OSError as err:
+            _fail(f"--html {html_file}: {err.strerror or err}", EX_CHECK_INPUT)
+        _say(f"asgi-matrix: wrote {html_file}")
+    if imports := _report.import_failure(doc):
+        _say(f"asgi-matrix: {one_line(plan.app)} does not import: {one_line(imports)}")
+    if any(a["status"] == "breaks" for a in answers):
+        sys.exit(EX_CHECK_BREAKS)
+
+
+_REQUEST_OPTIONS = {f"--{m.lower()}": m for m in ("GET", "POST", "PUT", "PATCH", "DELETE",
+                                                  "HEAD", "OPTIONS")}
+
+
+def _request_options(args: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """``--get PATH``, ``--post PATH [BODY]`` ... from the arguments click left over."""
+    from asgi_matrix.exceptions import CheckInputError
+
+    pairs: list[tuple[str, tuple[str, ...]]] = []
+    while args:
+        option = args.pop(0)
+        if option not in _REQUEST_OPTIONS:
+            raise CheckInputError(f"no such option or argument: {option!r} (see "
+                                  "asgi-matrix check --help)")
+        values: list[str] = []
+        while args and not args[0].startswith("--") and len(values) < 2:
+            values.append(args.pop(0))
+        pairs.append((_REQUEST_OPTIONS[option], tuple(values)))
+    return pairs
+
+
 def main() -> None:
     """Entry point: usage errors become one line (``asgi-matrix: ...``), exit 2."""
     try:

@@ -5,6 +5,7 @@ A run walks each configuration through these steps; each step raises only these:
     resolve   catalogue, selection, releases -> CatalogueError  (file:line, entry, what)
                                               -> UnknownConfig   (the id, and the valid ones)
                                               -> IndexUnavailable (package index unreachable)
+              check's own input               -> CheckInputError (the option, what is wrong)
     prepare   environment or probe image     -> NotRunnable     (no Python, wheel or system
                                                                  package for it here: "not run")
                                               -> EnvironmentFailed  (local: installer's tail)
@@ -48,6 +49,11 @@ class CatalogueError(AsgiMatrixError):
 
 class UnknownConfig(AsgiMatrixError):
     """A configuration id or server name that the catalogue does not have."""
+
+
+class CheckInputError(AsgiMatrixError):
+    """``asgi-matrix check`` was given something it cannot use (an app reference, a body
+    file, a requirements file, a virtualenv): names the option and what is wrong."""
 
 
 class IndexUnavailable(AsgiMatrixError):

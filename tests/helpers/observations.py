@@ -20,12 +20,16 @@ def request(tag: str = "seq-0", loop: str = "L1", pid: int = 1, thread: int = 10
             event: str = "http", t_end: float | None = None, connection: str | None = None,
             mark_seen: str | None = None, naive_ran: bool = True,
             interpreter: int = 0) -> dict[str, Any]:
-    """One request's record; its connection is its own unless named, its state key and
-    contextvar mark are named after its tag ("req:TAG", "mark:TAG")."""
+    """One request's record; its connection (the client's socket, as the traffic side
+    records it: see ``served``) is its own unless named, its state key and contextvar
+    mark are named after its tag ("req:TAG", "mark:TAG"). ``scope["client"]`` is the same
+    fake address for every request, as httpx's ASGITransport gives: verdicts never read
+    connections from it."""
     return {"event": event, "tag": tag, "pid": pid, "thread_id": thread,
             "thread_name": f"t{thread}", "loop_id": loop, "interpreter": interpreter, "t": t,
             "t_end": t if t_end is None else t_end, "ctx_token": ctx,
-            "connection": connection or f"127.0.0.1:{abs(hash(tag)) % 60000}",
+            "client": ["127.0.0.1", 123], "connection": "127.0.0.1:123",
+            **({"_socket": connection} if connection else {}),
             "ctx_own_mark": f"mark:{tag}", "ctx_foreign_mark": mark_seen,
             "state_present": state_token is not None, "state_token": state_token,
             "state_foreign_keys": foreign or [],
@@ -44,7 +48,36 @@ def shutdown(loop: str = "L1", pid: int = 1, t: float = 9.0) -> dict[str, Any]:
     return {"event": "lifespan.shutdown", "pid": pid, "loop_id": loop, "thread_id": 10, "t": t}
 
 
-def served(events: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+def carried(events: list[dict[str, Any]], requests: list[dict[str, Any]] | None = None,
+            add: bool = True) -> list[dict[str, Any]]:
+    """What the client recorded of the requests whose socket a test named: the kind of
+    reused connection (the tag's prefix) and the socket as its local port, merged into
+    ``requests`` by tag (``add``: also a record for a request they do not list)."""
+    out = [dict(r) for r in requests or []]
+    by_tag = {r.get("tag"): r for r in out}
+    for event in events:
+        if "_socket" not in event:
+            continue
+        tag = str(event.get("tag"))
+        prefix = tag.split("-")[0]
+        record = by_tag.get(tag)
+        if record is None and not add:
+            continue
+        if record is None:
+            record = by_tag[tag] = {"tag": tag, "status": 200}
+            out.append(record)
+        record.update(local_port=event["_socket"],
+                      **({"reused": prefix} if prefix in ("ka", "h2", "pipe") else {}))
+    return out
+
+
+def served(events: list[dict[str, Any]], add_sockets: bool = True, **extra: Any
+           ) -> dict[str, Any]:
+    """A scenario that served these events; the client's records of the sockets the
+    events name join ``requests`` (``add_sockets``: as records of their own where it
+    does not list them)."""
+    if any("_socket" in e for e in events):
+        extra["requests"] = carried(events, extra.get("requests"), add_sockets)
     return {"ready": {"ok": True}, "events": events, **extra}
 
 
@@ -61,7 +94,7 @@ def stop_scenario(events: list[dict[str, Any]] | None = None, slow_status: int |
                   requests: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     events = events if events is not None else [
         startup(), request("slow", t=3.0, t_end=4.0), shutdown(t=4.5)]
-    return served(events, slow_in_flight=in_flight,
+    return served(events, add_sockets=requests is None, slow_in_flight=in_flight,
                   slow={"status": slow_status, "error": None if slow_status else "cut"},
                   stop={"scope": "main", "killed": killed, "seconds": 1.2,
                         "exit_code": exit_code, "exit_signal": exit_signal,

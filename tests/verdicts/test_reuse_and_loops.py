@@ -31,7 +31,7 @@ def test_state_shared_by_one_keepalive_connection_fails_naming_both_requests():
         startup(), request("ka-0", connection="c1"),
         request("ka-1", connection="c1", foreign=["req:ka-0"])))
     assert verdict.status == "fail"
-    assert "'ka-1' saw the key 'ka-0' added on the same connection c1" in verdict.explanation
+    assert "'ka-1' saw the key 'ka-0' added on the same connection (port c1)" in verdict.explanation
     # the same leak is not a cross-connection one: shallow-copy stays clean
     assert state.shallow_copy(main(
         startup(), request("ka-0", connection="c1"),
@@ -67,8 +67,8 @@ def test_state_shared_by_http2_streams_fails_naming_the_streams_and_the_connecti
         startup(), request("h2-0", connection="c9"),
         request("h2-1", connection="c9", foreign=["req:h2-0"]), requests=H2_STREAMS))
     assert verdict.status == "fail"
-    assert ("'h2-1' (stream 3) saw the key 'h2-0' (stream 1) added on the same connection "
-            "c9") in verdict.explanation
+    assert ("'h2-1' (stream 3) saw the key 'h2-0' (stream 1) added on the same connection (port "
+            "c9)") in verdict.explanation
     assert "the connection's streams share one state" in verdict.explanation
 
 
@@ -79,7 +79,7 @@ def test_contextvars_isolated_between_requests():
     leaked = context.isolated(main(startup(), request("ka-1", connection="c1"),
                                    request("ka-2", connection="c1", mark_seen="mark:ka-1")))
     assert leaked.status == "fail"
-    assert "'ka-2' saw the value 'ka-1' set, on the same connection c1" in leaked.explanation
+    assert "'ka-2' saw the value 'ka-1' set, on the same connection (port c1)" in leaked.explanation
 
 
 def test_contextvar_leaks_are_told_per_carrier_with_the_http2_streams_named():
@@ -87,13 +87,14 @@ def test_contextvar_leaks_are_told_per_carrier_with_the_http2_streams_named():
         startup(), request("ka-0", connection="c1"),
         request("ka-1", connection="c1", mark_seen="mark:ka-0"),
         request("h2-0", connection="c2"),
-        request("h2-1", connection="c2", mark_seen="mark:h2-0"), requests=H2_STREAMS))
+        request("h2-1", connection="c2", mark_seen="mark:h2-0"),
+        requests=[*H2_STREAMS, {"tag": "ka-0", "status": 200}, {"tag": "ka-1", "status": 200}]))
     assert leaked.status == "fail"
     assert leaked.explanation.startswith("2 of 4 requests saw a contextvar")
-    assert "keep-alive: 'ka-1' saw the value 'ka-0' set, on the same connection c1" in \
+    assert "keep-alive: 'ka-1' saw the value 'ka-0' set, on the same connection (port c1)" in \
         leaked.explanation
     assert ("HTTP/2: 'h2-1' (stream 3) saw the value 'h2-0' (stream 1) set, on the same "
-            "connection c2") in leaked.explanation
+            "connection (port c2)") in leaked.explanation
     assert leaked.evidence["by_carrier"] == {"keep-alive": 1, "HTTP/2": 1}
 
 

@@ -185,6 +185,35 @@ def sightings(requests: list[dict[str, Any]], token_key: str,
     return missing, crossed
 
 
+def client_connections(obs: Observations, name: str = "main") -> dict[str, str]:
+    """Which of the client's sockets carried each request, by tag, as the traffic side
+    recorded it: a request of a reused connection (keep-alive, pipelined, HTTP/2) by
+    its kind and local port, any other request a connection of its own. Never
+    ``scope["client"]``: in-process clients fake it (httpx's ASGITransport gives every
+    request 127.0.0.1:123) and servers send None, port 0 or a wrong port. A reused
+    request whose port was not seen has no connection named (it matches none)."""
+    record = obs.scenario(name) or {}
+    sent = [*(record.get("requests") or []),
+            *((record.get("pipelined") or {}).get("requests") or [])]
+    out: dict[str, str] = {}
+    for one in sent:
+        tag = one.get("tag")
+        if tag is None:
+            continue
+        reused = one.get("reused")
+        if not reused:
+            out[str(tag)] = f"new:{tag}"
+        elif one.get("local_port") is not None:
+            out[str(tag)] = f"{reused}:{one['local_port']}"
+    return out
+
+
+def connection_name(connection: str) -> str:
+    """A connection as explanations name it: the client's local port."""
+    kind, _, port = connection.partition(":")
+    return f"(port {port})" if kind != "new" else "(its own)"
+
+
 def request_names(obs: Observations, name: str = "main") -> dict[str, str]:
     """Each request's tag as an explanation names it: quoted, and for an HTTP/2 request
     with the stream the client saw carry it ("'h2-1' (stream 3)")."""

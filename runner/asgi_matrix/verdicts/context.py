@@ -10,6 +10,8 @@ from __future__ import annotations
 from asgi_matrix.verdicts._model import (
     Observations,
     Verdict,
+    client_connections,
+    connection_name,
     judged_requests,
     lifespan_ran,
     lifespans_by_token,
@@ -67,19 +69,20 @@ def isolated(obs: Observations) -> Verdict:
         return Verdict("error", "no request recorded its contextvar mark (an older probe?)")
     by_mark = {e["ctx_own_mark"]: e for e in served}
     names = request_names(obs)
+    carried = client_connections(obs)  # the client's sockets, never scope["client"]
     leaks: dict[str, list[str]] = {}  # by how the request came: one example of each is said
     for event in served:
         mark = event.get("ctx_foreign_mark")
         if mark is None:
             continue
         source = by_mark.get(mark, {})
-        same = source.get("connection") is not None and \
-            source.get("connection") == event.get("connection")
+        mine = carried.get(str(event.get("tag")))
+        same = mine is not None and carried.get(str(source.get("tag"))) == mine
         tag, by = str(event.get("tag")), str(source.get("tag", "another request"))
         carrier = _CARRIERS.get(tag.split("-")[0], "new connections")
         leaks.setdefault(carrier, []).append(
             f"{names.get(tag, repr(tag))} saw the value {names.get(by, repr(by))} set"
-            + (f", on the same connection {event.get('connection')}" if same else ""))
+            + (f", on the same connection {connection_name(mine)}" if same and mine else ""))
     if leaks:
         count = sum(len(found) for found in leaks.values())
         each = "; ".join(f"{carrier}: {found[0]}" for carrier, found in leaks.items())

@@ -2,7 +2,9 @@
 also to each request of a reused connection (keep-alive, HTTP/2 stream)?
 
 Sightings are matched per loop (process, interpreter, loop): state set by another loop's
-lifespan is a failure of its own, named.
+lifespan is a failure of its own, named. Connections are the client's sockets as the
+traffic side recorded them, never ``scope["client"]`` (faked in-process, None, port 0 or
+wrong on some servers).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 from asgi_matrix.verdicts._model import (
     Observations,
     Verdict,
+    client_connections,
+    connection_name,
     judged_requests,
     lifespan_ran,
     lifespans_by_token,
@@ -54,21 +58,24 @@ def _added_by(obs: Observations) -> dict[str, dict[str, Any]]:
 
 def _leaks(obs: Observations, requests: list[dict[str, Any]], same_connection: bool
            ) -> list[str]:
-    """Requests that saw a key another request added, from the same connection or not."""
+    """Requests that saw a key another request added, from the same connection (as the
+    client's sockets say) or not."""
     added = _added_by(obs)
     names = request_names(obs)
+    carried = client_connections(obs)
     found = []
     for event in requests:
         for key in event.get("state_foreign_keys") or []:
             source = added.get(key)
-            same = (source is not None and source.get("connection") is not None
-                    and source.get("connection") == event.get("connection"))
+            mine = carried.get(str(event.get("tag")))
+            same = (source is not None and mine is not None
+                    and carried.get(str(source.get("tag"))) == mine)
             if same == same_connection:
                 tag, by = str(event.get("tag")), str((source or {}).get("tag", "another request"))
                 found.append(f"{names.get(tag, repr(tag))} saw the key "
                              f"{names.get(by, repr(by))} added"
-                             + (f" on the same connection {event.get('connection')}"
-                                if same else ""))
+                             + (f" on the same connection {connection_name(mine)}"
+                                if same and mine else ""))
                 break
     return found
 
@@ -98,9 +105,11 @@ def _reused(obs: Observations, prefix: str, what: str, skipped: str | None,
         return Verdict("n/a", skipped)
     on = [e for e in obs.served() if str(e.get("tag", "")).startswith(prefix)]
     with_state = [e for e in on if e.get("state_present")]
+    carried = client_connections(obs)
     connections: dict[Any, int] = {}
     for event in with_state:
-        connections[event.get("connection")] = connections.get(event.get("connection"), 0) + 1
+        connection = carried.get(str(event.get("tag")))
+        connections[connection] = connections.get(connection, 0) + 1
     shared = {c: n for c, n in connections.items() if c is not None and n > 1}
     if not shared:
         return Verdict("n/a", f"no two requests carrying scope['state'] arrived on one {what} "

@@ -12,7 +12,9 @@ that thread), so the job only runs when the request's own loop ran a lifespan.
 
 Environment (set by the runner):
   ASGI_MATRIX_OBS              observation file (JSON lines, appended)
-  ASGI_MATRIX_MODE             normal | startup-fail | reject-lifespan
+  ASGI_MATRIX_MODE             normal | startup-fail | reject-lifespan | lifespan-task
+                               (lifespan-task: the lifespan keeps a ticker running in the
+                               task group it opened until lifespan.shutdown comes)
   ASGI_MATRIX_STARTUP_DELAY_S  time the startup takes (default 0.1): catches servers
                                that serve before startup completes
   ASGI_MATRIX_SLOW_S           duration of /slow (default 1.0)
@@ -275,6 +277,9 @@ async def _lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
         async with anyio.create_task_group() as task_group:
             loop["task_group"], loop["lifespan_token"] = task_group, token
             _NAIVE["task_group"], _NAIVE["loop_id"] = task_group, loop["loop_id"]
+            ticks = [0]
+            if _mode() == "lifespan-task":  # a long-lived task, as apps keep a ticker
+                task_group.start_soon(_ticker, ticks)
             _write({"event": "lifespan.startup", "outcome": "complete", "token": token,
                     "t_received": t_received, "asgi": _jsonable(scope.get("asgi")),
                     "state_present": has_state, **_where()})
@@ -282,13 +287,24 @@ async def _lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
             message = await receive()
             _write({"event": "lifespan.shutdown", "message_type": message["type"],
                     "token": token, "inflight_process": _inflight,
-                    "inflight_loop": loop["inflight"], **_where()})
+                    "inflight_loop": loop["inflight"],
+                    **({"ticks": ticks[0]} if _mode() == "lifespan-task" else {}), **_where()})
             loop["task_group"] = None
+            if _mode() == "lifespan-task":
+                task_group.cancel_scope.cancel()  # the ticker ends with the lifespan
     except BaseException:
         _write({"event": "lifespan.error", "error": traceback.format_exc(limit=3), **_where()})
         await send({"type": "lifespan.shutdown.failed", "message": traceback.format_exc()})
         raise
     await send({"type": "lifespan.shutdown.complete"})
+
+
+async def _ticker(ticks: list[int]) -> None:
+    """Runs until cancelled, as a lifespan's periodic job does; counts its ticks."""
+    _write({"event": "lifespan.task", "phase": "started", **_where()})
+    while True:
+        await anyio.sleep(0.05)
+        ticks[0] += 1
 
 
 async def _job_in_lifespan_task_group() -> dict[str, Any]:

@@ -105,6 +105,7 @@ class Options:
     keepalive_at_stop: str
     startup_signal: str
     recycle: str
+    client: str
     recycle_after: int
     http2: bool
     factory: bool
@@ -130,7 +131,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
         "--context": ["propagate", "fresh", "per-connection", "other-loop"],
         # overlap: lifespan.shutdown goes out when the stop begins, while requests run
         "--drain": ["yes", "no", "overlap"],
-        "--shutdown": ["deliver", "skip"],
+        # after-tasks: lifespan.shutdown only once every other task on the loop ended (a
+        # lifespan that keeps a long-lived task, a ticker, never gets it: bounded wait)
+        "--shutdown": ["deliver", "skip", "after-tasks"],
         # no: listen at once; the lifespan begins with the first connection (served early)
         "--startup-gate": ["yes", "no"],
         # hang: after a failed startup, neither serve nor exit; exit-zero: exit with 0
@@ -163,6 +166,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
         # and ends without lifespan shutdown, and nothing listens for a moment; exit: the
         # whole server stops instead, as if its only worker was retired (uvicorn#426)
         "--recycle": ["clean", "drop", "exit"],
+        # what scope["client"] says: peer: the socket's address; fake: 127.0.0.1:123 for
+        # every request (httpx's ASGITransport); none; port-0: the host with port 0
+        "--client": ["peer", "fake", "none", "port-0"],
     }
     for flag, values in choices.items():
         parser.add_argument(flag, choices=values, default=values[0])
@@ -413,6 +419,7 @@ class Worker:
         self.sock: socket.socket | None = None
         self.listening = threading.Event()
         self.dropping = False  # --recycle drop: abort everything, no lifespan shutdown
+        self._others_left: list[asyncio.Task[Any]] = []  # --shutdown after-tasks
 
     def _thread_main(self) -> None:
         try:
@@ -469,8 +476,14 @@ class Worker:
         elif self.lifespan is not None and self.dropping:
             log("lifespan: no shutdown for a dropped loop (--recycle drop)")
         elif self.lifespan is not None:
-            if self.options.shutdown == "deliver":
+            if self.options.shutdown == "after-tasks" and self.lifespan.outcome == "complete":
+                await self._other_tasks_ended()
+            if self.options.shutdown == "deliver" or (
+                    self.options.shutdown == "after-tasks" and not self._others_left):
                 await self.lifespan.shutdown()
+            elif self.options.shutdown == "after-tasks":
+                log(f"lifespan: shutdown not sent: {len(self._others_left)} other task(s) "
+                    f"still running after {SHUTDOWN_TIMEOUT_S:g} s (--shutdown after-tasks)")
             else:
                 log("lifespan: shutdown skipped (--shutdown skip)")
         self.finished.set()
@@ -478,6 +491,18 @@ class Worker:
             # The main thread ends the process with os._exit; returning from asyncio.run
             # would cancel in-flight handlers politely, which is not what "no" means.
             await asyncio.Event().wait()
+
+    async def _other_tasks_ended(self) -> None:
+        """--shutdown after-tasks: wait (bounded) until every task on this loop but this
+        one and the lifespan's own has ended; what is left stays in ``_others_left``."""
+        assert self.lifespan is not None
+        mine = {asyncio.current_task(), self.lifespan._task}
+        deadline = time.monotonic() + SHUTDOWN_TIMEOUT_S
+        while True:
+            self._others_left = [t for t in asyncio.all_tasks() if t not in mine and not t.done()]
+            if not self._others_left or time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(0.02)
 
     async def _first_connection(self) -> None:
         """--startup-gate no: the lifespan begins with the first connection, so that a
@@ -767,6 +792,15 @@ class Worker:
         finally:
             self._sessions.discard(session)
 
+    def _client(self, peer: Any) -> Any:
+        """scope["client"] as --client says: the peer, or what other servers send."""
+        mode = self.options.client
+        if mode == "fake":
+            return ("127.0.0.1", 123)
+        if mode == "none" or not peer:
+            return None
+        return (peer[0], 0) if mode == "port-0" else (peer[0], peer[1])
+
     def _base_scope(self, head: _wire.RequestHead, writer: asyncio.StreamWriter,
                     state: dict[str, Any] | None) -> Scope:
         peer = writer.get_extra_info("peername")
@@ -780,7 +814,7 @@ class Worker:
             "query_string": head.query_string,
             "root_path": "",
             "headers": [[name, value] for name, value in head.headers],
-            "client": (peer[0], peer[1]) if peer else None,
+            "client": self._client(peer),
             "server": (local[0], local[1]) if local else None,
         }
         if state is not None:

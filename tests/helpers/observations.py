@@ -114,9 +114,27 @@ def obs(kind: str = "server", websocket: bool = True, **scenarios: dict[str, Any
         "open-stop": open_stop(),
         "startup-hang": startup_hang(),
         "recycle": recycle_run(),
+        "lifespan-task": lifespan_task(),
     }
     defaults.update({k.replace("_", "-"): v for k, v in scenarios.items()})
     return Observations("test", kind, websocket, defaults)
+
+
+def lifespan_task(loops: tuple[str, ...] = ("L1",), shut: tuple[str, ...] | None = None,
+                  killed: bool = False, seconds: float = 0.3) -> dict[str, Any]:
+    """A lifespan-task record: each loop's lifespan ran a ticker; ``shut``: the loops that
+    got lifespan.shutdown (all by default), 0.05 s after the signal at t=10."""
+    shut = loops if shut is None else shut
+    events: list[dict[str, Any]] = []
+    for loop in loops:
+        events += [startup(loop=loop, token=f"tok-{loop}"),
+                   {"event": "lifespan.task", "phase": "started", "pid": 1, "loop_id": loop,
+                    "t": 1.1}]
+    events += [{**shutdown(loop=loop, t=10.05), "ticks": 150} for loop in shut]
+    return served(events, requests=[{"tag": "seq-0", "status": 200}],
+                  stop={"scope": "main", "killed": killed, "seconds": seconds,
+                        "exit_code": None if killed else 0, "exit_signal": None,
+                        "orphans": [], "t_signal": 10.0})
 
 
 # -- lifecycle edges (verdicts/lifecycle.py) ----------------------------------------------

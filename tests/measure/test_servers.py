@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.servers, pytest.mark.timeout(660)]
 
 CONFIGS = ["control-multiloop", "control-broken", "control-nolifespan", "control-stop-hang",
            "control-leaky", "control-crossloop", "control-late", "control-hang",
+           "control-tasks-first", "control-shared-state", "control-harness-shared-state",
            "uvicorn", "hypercorn",
            "hypercorn-trio", "daphne", "granian", "starlette-testclient-bare", "asgi-lifespan"]
 RUN_TAG = f"tests-{uuid.uuid4().hex[:8]}"
@@ -92,7 +93,10 @@ BRANCHES: dict[str, list[tuple[str, str, str]]] = {
                          ("control-leaky", "fail", "HTTP/2: 'h2-1' (stream ")],
     "state.supported": [("control-broken", "fail", "did not get the state"),
                         ("control-crossloop", "fail", "saw the state set by loop")],
-    "state.shallow-copy": [("control-broken", "fail", "on another connection")],
+    "state.shallow-copy": [("control-broken", "fail", "on another connection"),
+                           # one dict for all, scope["client"] port 0 / ASGITransport's fake
+                           ("control-shared-state", "fail", "on another connection"),
+                           ("control-harness-shared-state", "fail", "on another connection")],
     "state.isolated-keepalive": [("control-leaky", "fail", "share one state")],
     "state.isolated-http2": [("control-leaky", "fail", "the connection's streams share one"),
                              ("control-broken", "n/a", "does not declare")],
@@ -104,6 +108,8 @@ BRANCHES: dict[str, list[tuple[str, str, str]]] = {
                                           ("control-leaky", "fail", "before the request in")],
     "shutdown.after-drain.sigterm-group": [("control-broken", "fail", "was cut"),
                                            ("control-leaky", "fail", "before the request in")],
+    "shutdown.long-lived-task": [("control-tasks-first", "fail",
+                                  "never got lifespan.shutdown while the lifespan kept")],
     "shutdown.no-orphans": [("control-broken", "fail", "SIGTERM to the main process"),
                             ("control-leaky", "fail", "kept running")],
     "shutdown.clean-exit": [("control-broken", "fail", "as a crash would"),

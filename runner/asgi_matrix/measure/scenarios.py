@@ -9,6 +9,8 @@
     open-stop        a WebSocket, an endless stream, an idle keep-alive connection and a
                      keep-alive request in flight at SIGTERM (measure/lifecycle.py)
     startup-hang     the lifespan startup never finishes: SIGTERM, then SIGINT
+    lifespan-task    the lifespan keeps a long-lived task (a ticker in the task group it
+                     opened): does lifespan.shutdown still come at SIGTERM, how fast?
 
 Each returns a plain dict of observations (the probe's records plus what the client
 saw); verdicts are computed from those later, by pure functions.
@@ -55,6 +57,7 @@ SCENARIOS: dict[str, tuple[str, StopScope]] = {
     "reject-lifespan": ("reject-lifespan", "group"),
     "open-stop": ("normal", "main"),
     "startup-hang": ("startup-hang", "main"),
+    "lifespan-task": ("lifespan-task", "main"),
     "recycle": ("normal", "main"),
 }
 RECYCLE_BOUND_S = 20.0  #: a request budget is crossed within a few seconds of traffic
@@ -219,6 +222,24 @@ def startup_hang(server: RunningServer, prepared: Prepared, scenario: str,
     return _collect(server, record)
 
 
+def lifespan_task(server: RunningServer, prepared: Prepared, scenario: str,
+                  limits: Limits, expected_startups: int = 0) -> dict[str, Any]:
+    """A request once every lifespan (each with its ticker) started, then SIGTERM: the
+    stop's length and the probe's records say whether lifespan.shutdown still came."""
+    record: dict[str, Any] = {"scenario": scenario, "mode": "lifespan-task",
+                              "stop_scope": "main"}
+    record["ready"] = _traffic.wait_ready(server.base_url, server.is_alive, limits.ready_s)
+    if record["ready"]["ok"]:
+        _wait_startups(server, expected_startups, STARTUPS_TIMEOUT_S)
+        record["requests"] = _traffic.sequential(server.base_url, 1)
+    if not server.is_alive():
+        record["exited_early"] = _lifecycle.exit_of(server)
+    else:
+        t_signal = time.monotonic()
+        record["stop"] = {**asdict(server.stop("main", limits.stop_s)), "t_signal": t_signal}
+    return _collect(server, record)
+
+
 def recycle(server: RunningServer, prepared: Prepared, scenario: str,
             limits: Limits, expected_startups: int = 0) -> dict[str, Any]:
     record: dict[str, Any] = {"scenario": scenario, "mode": "normal", "stop_scope": "main",
@@ -238,7 +259,7 @@ def recycle(server: RunningServer, prepared: Prepared, scenario: str,
 
 RUNNERS = {"main": serving, "group": serving, "startup-fail": startup_fail,
            "reject-lifespan": reject_lifespan, "open-stop": open_stop,
-           "startup-hang": startup_hang, "recycle": recycle}
+           "startup-hang": startup_hang, "lifespan-task": lifespan_task, "recycle": recycle}
 
 
 def harness(server: RunningServer, prepared: Prepared, scenario: str,

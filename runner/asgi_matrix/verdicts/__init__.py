@@ -165,6 +165,14 @@ PROPERTIES: tuple[Property, ...] = (
              "Every request the runner sent (sequential, concurrent, WebSocket) got an answer.",
              _HTTP_SCOPE, requests.all_answered, "every request gets a 200", level="MUST"),
     *_shutdown_properties(),
+    Property("shutdown.long-lived-task", "shutdown", "Shutdown with a long-lived task",
+             "While the lifespan keeps a long-lived task (a ticker in the task group it "
+             "opened), SIGTERM to the main process still brings lifespan.shutdown to every "
+             "loop that started; the explanation says how long the stop took.",
+             _SHUTDOWN, shutdown.long_lived_task,
+             "lifespan.shutdown comes at SIGTERM whatever tasks the lifespan keeps (servers "
+             "that wait for every other task on the loop first never send it)",
+             level="SHOULD", scenario="lifespan-task"),
     Property("shutdown.no-orphans", "shutdown", "No orphan processes",
              "After the stop signal, no process of the server is left running once its main "
              "process exited (the runner removes any leftovers itself).",

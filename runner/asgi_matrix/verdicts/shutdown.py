@@ -197,3 +197,35 @@ def clean_exit(obs: Observations) -> Verdict:
                    for _, s in stops})
     return Verdict("pass", f"the server exited by itself ({' and '.join(ways)}) after "
                    + " and ".join(STOPS[name] for name, _ in stops), {"stops": dict(stops)})
+
+
+def long_lived_task(obs: Observations) -> Verdict:
+    """While each lifespan keeps a long-lived task (a ticker in the task group it opened),
+    SIGTERM still brings lifespan.shutdown to every loop that started; how long it took.
+    Servers that send it only once every other task on the loop ended never do."""
+    name = "lifespan-task"
+    if problem := (_harness(obs) or _exited_early(obs, name) or measured(obs, name)
+                   or lifespan_ran(obs, name)):
+        return problem
+    record = obs.scenario(name) or {}
+    stop = record.get("stop") or {}
+    t_signal = stop.get("t_signal")
+    started = {e["loop_id"]: e for e in obs.startups(name)}
+    shut = {e["loop_id"]: e for e in obs.events(name, "lifespan.shutdown")}
+    tickers = len([e for e in obs.events(name, "lifespan.task") if e.get("phase") == "started"])
+    after = sorted(round(e["t"] - t_signal, 3) for e in shut.values()
+                   if t_signal is not None and isinstance(e.get("t"), (int, float)))
+    evidence: dict[str, Any] = {"stop": stop, "tickers": tickers, "lifespans": len(started),
+                                "shutdown_after_s": after}
+    how = (f"it ignored SIGTERM and was killed after {stop.get('seconds')} s"
+           if stop.get("killed") else f"it exited {stop.get('seconds')} s after the signal")
+    missing = [loop for loop in started if loop not in shut]
+    if missing:
+        return Verdict("fail", f"{len(missing)} of {len(started)} loop(s) never got "
+                       f"lifespan.shutdown while the lifespan kept a long-lived task "
+                       f"({tickers} ticker(s) running); {how}",
+                       {**evidence, "missing": missing})
+    return Verdict("pass", f"every one of {len(started)} loop(s) got lifespan.shutdown with "
+                   f"a long-lived task running in its lifespan ({tickers} ticker(s)), "
+                   f"{after[-1] if after else '?'} s after SIGTERM at the latest; {how}",
+                   evidence)

@@ -66,6 +66,8 @@ SCENARIOS = {
                  "request on another keep-alive connection is in flight",
     "startup-hang": "the app's lifespan startup never finishes; SIGTERM, then SIGINT if that "
                     "did not end the server, each get 3 s",
+    "lifespan-task": "the app's lifespan keeps a long-lived task (a ticker in the task group "
+                     "it opened); one request, then SIGTERM to the main process",
     "recycle": "two clients send requests back to back until a worker reached its request "
                "limit or lifetime and was replaced (or the server went away); every request "
                "is counted",

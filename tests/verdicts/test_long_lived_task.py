@@ -19,9 +19,9 @@ def test_fails_when_the_server_waits_for_the_ticker_and_is_killed():
     verdict = shutdown.long_lived_task(obs(lifespan_task=lifespan_task(
         shut=(), killed=True, seconds=8.0)))
     assert verdict.status == "fail"
-    assert "1 of 1 loop(s) never got lifespan.shutdown while the lifespan kept a long-lived " \
-           "task (1 ticker(s) running); it ignored SIGTERM and was killed after 8.0 s" == \
-        verdict.explanation
+    assert verdict.explanation == \
+        "1 of 1 loop(s) never got lifespan.shutdown while the lifespan kept a long-lived " \
+           "task (1 ticker(s) running); it ignored SIGTERM and was killed after 8.0 s"
 
 
 def test_fails_for_the_one_loop_that_missed_it():

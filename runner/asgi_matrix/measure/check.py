@@ -58,6 +58,7 @@ class Request:
     path: str
     body: bytes | None = None
     body_from: str = ""  #: the file the body came from, for the report
+    content_type: str = ""  #: sent with the body: JSON for a .json file or JSON text
 
     def describe(self) -> str:
         return f"{self.method} {self.path}" + (f" ({self.body_from})" if self.body_from else "")
@@ -115,6 +116,8 @@ def _send(client: httpx.Client, base_url: str, request: Request, tag: str,
           kind: str, hold_s: float = 0.0) -> dict[str, Any]:
     """One request; what the client saw, never an exception."""
     headers = {TAG_HEADER: tag}
+    if request.content_type:
+        headers["content-type"] = request.content_type
     if hold_s:
         headers[HOLD_HEADER] = str(hold_s)
     record: dict[str, Any] = {"tag": tag, "method": request.method, "path": request.path,

@@ -49,11 +49,31 @@ def request(method: str, path: str, body: str | None = None) -> Request:
     if body.startswith("@"):
         file = Path(body[1:]).expanduser()
         try:
-            return Request(method, path, file.read_bytes(), body_from=str(file))
+            data = file.read_bytes()
         except OSError as err:
             raise CheckInputError(f"--{method.lower()} {path} {body}: cannot read "
                                   f"{file}: {err.strerror or err}") from None
-    return Request(method, path, body.encode(), body_from="inline text")
+        return Request(method, path, data, body_from=str(file),
+                       content_type=content_type(data, file.suffix))
+    data = body.encode()
+    return Request(method, path, data, body_from="inline text",
+                   content_type=content_type(data, ""))
+
+
+def content_type(data: bytes, suffix: str) -> str:
+    """JSON for a .json file or a body that parses as JSON; else a form for a .form
+    file; else bytes."""
+    import json
+
+    if suffix.lower() == ".json":
+        return "application/json"
+    try:
+        json.loads(data)
+        return "application/json"
+    except ValueError:
+        pass
+    return ("application/x-www-form-urlencoded" if suffix.lower() == ".form"
+            else "application/octet-stream")
 
 
 def requests_from(pairs: Sequence[tuple[str, tuple[str, ...]]]) -> tuple[Request, ...]:

@@ -251,10 +251,16 @@ def _requests(record: dict[str, Any], events: list[dict[str, Any]]) -> list[Find
                                 for s in failed).most_common(3))}))
     raised_but_answered = [e for e in seen.values() if e.get("error")
                            and (e.get("status") or 0) < 500 and e.get("status") is not None]
-    if raised_but_answered:
-        first = raised_but_answered[0]
-        out.append(Finding("breaks", f"the app raised {first.get('error')} after answering "
-                           f"{first.get('status')} ({_where(first)})",
+    levels: tuple[tuple[bool, Level], ...] = ((False, "breaks"), (True, "caveat"))
+    for held, level in levels:
+        group = [e for e in raised_but_answered if bool(e.get("held")) == held]
+        if not group:
+            continue
+        first = group[0]
+        when = (" (the request in flight at SIGTERM: the server let its connection go)"
+                if held else "")
+        out.append(Finding(level, f"the app raised {first.get('error')} after answering "
+                           f"{first.get('status')}{when} ({_where(first)})",
                            {"traceback": first.get("traceback", "")}))
     for path, group in _by_request(s for s in sent if 400 <= (s.get("status") or 0) < 500):
         out.append(Finding("caveat", f"{path} answered {group[0]['status']} on {len(group)} "

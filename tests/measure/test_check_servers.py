@@ -1,0 +1,178 @@
+"""``asgi-matrix check`` on real servers: its answers agree with the matrix's pattern cells.
+
+One warm run per fixture, on uvicorn (one loop), granian-mt2 (a multi-threaded runtime)
+and control-multiloop (three event loops in one process, a lifespan each, on one app
+object): the project's FastAPI framework app (probes/frameworks/fastapi_app.py) checked
+through its two pattern paths, and a FastAPI app written as users write one
+(tests/data/check_apps/fastapi_pool_taskgroup.py: a pool and a task group kept on
+app.state). The matrix's cells for the same patterns are measured live, on the same
+configurations, by the pattern axis itself (``measure_patterns``). Agreement: a pattern
+that works in the matrix works (with caveats at most) under check; one that breaks,
+breaks, with the evidence (the pool's "bound to a different event loop").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgi_matrix.catalogue import patterns as _patterns
+from asgi_matrix.catalogue.load import Catalogue
+from asgi_matrix.measure.backend import get_backend
+from asgi_matrix.measure.patterns import measure_patterns
+from asgi_matrix.resources import PROBES_DIR
+
+pytestmark = pytest.mark.servers
+
+APPS = Path(__file__).resolve().parents[1] / "data" / "check_apps"
+CONFIGS = ["uvicorn", "granian-mt2", "control-multiloop"]
+FRAMEWORK_PATTERNS = ["fastapi-app-state", "fastapi-yielded-state"]
+#: the user-style app keeps a pool on app.state and a task group on the app object
+USER_APP_PATTERNS = ["fastapi-app-state", "taskgroup-on-instance"]
+
+
+def check(*args: str, cwd: Path = APPS) -> tuple[int, dict[str, Any], str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "asgi_matrix", "check", *args, "--format", "json"],
+        capture_output=True, text=True, timeout=600, cwd=cwd, env=dict(os.environ))
+    try:
+        doc = json.loads(done.stdout) if done.stdout.strip() else {}
+    except ValueError:
+        pytest.fail(f"not JSON on stdout: {done.stdout[:500]} / {done.stderr[-500:]}")
+    return done.returncode, doc, done.stderr
+
+
+def answers(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {a["config"]: a for a in doc["answers"]}
+
+
+@pytest.fixture(scope="module")
+def matrix_cells() -> dict[str, dict[str, dict[str, Any]]]:
+    """config -> pattern -> the matrix's cell, measured now by the pattern axis."""
+    every = {p.id: p for p in _patterns.load()}
+    chosen = [every[i] for i in dict.fromkeys([*FRAMEWORK_PATTERNS, *USER_APP_PATTERNS])]
+    backend = get_backend("local")
+    catalogue = Catalogue.load()
+    out = {}
+    for config in CONFIGS:
+        prepared = backend.prepare(catalogue.get(config))
+        out[config] = measure_patterns(backend, prepared, chosen)
+    return out
+
+
+@pytest.fixture(scope="module")
+def framework_checks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """pattern -> check's document for the framework app, traffic to that pattern's path."""
+    every = {p.id: p for p in _patterns.load()}
+    folder = tmp_path_factory.mktemp("framework")
+    out = {}
+    for pattern_id in FRAMEWORK_PATTERNS:
+        pattern = every[pattern_id]
+        requirements = folder / f"{pattern_id}.txt"
+        requirements.write_text("\n".join(pattern.requires) + "\n")
+        code, doc, stderr = check(pattern.app, "--app-dir", str(PROBES_DIR), "-r",
+                                  str(requirements), *[a for c in CONFIGS for a in ("-c", c)],
+                                  "--get", pattern.path, "--post", pattern.path, '{"a": 1}')
+        assert doc, stderr
+        out[pattern_id] = {"code": code, "doc": doc}
+    return out
+
+
+@pytest.fixture(scope="module")
+def user_check() -> tuple[int, dict[str, Any], str]:
+    return check("fastapi_pool_taskgroup:app", "-r", "requirements.txt",
+                 *[a for c in CONFIGS for a in ("-c", c)],
+                 "--get", "/items", "--post", "/items", "@body.json")
+
+
+def agrees(check_status: str, matrix_status: str) -> bool:
+    return {"works": check_status in ("works", "caveats"),
+            "breaks": check_status == "breaks"}.get(matrix_status, False)
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("pattern", FRAMEWORK_PATTERNS)
+def test_framework_app_answers_agree_with_its_pattern_cells(
+        framework_checks: dict[str, dict[str, Any]],
+        matrix_cells: dict[str, dict[str, dict[str, Any]]], pattern: str, config: str) -> None:
+    cell = matrix_cells[config][pattern]
+    answer = answers(framework_checks[pattern]["doc"])[config]
+    assert cell["status"] in ("works", "breaks"), cell  # a cell that can be compared
+    assert agrees(answer["status"], cell["status"]), (answer, cell["explanation"])
+
+
+def test_framework_app_state_breaks_on_several_loops_with_the_pools_error(
+        framework_checks: dict[str, dict[str, Any]]) -> None:
+    result = framework_checks["fastapi-app-state"]
+    answer = answers(result["doc"])["control-multiloop"]
+    assert answer["status"] == "breaks"
+    assert "bound to a different event loop" in answer["explanation"]
+    assert result["code"] == 1  # a break fails the user's CI
+    assert framework_checks["fastapi-yielded-state"]["code"] == 0
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_user_fastapi_app_gets_the_matrix_answer_for_its_pattern(
+        user_check: tuple[int, dict[str, Any], str],
+        matrix_cells: dict[str, dict[str, dict[str, Any]]], config: str) -> None:
+    code, doc, stderr = user_check
+    answer = answers(doc)[config]
+    cells = [matrix_cells[config][p] for p in USER_APP_PATTERNS]
+    assert all(c["status"] in ("works", "breaks") for c in cells), cells
+    worst = "breaks" if any(c["status"] == "breaks" for c in cells) else "works"
+    assert agrees(answer["status"], worst), (answer, [c["explanation"] for c in cells])
+    if worst == "breaks":  # the evidence: the pool's own error, where it happened
+        assert "is bound to a different event loop" in answer["explanation"]
+        assert "thread" in answer["explanation"] and "loop" in answer["explanation"]
+    else:
+        facts = answer["facts"]
+        assert facts["answered"] == {"200": facts["requests_sent"]}, facts
+        assert facts["stop"]["killed"] is False
+
+
+def test_user_check_records_the_lifespans_and_the_stop(
+        user_check: tuple[int, dict[str, Any], str]) -> None:
+    code, doc, stderr = user_check
+    by = answers(doc)
+    assert by["control-multiloop"]["facts"]["lifespans"] == 3  # one per event loop
+    assert by["uvicorn"]["facts"]["lifespans"] == 1
+    held = by["uvicorn"]["record"]["held"]
+    assert held["status"] == 200 and held["done_after_signal_s"] > 0, held  # drained
+    assert code == 1 and "control-multiloop: breaks" in stderr
+
+
+def test_bad_input_is_a_line_or_a_finding_never_a_traceback(tmp_path: Path) -> None:
+    code, doc, stderr = check("does_not_import:app", "-c", "uvicorn", "--get", "/")
+    assert code == 1
+    assert answers(doc)["uvicorn"]["status"] == "breaks"
+    assert ("asgi-matrix: does_not_import:app does not import: ModuleNotFoundError: No module "
+            "named 'a_package_nobody_installed'") in stderr
+    assert "Traceback" not in stderr
+
+    code, doc, stderr = check("raw_no_lifespan:app", "-c", "uvicorn", "--get", "/ok",
+                              "--get", "/missing")
+    answer = answers(doc)["uvicorn"]
+    assert (code, answer["status"]) == (0, "caveats"), answer
+    assert "GET /missing answered 404 on 12 request(s)" in answer["explanation"]
+    assert any(f["level"] == "note" and "has no lifespan" in f["text"]
+               for f in answer["findings"]), answer["findings"]
+    assert "Traceback" not in stderr
+
+    for args, line in [
+        (["not an app"], "asgi-matrix: 'not an app' is not an app reference"),
+        (["raw_no_lifespan:app", "--post", "/x", "@nothing.json"],
+         "asgi-matrix: --post /x @nothing.json: cannot read nothing.json"),
+        (["raw_no_lifespan:app", "-c", "no-such-server"],
+         "asgi-matrix: unknown configuration 'no-such-server'"),
+        (["raw_no_lifespan:app", "-c", "starlette-testclient"],
+         "asgi-matrix: --config starlette-testclient: a test-client harness"),
+        (["raw_no_lifespan:app", "--get", "health"], "a path starts with /"),
+    ]:
+        code, doc, stderr = check(*args)
+        assert code == 2, (args, stderr)
+        assert line in stderr and len(stderr.strip().splitlines()) == 1, stderr

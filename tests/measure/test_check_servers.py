@@ -120,7 +120,7 @@ def test_framework_app_state_breaks_on_several_loops_with_the_pools_error(
 def test_user_fastapi_app_gets_the_matrix_answer_for_its_pattern(
         user_check: tuple[int, dict[str, Any], str],
         matrix_cells: dict[str, dict[str, dict[str, Any]]], config: str) -> None:
-    code, doc, stderr = user_check
+    _, doc, _ = user_check
     answer = answers(doc)[config]
     cells = [matrix_cells[config][p] for p in USER_APP_PATTERNS]
     assert all(c["status"] in ("works", "breaks") for c in cells), cells
@@ -128,7 +128,8 @@ def test_user_fastapi_app_gets_the_matrix_answer_for_its_pattern(
     assert agrees(answer["status"], worst), (answer, [c["explanation"] for c in cells])
     if worst == "breaks":  # the evidence: the pool's own error, where it happened
         assert "is bound to a different event loop" in answer["explanation"]
-        assert "thread" in answer["explanation"] and "loop" in answer["explanation"]
+        assert "thread" in answer["explanation"]
+        assert "loop" in answer["explanation"]
     else:
         facts = answer["facts"]
         assert facts["answered"] == {"200": facts["requests_sent"]}, facts
@@ -142,8 +143,10 @@ def test_user_check_records_the_lifespans_and_the_stop(
     assert by["control-multiloop"]["facts"]["lifespans"] == 3  # one per event loop
     assert by["uvicorn"]["facts"]["lifespans"] == 1
     held = by["uvicorn"]["record"]["held"]
-    assert held["status"] == 200 and held["done_after_signal_s"] > 0, held  # drained
-    assert code == 1 and "control-multiloop: breaks" in stderr
+    assert held["status"] == 200, held
+    assert held["done_after_signal_s"] > 0, held  # answered after the signal: drained
+    assert code == 1
+    assert "control-multiloop: breaks" in stderr
 
 
 def test_bad_input_is_a_line_or_a_finding_never_a_traceback(tmp_path: Path) -> None:
@@ -175,4 +178,5 @@ def test_bad_input_is_a_line_or_a_finding_never_a_traceback(tmp_path: Path) -> N
     ]:
         code, doc, stderr = check(*args)
         assert code == 2, (args, stderr)
-        assert line in stderr and len(stderr.strip().splitlines()) == 1, stderr
+        assert line in stderr
+        assert len(stderr.strip().splitlines()) == 1, stderr

@@ -2,7 +2,8 @@
 from one another.
 
     helpers                  the command line as a user runs it, processes by run tag,
-                             fakes of a backend for the runner's own logic
+                             waiting on an observation with a deadline, fakes of a
+                             backend for the runner's own logic
     helpers.results_docs     results documents derived from the recorded run
     helpers.history_docs     ... with release cells and their history section
     helpers.site_docs        ... as the dashboard's tests need them
@@ -15,13 +16,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from asgi_matrix.catalogue.load import ServerConfig
 from asgi_matrix.exceptions import NotRunnable
 
 REPO = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 
 
 def cli(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None,
@@ -53,6 +57,34 @@ def processes_tagged(tag: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def cmdline(pid: int) -> list[str]:
+    """A process's argv, read from /proc; [] once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def wait_for(what: str, observed: Callable[[], T], seconds: float) -> T:
+    """Poll ``observed`` until it returns something truthy, and return that; fail naming
+    ``what`` and the last value seen once ``seconds`` have passed. Every wait of a test
+    on something outside it (a process, a file, a server) goes through here."""
+    deadline = time.monotonic() + seconds
+    while not (seen := observed()):
+        assert time.monotonic() < deadline, f"{what}: not seen within {seconds:g} s ({seen!r})"
+        time.sleep(0.05)
+    return seen
+
+
+def no_processes_tagged(tag: str, seconds: float = 30) -> list[int]:
+    """Wait until no process carries ``tag`` (a SIGKILLed process is gone only once the
+    kernel has ended it: a moment after the signal); returns what is left at the end."""
+    deadline = time.monotonic() + seconds
+    while (left := processes_tagged(tag)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
 
 
 # -- fakes of a backend, for the runner's own logic (never standing in for a server) -----

@@ -70,7 +70,16 @@ def _unpack_source() -> str | None:
         return None
     target = tempfile.mkdtemp(prefix="asgi-matrix-app-")
     with tarfile.open(fileobj=io.BytesIO(base64.b64decode("".join(chunks))), mode="r:gz") as tar:
-        tar.extractall(target, filter="data")
+        members = tar.getmembers()
+        for member in members:  # Python before 3.11.4 has no extraction filter: check here
+            parts = os.path.normpath(member.name).split(os.sep)
+            if os.path.isabs(member.name) or ".." in parts or not (member.isfile()
+                                                                   or member.isdir()):
+                raise ValueError(f"refused member of the app's folder: {member.name!r}")
+        try:
+            tar.extractall(target, members=members, filter="data")
+        except TypeError:  # no filter argument: the members were checked above
+            tar.extractall(target, members=members)
     return target
 
 
@@ -92,11 +101,11 @@ async def _unavailable(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 def _load() -> tuple[Any, str]:
     target = os.environ.get("ASGI_MATRIX_CHECK_APP", "")
-    folder = _unpack_source() or os.environ.get("ASGI_MATRIX_CHECK_DIR")
-    if folder and folder not in sys.path:
-        sys.path.insert(0, folder)
     module_name, _, attr = target.partition(":")
     try:
+        folder = _unpack_source() or os.environ.get("ASGI_MATRIX_CHECK_DIR")
+        if folder and folder not in sys.path:
+            sys.path.insert(0, folder)
         if not module_name:
             raise ImportError("ASGI_MATRIX_CHECK_APP is not set (module:attr)")
         found: Any = importlib.import_module(module_name)

@@ -197,6 +197,14 @@ def check_one(backend: Backend, config: ServerConfig, plan: Plan,
         record.update(error=str(err), stage="prepare", log_tail=err.log_tail,
                       not_runnable=type(err).__name__ == "NotRunnable")
         return record
+    if backend.kind == "docker":
+        from asgi_matrix.measure.check_image import with_layer
+
+        try:
+            prepared = with_layer(getattr(backend, "client"), prepared)  # noqa: B009 (docker only)
+        except AsgiMatrixError as err:
+            record.update(error=str(err), stage="prepare", log_tail=err.log_tail)
+            return record
     command = [arg.replace(PROBE_APP, CHECK_APP) for arg in prepared.command]
     record.update(command=command, versions=prepared.versions, python=prepared.python)
     env = {"ASGI_MATRIX_MODE": "normal", "ASGI_MATRIX_CHECK_APP": plan.app}

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from asgi_matrix.exceptions import CheckInputError
+from asgi_matrix.exceptions import AsgiMatrixError, CheckInputError
 from asgi_matrix.measure.check import Plan, Request
 
 _APP = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$")
@@ -120,8 +120,14 @@ def freeze(venv: Path) -> tuple[tuple[str, ...], list[str]]:
     python = venv / "bin" / "python"
     if not python.exists():
         raise CheckInputError(f"--venv {venv}: no bin/python there; name a virtualenv")
-    commands = ([["uv", "pip", "freeze", "--python", str(python)],
-                 [str(python), "-m", "pip", "freeze"]])
+    from asgi_matrix.measure.local.envs import uv_binary
+
+    try:
+        uv = uv_binary()
+    except AsgiMatrixError:
+        uv = "uv"
+    commands = [[uv, "pip", "freeze", "--python", str(python)],
+                [str(python), "-m", "pip", "freeze"]]
     for command in commands:
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=60)

@@ -7,10 +7,12 @@ carries ``runner_mark()``: this runner's pid and start time. The next run ends w
 carries the mark of a runner that is no longer alive, and nothing else.
 
 A run tagged with ``ASGI_MATRIX_RUN`` (a caller that wants to find what the run started:
-the project's tests) puts its tag in the mark, and ends only the leftovers of runs with
-the same tag; an untagged run ends only untagged ones. So runs side by side on one
-machine (a test suite beside a user's matrix, two test suites) never end each other's
-servers: which run ends a killed run's servers is never down to timing.
+the project's tests) ends only the leftovers of runs with the same tag (the servers'
+environment, the ``TAG_LABEL`` of docker objects); an untagged run ends only untagged
+ones. So runs side by side on one machine (a test suite beside a user's matrix, two test
+suites) never end each other's servers: which run ends a killed run's servers is never
+down to timing. The mark itself stays ``<pid>:<start time>``, as earlier versions read
+it: one of them running beside this one judges this one's runners alive.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from pathlib import Path
 #: the environment variable (local servers) and label (docker objects) with the mark
 MARK = "ASGI_MATRIX_RUNNER"
 LABEL = "asgi-matrix.runner"
-#: the caller's tag of a run (see the module's docstring); it scopes the leftovers ended
+#: the caller's tag of a run (see the module's docstring): the environment variable, and
+#: the label docker objects carry it in; it scopes the leftovers a run ends
 TAG = "ASGI_MATRIX_RUN"
+TAG_LABEL = "asgi-matrix.tag"
 
 
 def _start_time(pid: int) -> str | None:
@@ -38,31 +42,33 @@ def _start_time(pid: int) -> str | None:
 
 @cache
 def runner_mark() -> str:
-    """``<pid>:<start time>`` of this process, then ``@<tag>`` when the run is tagged."""
-    tag = os.environ.get(TAG, "")
-    return f"{os.getpid()}:{_start_time(os.getpid()) or 0}" + (f"@{tag}" if tag else "")
+    """``<pid>:<start time>`` of this process."""
+    return f"{os.getpid()}:{_start_time(os.getpid()) or 0}"
 
 
 def runner_alive(mark: str) -> bool:
     """Whether the runner that wrote ``mark`` still runs (on this machine)."""
-    pid, _, started = mark.partition("@")[0].partition(":")
+    pid, _, started = mark.partition(":")
     if not pid.isdigit():
         return True  # not a mark of ours: never end what we cannot judge
     return _start_time(int(pid)) == started
 
 
-def is_leftover(mark: str) -> bool:
-    """Whether this run ends what carries ``mark``: a runner that is gone, with this run's
-    tag (or, like this run, none)."""
-    return (mark.partition("@")[2] == os.environ.get(TAG, "")
-            and not runner_alive(mark))
+def run_tag() -> str:
+    """This run's tag ("" when untagged)."""
+    return os.environ.get(TAG, "")
+
+
+def is_leftover(mark: str, tag: str) -> bool:
+    """Whether this run ends what carries ``mark`` and ``tag``: the runner is gone, and the
+    tag is this run's (both may be "": untagged)."""
+    return tag == run_tag() and not runner_alive(mark)
 
 
 def local_leftovers() -> dict[int, str]:
     """Processes carrying the mark of a runner that is gone, with this run's tag:
     {pid: mark}."""
     found = {}
-    needle = f"{MARK}=".encode()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -70,11 +76,11 @@ def local_leftovers() -> dict[int, str]:
             environ = Path(f"/proc/{entry}/environ").read_bytes()
         except OSError:
             continue
-        for item in environ.split(b"\0"):
-            if item.startswith(needle):
-                mark = item[len(needle):].decode(errors="replace")
-                if is_leftover(mark):
-                    found[int(entry)] = mark
+        variables = dict(item.decode(errors="replace").partition("=")[::2]
+                         for item in environ.split(b"\0") if item)
+        mark = variables.get(MARK)
+        if mark is not None and is_leftover(mark, variables.get(TAG, "")):
+            found[int(entry)] = mark
     return found
 
 

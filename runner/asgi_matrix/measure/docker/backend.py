@@ -146,7 +146,8 @@ class DockerBackend:
         # ASGI_MATRIX_RUN lets a caller (a test) find exactly what this run created.
         self.run_id = os.environ.get("ASGI_MATRIX_RUN") or uuid.uuid4().hex[:12]
         self.labels = {"asgi-matrix": "1", "asgi-matrix.run": self.run_id,
-                       _leftovers.LABEL: f"{socket.gethostname()}/{_leftovers.runner_mark()}"}
+                       _leftovers.LABEL: f"{socket.gethostname()}/{_leftovers.runner_mark()}",
+                       _leftovers.TAG_LABEL: _leftovers.run_tag()}
         self._network: Any = None
         self._lock = threading.Lock()
         self._live: set[Any] = set()
@@ -251,7 +252,8 @@ class DockerBackend:
                 labels = (item.attrs.get("Labels") or item.attrs.get("Config", {}).get("Labels")
                           or {})
                 where, _, mark = str(labels.get(_leftovers.LABEL, "")).partition("/")
-                if where != host or not _leftovers.is_leftover(mark):
+                tag = str(labels.get(_leftovers.TAG_LABEL, ""))
+                if where != host or not _leftovers.is_leftover(mark, tag):
                     continue
                 with suppress(Exception):
                     item.remove(**({"force": True} if listed is listings[0] else {}))

@@ -1,11 +1,14 @@
 """One ASGI app that serves several pattern and framework apps at once, each under ``/p/<id>/``.
 
 Apps that cannot interfere share one server start: this app routes each request by
-path prefix to its pattern's app, and runs every app's lifespan side by side inside
-its own (a combined lifespan). Each mounted app sees what it would see alone:
+path prefix to its pattern's app, and runs every app's lifespan inside its own, in the
+server's lifespan task itself: each app's lifespan nested in the previous one's wait
+for ``lifespan.shutdown`` (no task beside the server's: a server that sends the
+shutdown only once every other task on its loop ended meets the apps as it would meet
+each alone). Each mounted app sees what it would see alone:
 
-- its own lifespan messages (a pair of streams per app), and its startup failure is
-  recorded for its patterns while the others start;
+- its own lifespan messages, and its startup failure is recorded for its patterns
+  while the others start;
 - its own ``scope["state"]``, with the server's semantics: the dispatcher keeps each
   app's dict under a key of the server's state and hands the app, per request, a
   shallow copy of its lifespan state where the server copied its state for this
@@ -29,7 +32,6 @@ would get from their factory.
 
 from __future__ import annotations
 
-import contextvars
 import importlib
 import os
 from typing import Any
@@ -39,7 +41,6 @@ from asgi_probe import _async_library
 from patterns import _kit
 
 App = Any
-_UNSET = object()
 #: where each mounted app's own state dict lives in the server's state dict
 _STATE_KEY = "asgi_matrix.dispatch:"
 
@@ -91,40 +92,6 @@ def request_state(mount: Mount, server_state: dict[str, Any],
     return current  # else a dict an earlier request put in a dict the server shares
 
 
-class _Child:
-    """One app's lifespan, driven through its own pair of message streams."""
-
-    def __init__(self, mount: Mount) -> None:
-        self.mount = mount
-        self.to_child, self._inbox = anyio.create_memory_object_stream[dict[str, Any]](4)
-        self._outbox, self.from_child = anyio.create_memory_object_stream[dict[str, Any]](4)
-        self.set_during_startup: dict[contextvars.ContextVar[Any], Any] = {}
-
-    async def _send(self, message: dict[str, Any]) -> None:
-        if message["type"] == "lifespan.startup.complete":
-            now = contextvars.copy_context()
-            self.set_during_startup = {var: value for var, value in now.items()
-                                       if self._before.get(var, _UNSET) is not value}
-        await self._outbox.send(message)
-
-    async def run(self, scope: dict[str, Any]) -> None:
-        self._before = contextvars.copy_context()
-        try:
-            await self.mount.app(scope, self._inbox.receive, self._send)
-        except Exception as exc:  # recorded; answer for it so nobody waits
-            for pattern in self.mount.patterns:
-                _kit.record(pattern, "lifespan-error", error=_kit.error_text(exc))
-            self._outbox.send_nowait({"type": "lifespan.failed", "message": _kit.error_text(exc)})
-
-    async def ask(self, message: dict[str, Any]) -> dict[str, Any]:
-        await self.to_child.send(message)
-        return await self.from_child.receive()
-
-    def close(self) -> None:
-        for stream in (self.to_child, self._inbox, self._outbox, self.from_child):
-            stream.close()
-
-
 def _child_scope(scope: dict[str, Any], mount: Mount) -> dict[str, Any]:
     child = dict(scope)
     if isinstance(scope.get("state"), dict):  # its own state, kept in the server's under its key
@@ -135,36 +102,61 @@ def _child_scope(scope: dict[str, Any], mount: Mount) -> dict[str, Any]:
     return child
 
 
+async def _nested(mounts: list[Mount], scope: dict[str, Any], receive: Any, send: Any
+                  ) -> None:
+    """The first app's lifespan, run in this very task; the apps after it run inside its
+    wait for ``lifespan.shutdown``, and the last one's wait is the server's own.
+
+    No app's lifespan is a task beside the server's lifespan task: a server that sends
+    ``lifespan.shutdown`` only once every other task on its loop has ended would wait
+    forever on such siblings, which alone the app never has. Each app gets its own
+    messages; what its startup sets in its context is set in the lifespan's own context,
+    as if it ran alone; its tasks and task groups are its own, opened in the order of
+    the apps and closed in reverse, each after the apps inside it shut down."""
+    if not mounts:
+        await send({"type": "lifespan.startup.complete"})
+        await receive()  # lifespan.shutdown, the server's: every app's shutdown begins
+        return
+    mount, rest = mounts[0], mounts[1:]
+    asked = [0]
+    inner_ran = [False]
+
+    async def inner() -> None:
+        inner_ran[0] = True
+        await _nested(rest, scope, receive, send)
+
+    async def child_receive() -> dict[str, Any]:
+        asked[0] += 1
+        if asked[0] == 1:
+            return {"type": "lifespan.startup"}
+        if not inner_ran[0]:  # it waits for its shutdown: the others run meanwhile
+            await inner()
+            return {"type": "lifespan.shutdown"}
+        await anyio.sleep_forever()  # no server sends a third message
+        raise AssertionError("unreachable")
+
+    async def child_send(message: dict[str, Any]) -> None:
+        if message["type"] == "lifespan.startup.failed":
+            for pattern in mount.patterns:  # alone, the server would have seen it
+                _kit.record(pattern, "startup", ok=False, by="dispatch",
+                            error="lifespan.startup.failed: "
+                            + (str(message.get("message") or "") or "(no message)"))
+
+    try:
+        await mount.app(_child_scope(scope, mount), child_receive, child_send)
+    except Exception as exc:  # recorded as its own; the other apps still run
+        for pattern in mount.patterns:
+            _kit.record(pattern, "lifespan-error", error=_kit.error_text(exc))
+    if not inner_ran[0]:  # it failed, returned or raised before waiting for its shutdown
+        await inner()
+
+
 async def _lifespan(mounts: list[Mount], scope: dict[str, Any], receive: Any, send: Any
                     ) -> None:
     message = await receive()
     if message["type"] != "lifespan.startup":
         return
-    children = [_Child(m) for m in mounts if m.runs_here()]
-    async with anyio.create_task_group() as task_group:
-        for child in children:
-            task_group.start_soon(child.run, _child_scope(scope, child.mount))
-        started = []
-        for child in children:
-            answer = await child.ask({"type": "lifespan.startup"})
-            if answer["type"] == "lifespan.startup.complete":
-                started.append(child)
-                # What the app's startup set in its context lands in this lifespan's
-                # context, as if it had run here: servers that hand requests a copy of
-                # the lifespan's context then hand them the app's values too.
-                for var, value in child.set_during_startup.items():
-                    var.set(value)
-            elif answer["type"] == "lifespan.startup.failed":
-                for pattern in child.mount.patterns:  # alone, the server would have seen it
-                    _kit.record(pattern, "startup", ok=False, by="dispatch",
-                                error="lifespan.startup.failed: "
-                                + (str(answer.get("message") or "") or "(no message)"))
-        await send({"type": "lifespan.startup.complete"})
-        await receive()  # lifespan.shutdown
-        for child in started:
-            await child.ask({"type": "lifespan.shutdown"})
-        for child in children:
-            child.close()
+    await _nested([m for m in mounts if m.runs_here()], scope, receive, send)
     await send({"type": "lifespan.shutdown.complete"})
 
 

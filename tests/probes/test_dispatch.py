@@ -174,3 +174,24 @@ def test_a_failed_startup_is_recorded_for_its_app_and_the_others_start(dispatch)
     failed = [r for r in records(dispatch) if r["event"] == "pattern.startup"]
     assert [(r["pattern"], r["ok"], r["error"]) for r in failed] == [
         ("c", False, "lifespan.startup.failed: no bad")]
+
+
+def test_the_apps_lifespans_add_no_task_beside_the_servers(dispatch):
+    """Some servers send lifespan.shutdown only once every other task on the loop ended:
+    the apps' lifespans run inside the server's lifespan task, none beside it."""
+    import asyncio
+
+    async def main() -> tuple[int, str]:
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        lifespan = asyncio.ensure_future(dispatch.app({"type": "lifespan", "state": {}},
+                                                      inbox.get, outbox.put))
+        await inbox.put({"type": "lifespan.startup"})
+        assert (await outbox.get())["type"] == "lifespan.startup.complete"
+        others = asyncio.all_tasks() - {asyncio.current_task(), lifespan}
+        await inbox.put({"type": "lifespan.shutdown"})
+        answer = await asyncio.wait_for(outbox.get(), 5)
+        await lifespan
+        return len(others), answer["type"]
+
+    assert asyncio.run(main()) == (0, "lifespan.shutdown.complete")

@@ -45,6 +45,8 @@ KEEPALIVE = 3  #: the second carries the large body
 PIPELINED = 3
 HTTP2_STREAMS = 3
 _TIMEOUT = httpx.Timeout(5.0)
+#: at most this many starts side by side (alone, each pattern is a start of its own)
+PARALLEL_STARTS = 4
 #: each request's tag again as a header: a handler must see its own (probes/patterns/_kit.py)
 TAG_HEADER = "x-asgi-matrix-tag"
 
@@ -153,13 +155,15 @@ def changed(config: ServerConfig, before: dict[str, str],
 
 
 def one_start(backend: Backend, prepared: Prepared, patterns: Sequence[Pattern],
-              limits: _scenarios.Limits, name: str = "patterns") -> dict[str, Any]:
+              limits: _scenarios.Limits, name: str = "patterns",
+              alone: bool = False) -> dict[str, Any]:
     """Serve these patterns from one start of the server; what the client and apps saw.
-    ``name``: the start's own, so starts side by side get distinct containers and folders."""
-    config, alone = prepared.config, prepared.versions
+    ``name``: the start's own, so starts side by side get distinct containers and folders;
+    ``alone``: the server loads the one pattern's app itself, no dispatcher."""
+    config, own_versions = prepared.config, prepared.versions
     if extra := requirements(patterns):  # the server's requirements + the frameworks'
         prepared = backend.prepare(replace(config, requires=(*config.requires, *extra)))
-    dispatched = not direct(patterns)
+    dispatched = not (alone or direct(patterns))
     factory = config.factory if dispatched else ()
     app = (DISPATCH_FACTORY if factory else DISPATCH_APP) if dispatched else patterns[0].app
     command = [*(arg.replace(PROBE_APP, app) for arg in prepared.command), *factory]
@@ -184,7 +188,7 @@ def one_start(backend: Backend, prepared: Prepared, patterns: Sequence[Pattern],
                      **({"factory_args": list(factory)} if factory else {})}
     record["versions"] = prepared.versions
     if extra:
-        record["changed"] = changed(config, alone, prepared.versions)
+        record["changed"] = changed(config, own_versions, prepared.versions)
     record["seconds"] = round(time.monotonic() - started, 3)
     return record
 
@@ -201,14 +205,17 @@ def elsewhere(patterns: Sequence[Pattern], libraries: set[str]) -> str:
 
 def measure_patterns(backend: Backend, prepared: Prepared, patterns: Sequence[Pattern],
                      limits: _scenarios.Limits = _scenarios.LIMITS,
-                     libraries: set[str] | None = None) -> dict[str, Any]:
+                     libraries: set[str] | None = None, alone: bool = False) -> dict[str, Any]:
     """pattern id -> verdict (status, explanation, evidence) and how its start went.
 
     ``libraries``: the event loop libraries the probe's requests ran on (its main
-    scenario); a start whose every app is built for another is not made."""
+    scenario); a start whose every app is built for another is not made. ``alone``: each
+    pattern in a start of its own, its app loaded by the server itself (no dispatcher):
+    what the shared starts must agree with."""
     cells: dict[str, Any] = {}
     made = []
-    for start_name, group in groups(patterns):
+    starts = ([(f"alone-{p.id}", [p]) for p in patterns] if alone else groups(patterns))
+    for start_name, group in starts:
         if why := elsewhere(group, libraries or set()):
             for pattern in group:
                 cells[pattern.id] = {"status": "n/a", "explanation": why, "start": start_name,
@@ -219,13 +226,13 @@ def measure_patterns(backend: Backend, prepared: Prepared, patterns: Sequence[Pa
 
     def start(name: str, group: list[Pattern]) -> dict[str, Any]:
         try:  # "patterns-patterns", "patterns-frameworks", ...: one container name each
-            return one_start(backend, prepared, group, limits, f"patterns-{name}")
+            return one_start(backend, prepared, group, limits, f"patterns-{name}", alone)
         except AsgiMatrixError as err:
             return {"ready": {"ok": False}, "error": str(err), "log_tail": err.log_tail}
 
     # The starts are separate processes on their own ports and folders, and most of each
     # is waiting (readiness, background jobs' tail, the stop): side by side, not in turn.
-    with ThreadPoolExecutor(max(1, len(made))) as pool:
+    with ThreadPoolExecutor(max(1, min(len(made), PARALLEL_STARTS))) as pool:
         records = list(pool.map(lambda named: start(*named), made))
     for (start_name, group), record in zip(made, records, strict=True):
         for pattern in group:

@@ -163,9 +163,10 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def pages(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def pages(*args: str, cwd: Path, env: dict[str, str] | None = None
+          ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-           "GITHUB_OUTPUT": str(cwd / "github-output")}
+           "GITHUB_OUTPUT": str(cwd / "github-output"), **(env or {})}
     return subprocess.run([sys.executable, str(PAGES), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
@@ -202,3 +203,76 @@ def test_unreachable_site_stops_the_publish(tmp_path: Path) -> None:
     done = pages("fetch", "http://127.0.0.1:9", "published", "30", cwd=tmp_path)
     assert done.returncode == 1
     assert "not publishing, the run history would be lost" in done.stderr
+
+
+# Never publish errors: a shard over the bound fails; a worse run is not published.
+
+def with_errors(n: int, run_id: str = "new") -> dict[str, Any]:
+    """The sample run with ``n`` error cells, the first explanation written by a server."""
+    document = sample()
+    document["run"]["id"] = run_id
+    for config in document["configurations"].values():  # the recording's own errors go
+        for cell in [*config["verdicts"].values(), *config.get("patterns", {}).values()]:
+            if cell["status"] == "error":
+                cell["status"] = "n/a"
+    cells = [v for c in document["configurations"].values() for v in c["verdicts"].values()]
+    for i, cell in enumerate(cells[:n]):
+        cell["status"] = "error"
+        cell["explanation"] = "the server never answered: <script>|x|" if i == 0 else f"e{i}"
+    return document
+
+
+def test_the_shard_job_checks_its_error_cells_after_the_upload() -> None:
+    workflow = load_yaml(REPO / ".github" / "workflows" / "matrix.yml")
+    names = [s.get("name") or s.get("uses", "") for s in workflow["jobs"]["shard"]["steps"]]
+    upload = next(i for i, n in enumerate(names) if n.startswith("actions/upload-artifact@"))
+    assert names.index("Error cells") == upload + 1
+    [step] = [s for s in workflow["jobs"]["shard"]["steps"] if s.get("name") == "Error cells"]
+    assert step["run"] == ('python .github/scripts/pages.py errors out/results.json '
+                           '"$MAX_ERROR_CELLS"')
+    assert isinstance(workflow["env"]["MAX_ERROR_CELLS"], int)
+
+
+def test_error_cells_over_the_bound_fail_naming_each_cell(tmp_path: Path) -> None:
+    write(tmp_path / "results.json", with_errors(3))
+    summary = tmp_path / "summary.md"
+    env = {"GITHUB_STEP_SUMMARY": str(summary)}
+    within = pages("errors", "results.json", "3", cwd=tmp_path, env=env)
+    assert within.returncode == 0, within.stderr
+    over = pages("errors", "results.json", "2", cwd=tmp_path, env=env)
+    assert over.returncode == 1
+    assert over.stderr.strip() == ("pages: results.json: 3 error cells, more than 2: the "
+                                   "harness could not measure them; not publishing")
+    text = summary.read_text()
+    assert "### 3 error cell(s) in results.json: more than 2, not published" in text
+    assert "the server never answered: \\<script\\>\\|x\\|" in text  # escaped, one cell
+    assert "<script>" not in text
+    assert text.count("| e1 |") == 2  # both calls named every cell
+    write(tmp_path / "clean.json", with_errors(0))
+    clean = pages("errors", "clean.json", "0", cwd=tmp_path, env=env)
+    assert clean.returncode == 0, clean.stderr
+
+
+@pytest.mark.timeout(960)  # three pages.py calls of 300 s
+def test_a_run_with_more_error_cells_is_not_published_over_the_last(tmp_path: Path) -> None:
+    if not (BIN / "asgi-matrix").exists():
+        pytest.skip("asgi-matrix is not installed next to this Python")
+    published = tmp_path / "published" / "runs"
+    (published / "good").mkdir(parents=True)
+    write(published / "good" / "results.json", with_errors(1, "good"))
+    (published / "index.json").write_text('["good"]\n')
+    write(tmp_path / "worse.json", with_errors(2, "worse"))
+    summary = tmp_path / "summary.md"
+    env = {"GITHUB_STEP_SUMMARY": str(summary)}
+    refused = pages("assemble", "worse.json", "published", "public", "30", cwd=tmp_path,
+                    env=env)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == ("pages: worse.json has 2 error cells, the published run "
+                                      "good 1: not publishing over it")
+    assert not (tmp_path / "public").exists()
+    assert "### Not published: 2 error cell(s), the published run good has 1" in (
+        summary.read_text())
+    write(tmp_path / "same.json", with_errors(1, "same"))
+    kept = pages("assemble", "same.json", "published", "public", "30", cwd=tmp_path, env=env)
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    assert json.loads((tmp_path / "public/runs/index.json").read_text()) == ["same", "good"]

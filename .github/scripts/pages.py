@@ -9,12 +9,19 @@ rebuilds it: the new run, plus the kept older runs fetched back from the live si
         any other failure stops the publish, which would otherwise drop the history.
         Writes previous=<path of the newest published results> to $GITHUB_OUTPUT.
 
+    pages.py errors RESULTS MAX
+        Names the error cells of RESULTS (configuration, property or pattern, why) in
+        $GITHUB_STEP_SUMMARY; exits 1 when there are more than MAX: a shard that could
+        not measure is not published as results.
+
     pages.py assemble MERGED PUBLISHED OUT KEEP [BASE_URL]
         OUT/            the dashboard of the newest run (asgi-matrix site)
         OUT/runs/<id>/  each kept run: its dashboard and results.json
         OUT/latest/     a copy of the newest run (Pages serves no symlinks)
         OUT/runs/index.json  the kept run ids, newest first
         Runs beyond the newest KEEP are pruned by not being carried over.
+        A merged run with more error cells than the newest published one is not
+        published over it (exit 1, the cells named in $GITHUB_STEP_SUMMARY).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # a path component, nothing more
 
@@ -77,6 +85,74 @@ def fetch(url: str, dest: Path, keep: int) -> None:
             handle.write(f"previous={dest / 'runs' / fetched[0] / 'results.json'}\n")
 
 
+def error_cells(document: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(configuration, property or ``pattern:ID``, explanation) of every error cell."""
+    found = []
+    for config_id, config in (document.get("configurations") or {}).items():
+        for name, verdict in (config.get("verdicts") or {}).items():
+            if verdict.get("status") == "error":
+                found.append((config_id, name, str(verdict.get("explanation", ""))))
+        for name, cell in (config.get("patterns") or {}).items():
+            if cell.get("status") == "error":
+                found.append((config_id, f"pattern:{name}", str(cell.get("explanation", ""))))
+    return found
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#!~])")
+SUMMARY_ROWS = 100  #: error cells listed in a step summary (the rest are counted)
+
+
+def _md(text: str, limit: int = 200) -> str:
+    """One table cell of text a server may have written: one line, Markdown escaped."""
+    line = " ".join(text.split())
+    line = line if len(line) <= limit else line[:limit - 1] + "…"
+    return _MD_SPECIAL.sub(r"\\\1", line)
+
+
+def _summary(text: str) -> None:
+    if path := os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(path, "a") as handle:
+            handle.write(text)
+    print(text, end="")
+
+
+def _error_table(cells: list[tuple[str, str, str]]) -> str:
+    rows = ["| configuration | cell | why |", "| --- | --- | --- |"]
+    rows += [f"| {_md(c)} | {_md(p)} | {_md(why)} |" for c, p, why in cells[:SUMMARY_ROWS]]
+    more = len(cells) - SUMMARY_ROWS
+    return "\n".join(rows) + "\n" + (f"\n... and {more} more\n" if more > 0 else "")
+
+
+def errors(results: Path, bound: int) -> None:
+    cells = error_cells(json.loads(results.read_text()))
+    if not cells:
+        _summary(f"No error cells in {results.name}.\n")
+        return
+    over = len(cells) > bound
+    _summary(f"### {len(cells)} error cell(s) in {results}"
+             + (f": more than {bound}, not published\n\n" if over
+                else f" (at most {bound} allowed)\n\n") + _error_table(cells))
+    if over:
+        sys.exit(f"pages: {results}: {len(cells)} error cells, more than {bound}: the harness "
+                 "could not measure them; not publishing")
+
+
+def _not_over_a_better_run(merged: Path, published: Path) -> None:
+    """Stop when the merged run has more error cells than the newest published run."""
+    new = error_cells(json.loads(merged.read_text()))
+    index = published / "runs" / "index.json"
+    ids = _ids(json.loads(index.read_text())) if index.exists() else []
+    if not new or not ids:
+        return
+    last = published / "runs" / ids[0] / "results.json"
+    old = error_cells(json.loads(last.read_text()))
+    if len(new) > len(old):
+        _summary(f"### Not published: {len(new)} error cell(s), the published run {ids[0]} "
+                 f"has {len(old)}\n\n" + _error_table(new))
+        sys.exit(f"pages: {merged} has {len(new)} error cells, the published run {ids[0]} "
+                 f"{len(old)}: not publishing over it")
+
+
 def _site(results: Path, out: Path, base_url: str | None) -> bool:
     where = ["--base-url", base_url] if base_url else []
     done = subprocess.run(["asgi-matrix", "site", str(results), "--out", str(out), *where],
@@ -100,6 +176,7 @@ def assemble(merged: Path, published: Path, out: Path, keep: int,
     run_id = json.loads(merged.read_text())["run"]["id"]
     if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
         sys.exit(f"pages: {merged}: run id {run_id!r} cannot name a folder")
+    _not_over_a_better_run(merged, published)
     if not _site(merged, out, base_url):
         sys.exit("pages: the new run's dashboard could not be built")
     _add_run(merged, out, run_id, base_url)
@@ -120,6 +197,8 @@ def main(argv: list[str]) -> None:
     match argv:
         case ["fetch", url, dest, keep]:
             fetch(url, Path(dest), int(keep))
+        case ["errors", results, bound]:
+            errors(Path(results), int(bound))
         case ["assemble", merged, published, out, keep, *base_url] if len(base_url) < 2:
             assemble(Path(merged), Path(published), Path(out), int(keep), *base_url)
         case _:

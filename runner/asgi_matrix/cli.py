@@ -12,6 +12,7 @@ best next to the command they document.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -156,12 +157,16 @@ def list_(catalogues: tuple[Path, ...], patterns: bool) -> None:
               "default one, see `asgi-matrix list --patterns`; releases of a release set "
               "measure the raw ones of the default, or exactly those named).")
 @click.option("--no-patterns", is_flag=True, help="Measure the servers only.")
+@click.option("--base-image", default="", metavar="IMAGE", help="docker backend: the image "
+              "probe images are built on, '{python}' replaced by the Python (3.11); pulled "
+              "when not here. Default: python:{python}-slim, or a Debian base made here "
+              "(env: ASGI_MATRIX_BASE_IMAGE).")
 @click.argument("more_ids", nargs=-1)
 def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int, repeat: int,
         backend: str, catalogues: tuple[Path, ...], strict: bool, ready_timeout: float,
         stop_timeout: float, shard: tuple[int, int] | None, history: bool, force: bool,
         site_dir: Path | None, pattern_ids: tuple[str, ...], no_patterns: bool,
-        more_ids: tuple[str, ...]) -> None:
+        base_image: str, more_ids: tuple[str, ...]) -> None:
     """Start each configuration with the probe app, drive traffic, stop it, judge it.
 
     Release sets (see `asgi-matrix list`) run with --history, by their id (every
@@ -176,6 +181,10 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
     from asgi_matrix.results.document import check_writable
 
     catalogue = _catalogue(catalogues)
+    if base_image:
+        from asgi_matrix.measure.docker.bases import BASE_IMAGE_VARIABLE
+
+        os.environ[BASE_IMAGE_VARIABLE] = base_image  # read where a base is chosen
     if pattern_ids and no_patterns:
         raise click.UsageError("--pattern and --no-patterns exclude each other")
     patterns = _patterns(pattern_ids, no_patterns)

@@ -8,6 +8,8 @@ A run walks each configuration through these steps; each step raises only these:
               check's own input               -> CheckInputError (the option, what is wrong)
     prepare   environment or probe image     -> NotRunnable     (no Python, wheel or system
                                                                  package for it here: "not run")
+                                              -> BaseUnavailable (docker: no base image can
+                                                 be had: none here, no pull, no root)
                                               -> EnvironmentFailed  (local: installer's tail)
                                               -> DockerUnavailable  (docker: no engine)
                                               -> ImageBuildFailed   (docker: base image,
@@ -70,6 +72,11 @@ class NotRunnable(AsgiMatrixError):
         super().__init__(message)
         self.hint = hint  #: options after the command that would run it ("--backend docker")
         self.prefix = prefix  #: what goes before it (an environment variable to set)
+
+
+class BaseUnavailable(NotRunnable):
+    """Docker backend: no base image for the probe images can be had here (none present,
+    none can be pulled, and a Debian base cannot be made without root): "not run"."""
 
 
 class PrepareFailed(AsgiMatrixError):

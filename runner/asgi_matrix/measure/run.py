@@ -216,6 +216,7 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, on_signal)
     done = 0
+    said: set[str] = set()
     failed_write: OSError | None = None
     try:
         with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="asgi-matrix") as pool:
@@ -237,6 +238,10 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
                         if failed_write is None:  # stop: nothing more could be kept
                             failed_write = err
                             stop(f"cannot write {partial}: {err.strerror or err}")
+                reason = cell.get("reason") or ""
+                if cell["status"] == "not-run" and reason and reason not in said:
+                    said.add(reason)  # one line per cause, however many cells share it
+                    progress(f"not run: {reason}")
                 counts = summary(cell.get("verdicts", {}))
                 shapes = _pattern_summary(cell.get("patterns", {}))
                 progress(f"[{done}/{len(configs)}] {config.id}: {cell['status']} "

@@ -1,10 +1,20 @@
-"""Base images for probe images: Python and ``venv`` on Debian, made here without a registry.
+"""Base images for probe images: Python and ``venv``, from a registry or made from Debian.
 
-The official ``python:X.Y-slim`` is used when asked for and present locally; otherwise a
-local Debian image made by ``probes/docker/build-base.sh`` (debootstrap + ``docker
-import``), since no registry may be reachable. A configuration that needs Debian
-packages beside Python gets a base made with them (``ensure_system_base``): probe images
-are built with ``--network none``, so nothing can be installed with apt later.
+Where a base comes from, first that works (``ensure_base``):
+
+1. the image the user names (``--base-image`` / ``ASGI_MATRIX_BASE_IMAGE``, ``{python}``
+   replaced by the minor version), present or pulled;
+2. a Debian base already made here (``asgi-matrix-base:SUITE``): kept, since another base
+   would rebuild every probe image;
+3. the official ``python:X.Y-slim``, present or pulled (GitHub's runners: a non-root user
+   in the docker group, a registry reachable);
+4. a Debian base made now by ``probes/docker/build-base.sh`` (debootstrap + ``docker
+   import``): the offline path, for root only;
+5. none: ``BaseUnavailable``, and the configuration is "not run" saying why.
+
+A registry that cannot be reached is tried once per run. A configuration that needs
+Debian packages beside Python gets a base made with them (``ensure_system_base``): probe
+images are built with ``--network none``, so nothing can be installed with apt later.
 """
 
 from __future__ import annotations
@@ -14,12 +24,15 @@ import fcntl
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from asgi_matrix.exceptions import BaseImageError, SystemPackagesUnavailable
+import docker.errors
+
+from asgi_matrix.exceptions import BaseImageError, BaseUnavailable, SystemPackagesUnavailable
 from asgi_matrix.measure.docker.engine import client_scope, find_image, tail
 from asgi_matrix.resources import BUILD_BASE, cache_root
 
@@ -63,36 +76,101 @@ def python_minor(python: str) -> str:
     return ".".join(parts[:2])
 
 
-def ensure_base(python: str, *, official: bool = False, client: Any | None = None) -> str:
-    """An image reference with Python ``python`` (minor, e.g. "3.11") and ``venv``.
+#: The official image for a Python; the user may name another (a mirror, a hardened image).
+OFFICIAL = "python:{python}-slim"
+#: The environment variable naming a base image ("{python}" is replaced by "3.11"), as
+#: ``run --base-image`` does.
+BASE_IMAGE_VARIABLE = "ASGI_MATRIX_BASE_IMAGE"
 
-    ``official``: use ``python:{python}-slim`` when it is present locally (nothing is
-    pulled). Otherwise the local debootstrap base of ``BASES``, built with
-    ``probes/docker/build-base.sh`` when missing (needs root and Debian's mirror, ~40 s).
-    """
+_PULL_LOCK = threading.Lock()
+#: Why the registry could not be reached, once it could not: later pulls are not tried.
+_NO_REGISTRY: list[str] = []
+
+
+def named_base(python: str) -> str:
+    """The base image the user named for ``python`` (ASGI_MATRIX_BASE_IMAGE), or ""."""
+    template = os.environ.get(BASE_IMAGE_VARIABLE, "").strip()
+    return template.replace("{python}", python) if template else ""
+
+
+def ensure_base(python: str, *, official: bool = False, client: Any | None = None) -> str:
+    """An image reference with Python ``python`` (minor, e.g. "3.11") and ``venv``, from
+    the first source that works (the module's docstring). ``official``: the official
+    image before a Debian base made here. Raises ``BaseUnavailable`` (not run) when no
+    source works, ``BaseImageError`` when making a Debian base failed."""
     python = python_minor(python)
     with client_scope(client) as docker_api:
         return _ensure_base(python, official, docker_api)
 
 
 def _ensure_base(python: str, official: bool, client: Any) -> str:
-    if official:
-        ref = f"python:{python}-slim"
-        if find_image(client, ref) is not None:
-            return ref
-    if python not in BASES:
-        known = ", ".join(sorted(BASES))
-        raise BaseImageError(
-            f"no local base image for Python {python}: known are {known}"
-            + ("" if official else f"; or pass official=True with python:{python}-slim present")
-        )
-    suite, tag = BASES[python]
-    if find_image(client, tag) is not None:
+    if named := named_base(python):
+        if find_image(client, named) is not None or not (why := _pull(client, named)):
+            return named
+        raise BaseUnavailable(f"the base image {named} ({BASE_IMAGE_VARIABLE} or "
+                              f"--base-image) is not here and could not be pulled: {why}",
+                              prefix=f"{BASE_IMAGE_VARIABLE}=IMAGE ", hint="--backend docker")
+    suite, tag = BASES.get(python, ("", ""))
+    ref = OFFICIAL.format(python=python)
+    if official and find_image(client, ref) is not None:
+        return ref
+    if tag and find_image(client, tag) is not None:
         return tag
+    if find_image(client, ref) is not None:
+        return ref
+    why_not_pulled = _pull(client, ref)
+    if not why_not_pulled:
+        return ref
+    why_not_built = _cannot_build(python)
+    if why_not_built:
+        # Worded without the Python where the cause is the same for every Python (no
+        # registry, no root): the run then says it in one line (measure/run.py).
+        raise BaseUnavailable(
+            f"no base image for the probe images: the official "
+            f"{OFFICIAL.format(python='X.Y')} could not be pulled ({why_not_pulled}) and "
+            f"{why_not_built}; name an image that is here with --base-image or "
+            f"{BASE_IMAGE_VARIABLE}",
+            prefix=f"{BASE_IMAGE_VARIABLE}=IMAGE ", hint="--backend docker")
     with base_build_lock(tag):  # another job or run may be building it: wait, then reuse
         if find_image(client, tag) is not None:
             return tag
         return _build_base(python, suite, tag, client)
+
+
+def _cannot_build(python: str) -> str:
+    """Why a Debian base for ``python`` cannot be made here, or ""."""
+    if python not in BASES:
+        return f"no Debian base is known for Python {python} (known: {', '.join(sorted(BASES))})"
+    if os.geteuid() != 0:
+        return "a Debian base (debootstrap) can be made only as root"
+    if not BUILD_BASE.is_file():
+        return f"{BUILD_BASE} is not there to make a Debian base"
+    if shutil.which("debootstrap") is None and shutil.which("apt-get") is None:
+        return "neither debootstrap nor apt-get is here to make a Debian base"
+    return ""
+
+
+def _pull(client: Any, ref: str) -> str:
+    """Pull ``ref``: "" when it is here afterwards, else why not (one line). A registry
+    that cannot be reached is not asked again in this run."""
+    repository, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "")
+    with _PULL_LOCK:
+        if _NO_REGISTRY:
+            return _NO_REGISTRY[0]
+        try:
+            client.images.pull(repository, tag=tag or "latest")
+        except docker.errors.NotFound as exc:  # the registry answered: no such image
+            return f"no such image: {_one_line(exc)}"
+        except (docker.errors.DockerException, OSError) as exc:
+            why = _one_line(exc)
+            _NO_REGISTRY.append(why)
+            return why
+        return "" if find_image(client, ref) is not None else "pulled, yet not here"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "explanation", "") or exc).strip()
+    return text.splitlines()[-1] if text else type(exc).__name__
 
 
 @contextlib.contextmanager
@@ -164,6 +242,10 @@ def ensure_system_base(python: str, system: Sequence[str], *, client: Any | None
         if tag in _SYSTEM_FAILED:
             raise _SYSTEM_FAILED[tag]
         failure: SystemPackagesUnavailable | None = None
+        if why_not := _cannot_build(python):
+            failure = SystemPackagesUnavailable(packages, suite, why_not)
+            _SYSTEM_FAILED[tag] = failure
+            raise failure
         try:
             proc = subprocess.run(
                 ["bash", str(BUILD_BASE), "--include", ",".join(packages),

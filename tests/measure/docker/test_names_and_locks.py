@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from asgi_matrix.measure.docker import bases as _bases
 from asgi_matrix.measure.docker.engine import NAME_MAX, docker_name
+from helpers import wait_for
 
 ENGINE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")  # the engine's rule for names
 
@@ -46,8 +47,7 @@ def test_base_builds_take_turns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
     first = threading.Thread(target=build, args=("a",))
     first.start()
-    while not order:
-        time.sleep(0.01)
+    wait_for("the first build holding the lock", lambda: order, 10)
     second = threading.Thread(target=build, args=("b",))
     second.start()
     first.join(10)

@@ -205,6 +205,8 @@ def test_keyboard_skip_link_and_focus(tab: Tab, site_url: str) -> None:
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"
     page.keyboard.press("Enter")
+    # following the link moves the focus; wait (bounded) for it rather than read at once
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'main'")
     assert page.evaluate("document.activeElement.id") == "main"
 
 
@@ -388,7 +390,11 @@ def test_the_badges_panel_copies_markdown(browser: Any, site_url: str) -> None:
         assert labels == ["Badge URL (JSON)", "Markdown", "HTML"]
         assert panel.locator("pre").nth(0).locator("code").inner_text() == \
             "https://YOUR-SITE.example/badges/uvicorn.json"
-        panel.locator("pre").nth(1).get_by_role("button", name="Copy").click()
+        button = panel.locator("pre").nth(1).get_by_role("button", name="Copy").element_handle()
+        button.click()
+        # the write is a promise: read once the button said it was done ("Copied" for 1.5 s;
+        # the poll is a timer due before the one that takes the word back)
+        page.wait_for_function("b => b.textContent === 'Copied'", arg=button, polling=20)
         copied = page.evaluate("navigator.clipboard.readText()")
         assert copied.startswith("[![asgi-matrix: uvicorn](https://img.shields.io/endpoint?url=")
         assert copied.endswith("(https://YOUR-SITE.example/configs/uvicorn.html)")

@@ -160,3 +160,24 @@ def test_a_factory_is_the_arguments_that_make_the_server_call_one(tmp_path):
         with pytest.raises(CatalogueError, match=r"factory.? must be"):
             load_file(path)
     assert Catalogue.load().get("control-multiloop").factory == ("--factory",)
+
+
+def test_graceful_s_is_the_servers_own_graceful_timeout_and_no_stop_kills_before_it(tmp_path):
+    from asgi_matrix.measure.scenarios import LIMITS, for_server
+
+    base = '[[config]]\nid = "x"\nserver = "x"\nargv = ["{python}", "{port}"]\n'
+    good = tmp_path / "good.toml"
+    good.write_text(base + "graceful_s = 30\n")
+    assert load_file(good)[0].graceful_s == 30.0
+    good.write_text(base)
+    assert load_file(good)[0].graceful_s == 0.0
+    for bad in ("-1", "601", "true", '"30"'):
+        path = tmp_path / "bad.toml"
+        path.write_text(base + f"graceful_s = {bad}\n")
+        with pytest.raises(CatalogueError, match="graceful"):
+            load_file(path)
+    # gunicorn waits 30 s (--graceful-timeout) for its workers: we wait longer
+    gunicorn = Catalogue.load().get("gunicorn-uvicorn-worker2")
+    limits = for_server(LIMITS, gunicorn.graceful_s)
+    assert limits.stop_s > 30 and limits.open_stop_s > 30
+    assert for_server(LIMITS, Catalogue.load().get("uvicorn").graceful_s) == LIMITS

@@ -74,6 +74,9 @@ class ServerConfig:
     #: the arguments that make the server call the app reference as an app factory (e.g.
     #: ("--factory",)), appended to argv for the pattern axis; () when it cannot
     factory: tuple[str, ...] = ()
+    #: the server's own graceful timeout after SIGTERM, where it has one (gunicorn's
+    #: --graceful-timeout, 30 s): a stop never kills it before that ran out
+    graceful_s: float = 0.0
 
     @property
     def signals(self) -> bool:
@@ -96,7 +99,7 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "id": str, "server": str, "argv": list, "requires": list, "kind": str, "loop": str,
     "workers": int, "threads": int, "websocket": bool, "http2": bool, "lifespan": bool,
     "python": str, "default": bool, "description": str, "releases": dict, "system": list,
-    "recycle": dict, "factory": list,
+    "recycle": dict, "factory": list, "graceful_s": (int, float),
 }
 _REQUIRED = ("id", "server", "argv")
 
@@ -171,13 +174,21 @@ def _entry(raw: Any, where: str) -> ServerConfig:
     values = {**raw, "argv": tuple(argv), "requires": tuple(raw.get("requires", ())),
               "system": tuple(raw.get("system", ())), "python": python,
               "free_threaded": free_threaded, "recycle": recycle,
-              "factory": tuple(factory or ())}
+              "factory": tuple(factory or ()),
+              "graceful_s": _graceful(raw.get("graceful_s", 0.0), here)}
     if "releases" in raw:  # a history entry: never in the default matrix
         if raw.get("default") is True:
             raise CatalogueError(f"{here}: an entry with releases cannot be default = true "
                                  "(run it with --history or by id)")
         values.update(releases=parse_release_set(raw["releases"], here), default=False)
     return ServerConfig(**values, source=here)
+
+
+def _graceful(value: Any, here: str) -> float:
+    if isinstance(value, bool) or not 0 <= value <= 600:
+        raise CatalogueError(f"{here}: graceful_s must be the server's graceful timeout in "
+                             f"seconds, 0 to 600; got {value!r}")
+    return float(value)
 
 
 def _requirement(text: str, here: str) -> None:

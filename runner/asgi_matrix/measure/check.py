@@ -33,7 +33,7 @@ from asgi_matrix.measure import lifecycle as _lifecycle
 from asgi_matrix.measure import traffic as _traffic
 from asgi_matrix.measure.backend import Backend
 from asgi_matrix.measure.observations import OBSERVATIONS, parse_events
-from asgi_matrix.measure.scenarios import Limits
+from asgi_matrix.measure.scenarios import Limits, for_server
 from asgi_matrix.resources import PROBE_APP
 
 CHECK_APP = "asgi_matrix_check:app"
@@ -236,7 +236,7 @@ def check_all(backend: Backend, configs: Sequence[ServerConfig], plan: Plan, lim
               jobs: int = 2, progress: Any = None) -> list[dict[str, Any]]:
     """Each configuration's record, in the order given; ``jobs`` at a time."""
     def one(config: ServerConfig) -> dict[str, Any]:
-        record = check_one(backend, config, plan, limits)
+        record = check_one(backend, config, plan, for_server(limits, config.graceful_s))
         if progress is not None:
             progress(record)
         return record

@@ -28,7 +28,13 @@ from asgi_matrix.measure.backend import Backend, Prepared
 from asgi_matrix.measure.cell_cache import CellCache
 from asgi_matrix.measure.judge import attempt_verdicts, judge, observations
 from asgi_matrix.measure.patterns import measure_patterns
-from asgi_matrix.measure.scenarios import LIMITS, Limits, run_scenario, scenarios_for
+from asgi_matrix.measure.scenarios import (
+    LIMITS,
+    Limits,
+    for_server,
+    run_scenario,
+    scenarios_for,
+)
 from asgi_matrix.results import document as _results
 from asgi_matrix.results import history as _history
 from asgi_matrix.verdicts import PROPERTIES, Verdict, facts, summary
@@ -54,6 +60,7 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
             patterns: Sequence[Pattern] = ()) -> dict[str, Any]:
     """All scenarios of one configuration, ``repeat`` times; verdicts with evidence."""
     started = time.monotonic()
+    limits = for_server(limits, config.graceful_s)
     try:
         prepared: Prepared = (_releases.prepare(backend, config) if config.release
                               else backend.prepare(config))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from asgi_matrix.measure import lifecycle as _lifecycle
@@ -48,6 +48,17 @@ class Limits:
 
 
 LIMITS = Limits()
+GRACE_MARGIN_S = 1.0  #: past the server's own graceful timeout, before a kill
+
+
+def for_server(limits: Limits, graceful_s: float) -> Limits:
+    """The limits for a server with its own graceful timeout: no stop kills it before
+    that ran out (and a margin), so what it does at its own deadline is what we see."""
+    if not graceful_s:
+        return limits
+    floor = graceful_s + GRACE_MARGIN_S
+    return replace(limits, stop_s=max(limits.stop_s, floor),
+                   open_stop_s=max(limits.open_stop_s, floor))
 
 #: scenario -> (probe mode, stop scope)
 SCENARIOS: dict[str, tuple[str, StopScope]] = {

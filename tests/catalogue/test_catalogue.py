@@ -179,5 +179,6 @@ def test_graceful_s_is_the_servers_own_graceful_timeout_and_no_stop_kills_before
     # gunicorn waits 30 s (--graceful-timeout) for its workers: we wait longer
     gunicorn = Catalogue.load().get("gunicorn-uvicorn-worker2")
     limits = for_server(LIMITS, gunicorn.graceful_s)
-    assert limits.stop_s > 30 and limits.open_stop_s > 30
+    assert limits.stop_s > 30
+    assert limits.open_stop_s > 30
     assert for_server(LIMITS, Catalogue.load().get("uvicorn").graceful_s) == LIMITS

@@ -230,7 +230,7 @@ def test_the_shard_job_checks_its_error_cells_after_the_upload() -> None:
     [step] = [s for s in workflow["jobs"]["shard"]["steps"] if s.get("name") == "Error cells"]
     assert step["run"] == ('python .github/scripts/pages.py errors out/results.json '
                            '"$MAX_ERROR_CELLS"')
-    assert isinstance(workflow["env"]["MAX_ERROR_CELLS"], int)
+    assert re.fullmatch(r"\d+%?", str(workflow["env"]["MAX_ERROR_CELLS"]))
 
 
 def test_error_cells_over_the_bound_fail_naming_each_cell(tmp_path: Path) -> None:
@@ -248,6 +248,15 @@ def test_error_cells_over_the_bound_fail_naming_each_cell(tmp_path: Path) -> Non
     assert "the server never answered: \\<script\\>\\|x\\|" in text  # escaped, one cell
     assert "<script>" not in text
     assert text.count("| e1 |") == 2  # both calls named every cell
+    cells = sum(len(c["verdicts"]) + len(c.get("patterns", {}))
+                for c in with_errors(0)["configurations"].values())
+    share = f"{3 * 100 / cells * 0.99:.3f}%"  # just short of 3 cells
+    assert pages("errors", "results.json", share, cwd=tmp_path, env=env).returncode == 1
+    share = f"{3 * 100 / cells * 1.01:.3f}%"
+    assert pages("errors", "results.json", share, cwd=tmp_path, env=env).returncode == 0
+    bad = pages("errors", "results.json", "some", cwd=tmp_path, env=env)
+    assert bad.stderr.strip() == ("pages: the bound must be a count (10) or a share of the "
+                                  "cells (5%), not 'some'")
     write(tmp_path / "clean.json", with_errors(0))
     clean = pages("errors", "clean.json", "0", cwd=tmp_path, env=env)
     assert clean.returncode == 0, clean.stderr

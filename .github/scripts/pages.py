@@ -11,8 +11,8 @@ rebuilds it: the new run, plus the kept older runs fetched back from the live si
 
     pages.py errors RESULTS MAX
         Names the error cells of RESULTS (configuration, property or pattern, why) in
-        $GITHUB_STEP_SUMMARY; exits 1 when there are more than MAX: a shard that could
-        not measure is not published as results.
+        $GITHUB_STEP_SUMMARY; exits 1 when there are more than MAX (a count, or a share
+        of all its cells: "5%"): a shard that could not measure is not published.
 
     pages.py assemble MERGED PUBLISHED OUT KEEP [BASE_URL]
         OUT/            the dashboard of the newest run (asgi-matrix site)
@@ -123,8 +123,25 @@ def _error_table(cells: list[tuple[str, str, str]]) -> str:
     return "\n".join(rows) + "\n" + (f"\n... and {more} more\n" if more > 0 else "")
 
 
-def errors(results: Path, bound: int) -> None:
-    cells = error_cells(json.loads(results.read_text()))
+def all_cells(document: dict[str, Any]) -> int:
+    """How many verdict and pattern cells the document has."""
+    return sum(len(c.get("verdicts") or {}) + len(c.get("patterns") or {})
+               for c in (document.get("configurations") or {}).values())
+
+
+def _bound(text: str, total: int) -> int:
+    """MAX as a count ("10") or a share of every cell ("5%")."""
+    if re.fullmatch(r"\d+(\.\d+)?%", text):
+        return int(total * float(text[:-1]) / 100)
+    if text.isdigit():
+        return int(text)
+    sys.exit(f"pages: the bound must be a count (10) or a share of the cells (5%), not {text!r}")
+
+
+def errors(results: Path, limit: str) -> None:
+    document = json.loads(results.read_text())
+    cells = error_cells(document)
+    bound = _bound(limit, all_cells(document))
     if not cells:
         _summary(f"No error cells in {results.name}.\n")
         return
@@ -198,7 +215,7 @@ def main(argv: list[str]) -> None:
         case ["fetch", url, dest, keep]:
             fetch(url, Path(dest), int(keep))
         case ["errors", results, bound]:
-            errors(Path(results), int(bound))
+            errors(Path(results), bound)
         case ["assemble", merged, published, out, keep, *base_url] if len(base_url) < 2:
             assemble(Path(merged), Path(published), Path(out), int(keep), *base_url)
         case _:

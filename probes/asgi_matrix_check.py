@@ -42,7 +42,7 @@ from typing import Any
 import anyio
 from asgi_probe import _where_safe, _write
 
-TAG_HEADER = b"x-asgi-matrix-tag"
+TAG_HEADER = b"x-asgi-matrix-check"  #: not the pattern apps' own tag header
 HOLD_HEADER = b"x-asgi-matrix-hold"
 BODY_SAMPLE = 300  #: bytes of a 5xx body kept as evidence
 TRACEBACK_LIMIT = 8

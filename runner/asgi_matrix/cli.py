@@ -442,6 +442,8 @@ EX_CHECK_INPUT = 2  #: check: the input cannot be used (one line says why)
 @click.option("--venv", type=click.Path(path_type=Path), default=None,
               help="Reuse this virtualenv's packages (pinned) beside each server.")
 @click.option("--current-venv", is_flag=True, help="Reuse the current virtualenv's packages.")
+@click.option("--header", "-H", "header_texts", multiple=True,
+              help="'Name: value' sent with every request (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
               default="text", show_default=True)
 @click.option("--html", "html_file", type=click.Path(path_type=Path), default=None,
@@ -454,7 +456,8 @@ EX_CHECK_INPUT = 2  #: check: the input cannot be used (one line says why)
 @click.option("--colour/--no-colour", "--color/--no-color", "colour", default=None)
 @click.pass_context
 def check(ctx: click.Context, app: str, ids: tuple[str, ...], backend: str, app_dir: Path,
-          requirements: Path | None, venv: Path | None, current_venv: bool, fmt: str,
+          requirements: Path | None, venv: Path | None, current_venv: bool,
+          header_texts: tuple[str, ...], fmt: str,
           html_file: Path | None, jobs: int, ready_timeout: float, stop_timeout: float,
           colour: bool | None) -> None:
     """Run your own ASGI app (MODULE:ATTR), unchanged, under each server configuration.
@@ -478,7 +481,8 @@ def check(ctx: click.Context, app: str, ids: tuple[str, ...], backend: str, app_
 
     try:
         pairs = _request_options(list(ctx.args))
-        plan, notes = _input.plan(app, app_dir, pairs, requirements, venv, current_venv)
+        plan, notes = _input.plan(app, app_dir, pairs, requirements, venv, current_venv,
+                                  header_texts)
         configs = select_for_check(_catalogue(()), ids)
         if html_file is not None and html_file.is_dir():
             raise CheckInputError(f"--html {html_file}: a folder; name a file")

@@ -100,3 +100,12 @@ def test_the_default_configurations_are_each_servers_own_and_the_multiloop_ones(
     assert "uvicorn-workers2" not in ids  # worker processes: not multi-loop, not default
     with pytest.raises(CheckInputError, match="a test-client harness"):
         select_for_check(catalogue, ["starlette-testclient"])
+
+
+def test_headers_are_name_value_pairs() -> None:
+    assert _input.headers(["Authorization: Bearer x", "X-Tenant:acme"]) == (
+        ("Authorization", "Bearer x"), ("X-Tenant", "acme"))
+    with pytest.raises(CheckInputError, match="--header 'no colon': use 'Name: value'"):
+        _input.headers(["no colon"])
+    with pytest.raises(CheckInputError, match="use 'Name: value'"):
+        _input.headers(["bad name: x"])

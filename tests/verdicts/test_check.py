@@ -156,8 +156,12 @@ def test_the_request_in_flight_at_sigterm(held: dict[str, Any], status: str) -> 
 @pytest.mark.parametrize(("stop", "status"), [
     pytest.param({"exit_code": -15, "exit_signal": "SIGTERM", "seconds": 0.2,
                   "killed": False}, "works", id="sigterm-reraised"),
+    pytest.param({"exit_code": 143, "exit_signal": None, "seconds": 0.2, "killed": False},
+                 "works", id="sigterm-as-143"),
     pytest.param({"exit_code": 3, "exit_signal": None, "seconds": 0.2, "killed": False},
                  "caveats", id="failure-status"),
+    pytest.param({"exit_code": -11, "exit_signal": "SIGSEGV", "seconds": 0.2,
+                  "killed": False}, "caveats", id="crash-at-stop"),
     pytest.param({"exit_code": 0, "seconds": 0.2, "killed": False, "orphans": [77]},
                  "caveats", id="orphans"),
 ])
@@ -202,3 +206,16 @@ def test_a_configuration_that_cannot_run_here_is_not_run() -> None:
     answer = judge({"config": "srv", "error": "no Python 3.14 here", "stage": "prepare",
                     "not_runnable": True})
     assert (answer.status, answer.explanation) == ("not run", "no Python 3.14 here")
+
+
+def test_a_server_that_died_under_the_traffic_breaks_with_how() -> None:
+    client, layer = served()
+    died = record([*lifespan(shutdown=False), *layer], client)
+    died.update(alive_at_stop=False, exited_early={"exit_code": -11, "exit_signal": "SIGSEGV"})
+    answer = judge(died)
+    assert answer.status == "breaks"
+    assert "the server died under the traffic (with SIGSEGV) before the stop signal" in [
+        f.text for f in answer.findings]
+    assert judge({**died, "alive_at_stop": True}).status == "breaks"  # shutdown never came
+    alive = record([*lifespan(), *layer], client)
+    assert judge({**alive, "alive_at_stop": True}).status == "works"

@@ -37,7 +37,7 @@ from asgi_matrix.measure.scenarios import Limits, for_server
 from asgi_matrix.resources import PROBE_APP
 
 CHECK_APP = "asgi_matrix_check:app"
-TAG_HEADER = "x-asgi-matrix-tag"
+TAG_HEADER = "x-asgi-matrix-check"  #: the layer reads it; the pattern apps read their own
 HOLD_HEADER = "x-asgi-matrix-hold"
 HOLD_S = 1.0  #: how long the stop scenario's request waits in the layer before the app gets it
 HOLD_SEEN_S = 5.0  #: the held request reaches the layer in well under a second
@@ -77,6 +77,7 @@ class Plan:
     kept: int = 3  #: per request, on one kept-alive connection
     concurrent: int = 6  #: per request, at once on new connections
     hold_s: float = HOLD_S
+    headers: tuple[tuple[str, str], ...] = ()  #: sent with every request (--header)
 
 
 def with_requirements(config: ServerConfig, requirements: Sequence[str]) -> ServerConfig:
@@ -113,9 +114,10 @@ def source_env(app_dir: Path) -> dict[str, str]:
 
 
 def _send(client: httpx.Client, base_url: str, request: Request, tag: str,
-          kind: str, hold_s: float = 0.0) -> dict[str, Any]:
+          kind: str, hold_s: float = 0.0,
+          extra: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
     """One request; what the client saw, never an exception."""
-    headers = {TAG_HEADER: tag}
+    headers = {**dict(extra), TAG_HEADER: tag}
     if request.content_type:
         headers["content-type"] = request.content_type
     if hold_s:
@@ -145,14 +147,14 @@ def send_traffic(base_url: str, plan: Plan) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     with _fresh_client() as fresh, _traffic.one_connection(verify=False) as kept:
         for number, request in enumerate(plan.requests):
-            out += [_send(fresh, base_url, request, f"r{number}-new-{i}", "new")
-                    for i in range(plan.fresh)]
-            out += [_send(kept, base_url, request, f"r{number}-ka-{i}", "ka")
-                    for i in range(plan.kept)]
+            out += [_send(fresh, base_url, request, f"r{number}-new-{i}", "new",
+                          extra=plan.headers) for i in range(plan.fresh)]
+            out += [_send(kept, base_url, request, f"r{number}-ka-{i}", "ka",
+                          extra=plan.headers) for i in range(plan.kept)]
             with ThreadPoolExecutor(plan.concurrent) as pool:
                 out += list(pool.map(
-                    lambda i, r=request, n=number: _send(fresh, base_url, r,
-                                                         f"r{n}-conc-{i}", "conc"),
+                    lambda i, r=request, n=number: _send(fresh, base_url, r, f"r{n}-conc-{i}",
+                                                         "conc", extra=plan.headers),
                     range(plan.concurrent)))
     return out
 
@@ -165,13 +167,16 @@ def _stop_with_request_in_flight(server: Any, plan: Plan, limits: Limits,
     def hold() -> None:
         with _fresh_client() as client:
             held.update(_send(client, server.base_url, plan.requests[0], "stop-held", "held",
-                              plan.hold_s))
+                              plan.hold_s, plan.headers))
 
     thread = threading.Thread(target=hold, name="asgi-matrix-check-held", daemon=True)
     thread.start()
     record["held_in_place"] = _lifecycle.wait_for(
         server, lambda events: any(e.get("event") == "check.hold" for e in events)
         or not thread.is_alive(), HOLD_SEEN_S)
+    record["alive_at_stop"] = server.is_alive()
+    if not record["alive_at_stop"]:
+        record["exited_early"] = _lifecycle.exit_of(server)
     t_signal = time.monotonic()
     record["stop"] = {**asdict(server.stop("main", limits.stop_s)), "t_signal": t_signal}
     thread.join(_TIMEOUT.read or 10.0)

@@ -148,8 +148,20 @@ def freeze(venv: Path) -> tuple[tuple[str, ...], list[str]]:
     return tuple(kept), left
 
 
+def headers(texts: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """``--header "Name: value"`` (repeatable)."""
+    out = []
+    for text in texts:
+        name, sep, value = text.partition(":")
+        if not sep or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name.strip()):
+            raise CheckInputError(f"--header {text!r}: use 'Name: value'")
+        out.append((name.strip(), value.strip()))
+    return tuple(out)
+
+
 def plan(app: str, app_dir: Path, pairs: Sequence[tuple[str, tuple[str, ...]]],
-         requirements: Path | None, venv: Path | None, use_venv: bool) -> tuple[Plan, list[str]]:
+         requirements: Path | None, venv: Path | None, use_venv: bool,
+         header_texts: Sequence[str] = ()) -> tuple[Plan, list[str]]:
     """The plan, and notes for the user (what was left out of the requirements)."""
     reference = app_reference(app)
     folder = app_folder(reference, app_dir)
@@ -169,4 +181,5 @@ def plan(app: str, app_dir: Path, pairs: Sequence[tuple[str, tuple[str, ...]]],
             notes.append(f"left out of {found}'s packages (cannot be installed elsewhere): "
                          + ", ".join(left[:5]) + (" ..." if len(left) > 5 else ""))
     return Plan(app=reference, app_dir=folder, requests=requests_from(pairs),
-                requirements=needs, requirements_from=source), notes
+                requirements=needs, requirements_from=source,
+                headers=headers(header_texts)), notes

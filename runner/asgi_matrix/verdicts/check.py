@@ -33,6 +33,8 @@ Level = Literal["breaks", "caveat", "note"]
 #: how each status reads, words first
 WORDS: dict[str, str] = {"works": "works", "caveats": "works with caveats",
                          "breaks": "breaks", "not run": "not run here", "error": "error"}
+#: exit statuses that mean "ended by the SIGTERM we sent": 0, -15 (re-raised), 143 (a shell's)
+SIGTERM_EXITS = (0, None, -15, 143)
 CARRIERS = {"new": "new connections one after another", "ka": "one kept-alive connection",
             "conc": "new connections at once", "held": "the request in flight at SIGTERM"}
 
@@ -166,14 +168,27 @@ def _facts(record: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, An
         "lifespans": len(lifespans),
         "lifespan_places": sorted({_where(e) for e in lifespans}),
     }
+    completed = [e for e in _of(events, "lifespan")
+                 if e.get("sent") == "lifespan.shutdown.complete"]
+    facts["shutdowns_completed"] = len(completed)
     stop = record.get("stop") or {}
+    held = record.get("held") or {}
     if stop:
         facts["stop"] = {k: stop.get(k) for k in ("exit_code", "exit_signal", "seconds",
                                                   "killed", "orphans")}
-    facts["summary"] = (f"all {len(sent)} requests answered "
-                        + ", ".join(f"{n}x {s}" for s, n in facts["answered"].items())
-                        + f" on {facts['loops']} event loop(s) in {facts['processes']} "
-                        f"process(es); {len(lifespans)} lifespan(s) ran and shut down")
+    if held:
+        facts["in_flight_at_sigterm"] = {k: held.get(k) for k in (
+            "method", "path", "status", "error", "done_after_signal_s")}
+    parts = [f"all {len(sent)} requests answered "
+             + ", ".join(f"{n}x {s}" for s, n in facts["answered"].items())
+             + f" on {facts['loops']} event loop(s) in {facts['processes']} process(es)"]
+    if lifespans:
+        parts.append(f"{len(lifespans)} lifespan(s) started, {len(completed)} shut down")
+    if held.get("status") is not None:
+        parts.append(f"the request in flight at SIGTERM got {held['status']}")
+    if stop and not stop.get("killed"):
+        parts.append(f"the server exited {stop.get('seconds')} s after SIGTERM")
+    facts["summary"] = "; ".join(parts)
     return facts
 
 
@@ -236,7 +251,7 @@ def _requests(record: dict[str, Any], events: list[dict[str, Any]]) -> list[Find
     if failed:
         first = failed[0]
         app_side = seen.get(str(first.get("tag")), {})
-        body = str(app_side.get("body") or first.get("body") or "")[:200]
+        body = " ".join(str(app_side.get("body") or first.get("body") or "").split())[:200]
         what = (app_side.get("error") or first.get("error")
                 or f"status {first.get('status')}: {body}")
         kinds = Counter(str(s.get("carrier")) for s in failed)
@@ -302,18 +317,29 @@ def _stop(record: dict[str, Any]) -> list[Finding]:
     if held:
         status = held.get("status")
         if status is not None and status >= 500:
+            body = " ".join(str(held.get("body", "")).split())[:200]
             out.append(Finding("breaks", f"the request in flight at SIGTERM got {status}: "
-                               f"{str(held.get('body', ''))[:200]}", {"client": held}))
+                               f"{body}", {"client": held}))
         elif status is None:
             out.append(Finding("caveat", "the request in flight at SIGTERM got no answer: "
                                f"{held.get('error')}", {"client": held}))
     stop = record.get("stop") or {}
+    if record.get("alive_at_stop") is False:
+        early = record.get("exited_early") or {}
+        how = (f"with {early['exit_signal']}" if early.get("exit_signal")
+               else f"with status {early.get('exit_code')}")
+        out.append(Finding("breaks", f"the server died under the traffic ({how}) before the "
+                           "stop signal", {"exit": early}))
+        return out
     if stop.get("killed"):
         out.append(Finding("caveat", f"the server did not exit within {stop.get('seconds')} s "
                            "of SIGTERM and was killed", {"stop": stop}))
-    elif stop and stop.get("exit_code") not in (0, None) and stop.get("exit_signal") != "SIGTERM":
-        out.append(Finding("caveat", f"the server exited with status {stop.get('exit_code')} "
-                           f"after SIGTERM ({stop.get('seconds')} s)", {"stop": stop}))
+    elif stop and stop.get("exit_code") not in SIGTERM_EXITS \
+            and stop.get("exit_signal") != "SIGTERM":
+        how = (f"died with {stop['exit_signal']}" if stop.get("exit_signal")
+               else f"exited with status {stop.get('exit_code')}")
+        out.append(Finding("caveat", f"the server {how} after SIGTERM ({stop.get('seconds')} s)",
+                           {"stop": stop}))
     if stop.get("orphans"):
         out.append(Finding("caveat", f"{len(stop['orphans'])} process(es) of the server were "
                            "still running after it exited", {"stop": stop}))

@@ -96,6 +96,8 @@ def test_the_strip_links_to_cell_pages_and_escapes_reasons(page: Any) -> None:
     link = page.locator(".history-strip td.changed a").first
     assert " ".join(link.inner_text().split()) == "▲ ✓ pass"
     link.click()
+    # a click does not wait for the navigation it starts: wait (bounded) for its URL
+    page.wait_for_url("**/state.supported.html")
     assert page.url.endswith("/state.supported.html")
 
 

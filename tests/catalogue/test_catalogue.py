@@ -182,3 +182,30 @@ def test_graceful_s_is_the_servers_own_graceful_timeout_and_no_stop_kills_before
     assert limits.stop_s > 30
     assert limits.open_stop_s > 30
     assert for_server(LIMITS, Catalogue.load().get("uvicorn").graceful_s) == LIMITS
+
+
+def test_a_flag_row_names_its_flag_in_argv_and_the_configuration_it_adds_it_to(tmp_path):
+    base = '[[config]]\nid = "x"\nserver = "x"\nargv = ["{python}", "{port}", "--fix"]\n'
+    good = tmp_path / "good.toml"
+    good.write_text(base + 'flag = "--fix"\nflag_of = "y"\n')
+    assert (load_file(good)[0].flag, load_file(good)[0].flag_of) == ("--fix", "y")
+    for bad, words in (('flag = "--fix"\n', "names both"), ('flag_of = "y"\n', "names both"),
+                       ('flag = "--other"\nflag_of = "y"\n', "not in its argv")):
+        path = tmp_path / "bad.toml"
+        path.write_text(base + bad)
+        with pytest.raises(CatalogueError, match=words):
+            load_file(path)
+    catalogue = Catalogue.load()
+    row = catalogue.get("uvicorn-reset-contextvars")
+    assert (row.flag, catalogue.get(row.flag_of).id) == ("--reset-contextvars", "uvicorn")
+
+
+def test_the_default_uvicorn_row_is_the_install_users_run_and_h11_has_its_own():
+    catalogue = Catalogue.load()
+    assert catalogue.get("uvicorn").requires[0].startswith("uvicorn[standard]")
+    assert catalogue.get("uvicorn").http_impl == "httptools"
+    assert catalogue.get("uvicorn-h11").http_impl == "h11"
+    assert "h11" in catalogue.get("uvicorn-h11").argv
+    assert catalogue.get("gunicorn-uvicorn-worker2").http_impl == "httptools"
+    assert "uvicorn_worker.UvicornH11Worker" in catalogue.get(
+        "gunicorn-uvicorn-worker2-h11").argv

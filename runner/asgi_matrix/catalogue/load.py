@@ -77,6 +77,14 @@ class ServerConfig:
     #: the server's own graceful timeout after SIGTERM, where it has one (gunicorn's
     #: --graceful-timeout, 30 s): a stop never kills it before that ran out
     graceful_s: float = 0.0
+    #: a flag row: the documented flag (as argv has it) this configuration adds to the
+    #: configuration ``flag_of``; a property failing there and passing here is "fixed by"
+    #: that flag on that configuration's page, from the measurements
+    flag: str = ""
+    flag_of: str = ""
+    #: the HTTP implementation it runs where the server has several (uvicorn: httptools
+    #: with uvicorn[standard], else h11); verdicts that depend on it name it
+    http_impl: str = ""
 
     @property
     def signals(self) -> bool:
@@ -99,7 +107,8 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "id": str, "server": str, "argv": list, "requires": list, "kind": str, "loop": str,
     "workers": int, "threads": int, "websocket": bool, "http2": bool, "lifespan": bool,
     "python": str, "default": bool, "description": str, "releases": dict, "system": list,
-    "recycle": dict, "factory": list, "graceful_s": (int, float),
+    "recycle": dict, "factory": list, "graceful_s": (int, float), "flag": str, "flag_of": str,
+    "http_impl": str,
 }
 _REQUIRED = ("id", "server", "argv")
 
@@ -175,13 +184,25 @@ def _entry(raw: Any, where: str) -> ServerConfig:
               "system": tuple(raw.get("system", ())), "python": python,
               "free_threaded": free_threaded, "recycle": recycle,
               "factory": tuple(factory or ()),
-              "graceful_s": _graceful(raw.get("graceful_s", 0.0), here)}
+              "graceful_s": _graceful(raw.get("graceful_s", 0.0), here),
+              "http_impl": raw.get("http_impl", ""), **_flag(raw, here)}
     if "releases" in raw:  # a history entry: never in the default matrix
         if raw.get("default") is True:
             raise CatalogueError(f"{here}: an entry with releases cannot be default = true "
                                  "(run it with --history or by id)")
         values.update(releases=parse_release_set(raw["releases"], here), default=False)
     return ServerConfig(**values, source=here)
+
+
+def _flag(raw: dict[str, Any], here: str) -> dict[str, str]:
+    flag, of = raw.get("flag", ""), raw.get("flag_of", "")
+    if bool(flag) != bool(of):
+        raise CatalogueError(f"{here}: a flag row names both its flag and the configuration "
+                             f"it adds it to (flag and flag_of); got flag={flag!r}, "
+                             f"flag_of={of!r}")
+    if flag and flag.split()[0] not in [str(a).split("=")[0] for a in raw.get("argv", [])]:
+        raise CatalogueError(f"{here}: flag {flag!r} is not in its argv")
+    return {"flag": flag, "flag_of": of}
 
 
 def _graceful(value: Any, here: str) -> float:

@@ -23,11 +23,26 @@ def attempt_verdicts(config: ServerConfig, scenarios: dict[str, Any]) -> dict[st
     return evaluate(observations(config, scenarios))
 
 
+#: properties whose answer differs by the server's HTTP implementation, as measured
+#: (uvicorn: a response sent while draining says Connection: close with httptools, not
+#: with h11); their explanation names the configuration's (catalogue ``http_impl``)
+BY_HTTP_IMPLEMENTATION = ("stop.keepalive.connection-close",)
+
+
+def _named(config: ServerConfig, prop: str, verdict: Verdict) -> Verdict:
+    if not config.http_impl or prop not in BY_HTTP_IMPLEMENTATION \
+            or verdict.status not in ("pass", "fail"):
+        return verdict
+    return Verdict(verdict.status, f"{verdict.explanation} (HTTP implementation: "
+                   f"{config.http_impl})", {**verdict.evidence, "http_impl": config.http_impl})
+
+
 def judge(config: ServerConfig, per_attempt: list[dict[str, Verdict]],
           last_scenarios: dict[str, Any]) -> dict[str, Any]:
     """The judged fields of a cell: verdicts combined over attempts, the last attempt's
     facts, and "error" with the reason when its main scenario could not be measured."""
-    verdicts = {p.id: combine([a[p.id] for a in per_attempt]) for p in PROPERTIES}
+    verdicts = {p.id: _named(config, p.id, combine([a[p.id] for a in per_attempt]))
+                for p in PROPERTIES}
     last = observations(config, last_scenarios)
     unmeasured = measured(last, "main")
     return {"status": "error" if unmeasured is not None else "measured",

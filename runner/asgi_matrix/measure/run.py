@@ -51,8 +51,10 @@ def _error_cell(config: ServerConfig, reason: str, log_tail: str = "") -> dict[s
 def _identity(config: ServerConfig) -> dict[str, Any]:
     return {"id": config.id, "server": config.server, "kind": config.kind,
             "axes": config.axes(), "requires": list(config.requires),
-            "declared": {"websocket": config.websocket, "lifespan": config.lifespan},
-            **({"release": config.release.to_json()} if config.release else {})}
+            "declared": {"websocket": config.websocket, "lifespan": config.lifespan,
+                         **({"http_impl": config.http_impl} if config.http_impl else {})},
+            **({"release": config.release.to_json()} if config.release else {}),
+            **({"flag": {"args": config.flag, "of": config.flag_of}} if config.flag else {})}
 
 
 def measure(config: ServerConfig, backend: Backend, repeat: int = 1,

@@ -65,16 +65,37 @@ def pattern_items(site: Site, pages: PatternPages, config_id: str) -> list[dict[
     return items
 
 
+def fixed_by(site: Site, config_id: str) -> dict[str, list[dict[str, Any]]]:
+    """property -> the flag rows of this configuration on which it passes while it fails
+    here, measured: "fixed by FLAG" (each with the flag row's id and cell link)."""
+    mine = site.configs[config_id].get("verdicts") or {}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for other_id, other in site.configs.items():
+        flag = other.get("flag") or {}
+        if flag.get("of") != config_id:
+            continue
+        theirs = other.get("verdicts") or {}
+        for pid, verdict in mine.items():
+            if (isinstance(verdict, dict) and verdict.get("status") == "fail"
+                    and (theirs.get(pid) or {}).get("status") == "pass"):
+                out.setdefault(pid, []).append({
+                    "flag": str(flag.get("args", "")), "config": other_id,
+                    "href": site.cell_href(other_id, pid) if pid in site.properties else ""})
+    return out
+
+
 def page(site: Site, config_id: str, only: list[dict[str, Any]],
          compare_with: list[dict[str, Any]], pages: PatternPages | None = None) -> str:
     config = site.configs[config_id]
+    fixes = fixed_by(site, config_id)
     rows = []
     for pid, verdict in (config.get("verdicts") or {}).items():
         known = pid in site.properties
         rows.append({"id": pid, "prop": site.properties.get(pid) or {"title": pid},
                      "verdict": verdict, "status": site.shown(pid, verdict),
                      "level": site.level(pid, verdict),
-                     "href": site.cell_href(config_id, pid) if known else ""})
+                     "href": site.cell_href(config_id, pid) if known else "",
+                     "fixed_by": fixes.get(pid, [])})
     passed, total = counts(config)
     patterns = pattern_items(site, pages or PatternPages(site), config_id)
     return site.page("config.html", 1, config_id, config=config, config_id=config_id,

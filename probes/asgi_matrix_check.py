@@ -2,7 +2,8 @@
 
 Run by the *server's* interpreter: the server loads ``asgi_matrix_check:app``, which
 imports the user's app (``ASGI_MATRIX_CHECK_APP``, ``module:attr``; its folder,
-``ASGI_MATRIX_CHECK_DIR``, goes first on ``sys.path``) and passes every scope, message
+``ASGI_MATRIX_CHECK_DIR``, goes first on ``sys.path`` and becomes the working folder, as
+when the user starts the server there) and passes every scope, message
 and answer through unchanged. It only writes down, through the probe's writer (one line
 per ``write(2)`` to ``ASGI_MATRIX_OBS``) with the probe's ``_where_safe()`` (process,
 thread, interpreter, event loop):
@@ -104,8 +105,10 @@ def _load() -> tuple[Any, str]:
     module_name, _, attr = target.partition(":")
     try:
         folder = _unpack_source() or os.environ.get("ASGI_MATRIX_CHECK_DIR")
-        if folder and folder not in sys.path:
-            sys.path.insert(0, folder)
+        if folder:  # as when the user starts the server from the app's folder
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
+            os.chdir(folder)
         if not module_name:
             raise ImportError("ASGI_MATRIX_CHECK_APP is not set (module:attr)")
         found: Any = importlib.import_module(module_name)
@@ -117,7 +120,7 @@ def _load() -> tuple[Any, str]:
         _record("import", ok=False, app=target, error=_error(exc),
                 traceback=traceback.format_exc(limit=-TRACEBACK_LIMIT))
         return _unavailable, _error(exc)
-    _record("import", ok=True, app=target)
+    _record("import", ok=True, app=target, cwd=os.getcwd())
     return found, ""
 
 

@@ -427,6 +427,7 @@ def images(ids: tuple[str, ...], catalogues: tuple[Path, ...],
 
 EX_CHECK_BREAKS = 1  #: check: some configuration breaks the app (for a user's CI)
 EX_CHECK_INPUT = 2  #: check: the input cannot be used (one line says why)
+EX_CHECK_NOTHING = 3  #: check: no configuration could be judged (not run here, or errors)
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -467,7 +468,7 @@ def check(ctx: click.Context, app: str, ids: tuple[str, ...], backend: str, app_
     connections, on one kept-alive connection and at once, then the first is held in
     flight while the server gets SIGTERM. The answer per configuration: works, works
     with caveats, or breaks, with the evidence. Exits 1 when any configuration breaks
-    the app, 2 when the input cannot be used.
+    the app, 2 when the input cannot be used, 3 when no configuration could be judged.
     """
     from asgi_matrix.catalogue.for_check import select_for_check
     from asgi_matrix.exceptions import CheckInputError
@@ -530,6 +531,9 @@ def check(ctx: click.Context, app: str, ids: tuple[str, ...], backend: str, app_
         _say(f"asgi-matrix: {one_line(plan.app)} does not import: {one_line(imports)}")
     if any(a["status"] == "breaks" for a in answers):
         sys.exit(EX_CHECK_BREAKS)
+    if all(a["status"] in ("not run", "error") for a in answers):
+        _fail("no configuration could be judged: each was not run here or could not be "
+              "observed (see the answers)", EX_CHECK_NOTHING)
 
 
 _REQUEST_OPTIONS = {f"--{m.lower()}": m for m in ("GET", "POST", "PUT", "PATCH", "DELETE",

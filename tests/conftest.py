@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-DOCKER_MODULES = "tests/measure/docker/"
+DOCKER_MODULES = "tests/measure/backends/docker/"
 #: the longest units (minutes each): started first
 LONGEST_FIRST = (DOCKER_MODULES, "tests/measure/test_soak.py")
 

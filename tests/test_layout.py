@@ -11,15 +11,17 @@ The order, lowest first::
     verdicts                pure functions from observations to verdicts
     results                 the document: schema, merge, diff, history (uses verdicts'
                             property list)
-    measure                 backends, scenarios, the run; writes results documents,
-                            so it sits above results (a results module never starts
-                            a server)
+    measure                 three floors: backends (where servers run), drive (what is
+                            sent and read back), then the run, the judge step and the
+                            cell cache; it writes results documents, so it sits above
+                            results (a results module never starts a server)
     report                  show and the dashboard, from results documents
     cli                     the command line
     asgi_matrix, __main__   the public face and ``python -m``: above everything
 
 A module may import its own stage and any stage below; within a stage, nothing may
-import in a circle. Also here: what ``bench/`` and the composite action import is
+import in a circle. No two stages have a module of one name: a module's name says what
+it is without its folder. Also here: what ``bench/`` and the composite action import is
 public (in ``asgi_matrix.__all__``), and long modules say why they are long.
 """
 
@@ -33,13 +35,15 @@ from pathlib import Path
 
 import asgi_matrix
 import pytest
-from asgi_matrix.measure.docker.compose import BUILD_REQUIREMENTS
+from asgi_matrix.measure.backends.docker.compose import BUILD_REQUIREMENTS
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = REPO / "runner"
 LAYERS = [("asgi_matrix.resources", "asgi_matrix.exceptions", "asgi_matrix.files"),
           ("asgi_matrix.catalogue",),
-          ("asgi_matrix.verdicts",), ("asgi_matrix.results",), ("asgi_matrix.measure",),
+          ("asgi_matrix.verdicts",), ("asgi_matrix.results",),
+          ("asgi_matrix.measure.backends",), ("asgi_matrix.measure.drive",),
+          ("asgi_matrix.measure",),
           ("asgi_matrix.report",), ("asgi_matrix.cli",), ("asgi_matrix", "asgi_matrix.__main__")]
 LONG = 400  #: lines; a module longer than this says why in its docstring
 LONG_REASON = "Long because"
@@ -96,9 +100,15 @@ def _layer(name: str) -> int:
 
 def test_the_graph_is_read() -> None:
     # A test that finds no imports would pass for the wrong reason.
-    assert "asgi_matrix.catalogue.load" in GRAPH["asgi_matrix.measure.backend"]
+    assert "asgi_matrix.catalogue.load" in GRAPH["asgi_matrix.measure.backends.protocol"]
     assert "asgi_matrix.measure.judge" in GRAPH["asgi_matrix.measure.cell_cache"]
     assert len(MODULES) > 40
+
+
+def test_the_floors_of_measure_are_read() -> None:
+    assert _layer("asgi_matrix.measure.backends.local.backend") < _layer(
+        "asgi_matrix.measure.drive.scenarios") < _layer("asgi_matrix.measure.run")
+    assert "asgi_matrix.measure.backends.protocol" in GRAPH["asgi_matrix.measure.drive.scenarios"]
 
 
 def test_imports_point_downward_only() -> None:
@@ -158,6 +168,31 @@ def _long() -> list[str]:
 def test_long_modules_say_why() -> None:
     unexplained = _long()
     assert unexplained == [], f"split them, or say '{LONG_REASON} ...' in the docstring"
+
+
+STAGES = ("catalogue", "measure", "verdicts", "results", "report")
+
+
+def _shared_names() -> dict[str, list[str]]:
+    """Module file names found in more than one stage."""
+    stages: dict[str, dict[str, str]] = {}
+    for name, path in MODULES.items():
+        parts = name.split(".")
+        if path.name != "__init__.py" and len(parts) > 2 and parts[1] in STAGES:
+            stages.setdefault(path.stem, {})[parts[1]] = name
+    return {stem: sorted(found.values()) for stem, found in stages.items() if len(found) > 1}
+
+
+def test_no_two_stages_share_a_module_name() -> None:
+    assert _shared_names() == {}
+
+
+def test_the_name_test_finds_a_shared_name() -> None:
+    MODULES["asgi_matrix.report.site.traffic"] = MODULES["asgi_matrix.measure.drive.traffic"]
+    try:
+        assert "traffic" in _shared_names()
+    finally:
+        del MODULES["asgi_matrix.report.site.traffic"]
 
 
 # -- the public face ----------------------------------------------------------------------
@@ -239,7 +274,7 @@ def test_the_readme_draws_every_folder() -> None:
     readme = (REPO / "README.md").read_text()
     drawing = readme.split("## Layout", 1)[1].split("```")[1]
     lines = drawing.splitlines()
-    folders = [p for root in (SOURCE / "asgi_matrix", REPO / "probes")
+    folders = [p for root in (SOURCE / "asgi_matrix", REPO / "probes", REPO / "dashboard")
                for p in sorted(root.rglob("*")) if p.is_dir() and p.name != "__pycache__"]
     drawn = {line.split()[0].rstrip("/") for line in lines if line.strip()}
     missing = [str(p.relative_to(REPO)) for p in folders if p.name not in drawn]

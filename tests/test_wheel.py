@@ -102,7 +102,7 @@ def test_the_package_is_imported_from_the_virtualenv_not_the_checkout(installed:
     code = ("import asgi_matrix, asgi_matrix.resources as r; print(asgi_matrix.__file__); "
             "print(all(p.is_file() for p in [r.PROBE_FILE, r.DOCKERFILE, r.MATRIX_DOCKERFILE, "
             "r.BUILD_BASE, r.CATALOGUE_FILE, r.RESULTS_SCHEMA, r.CONTROLS_DIR / "
-            "'reference_server.py', r.SITE_DIR / 'templates' / 'index.html']))")
+            "'reference_server.py', r.DASHBOARD_DIR / 'templates' / 'index.html']))")
     where, files = installed.ok("python", "-c", code).split()
     assert Path(where).is_relative_to(installed.venv), where
     assert not Path(where).is_relative_to(REPO)
@@ -114,7 +114,7 @@ def test_the_wheel_carries_every_file_the_commands_read(installed: Installed) ->
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     shipped = {"runner/asgi_matrix": "asgi_matrix", "probes": "asgi_matrix/probes",
-               "site": "asgi_matrix/site"}
+               "dashboard": "asgi_matrix/dashboard"}
     missing = []
     for folder, package in shipped.items():
         for path in (REPO / folder).rglob("*"):

@@ -23,8 +23,8 @@ import click
 from asgi_matrix.catalogue.load import Catalogue
 from asgi_matrix.exceptions import AsgiMatrixError, CatalogueError, Interrupted, UnknownConfig
 from asgi_matrix.files import write_atomic
-from asgi_matrix.measure.backend import BACKENDS
-from asgi_matrix.measure.scenarios import LIMITS
+from asgi_matrix.measure.backends.protocol import BACKENDS
+from asgi_matrix.measure.drive.scenarios import LIMITS
 from asgi_matrix.resources import VERSION
 
 EX_INTERRUPTED = 130
@@ -85,7 +85,7 @@ def cli() -> None:
 
 
 def _patterns(ids: tuple[str, ...], none: bool) -> list[Any]:
-    from asgi_matrix.catalogue import patterns as _pattern_catalogue
+    from asgi_matrix.catalogue import pattern_catalogue as _pattern_catalogue
 
     try:
         every = _pattern_catalogue.load()
@@ -104,7 +104,7 @@ def _patterns(ids: tuple[str, ...], none: bool) -> list[Any]:
 def list_(catalogues: tuple[Path, ...], patterns: bool) -> None:
     """The configurations in the catalogue (* marks the default matrix, @ a release set)."""
     if patterns:
-        from asgi_matrix.catalogue import patterns as _pattern_catalogue
+        from asgi_matrix.catalogue import pattern_catalogue as _pattern_catalogue
 
         try:
             every = _pattern_catalogue.load()
@@ -173,16 +173,16 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
     release) or as ID@VERSION (one release); a release measured before by the same
     probe suite comes from the cache unless --force.
     """
-    from asgi_matrix.catalogue import patterns as _pattern_catalogue
+    from asgi_matrix.catalogue import pattern_catalogue as _pattern_catalogue
     from asgi_matrix.catalogue.selection import select as select_releases
-    from asgi_matrix.measure.backend import get_backend
+    from asgi_matrix.measure.backends.protocol import get_backend
     from asgi_matrix.measure.cell_cache import CellCache
     from asgi_matrix.measure.run import run_matrix
     from asgi_matrix.results.document import check_writable
 
     catalogue = _catalogue(catalogues)
     if base_image:
-        from asgi_matrix.measure.docker.bases import BASE_IMAGE_VARIABLE
+        from asgi_matrix.measure.backends.docker.bases import BASE_IMAGE_VARIABLE
 
         os.environ[BASE_IMAGE_VARIABLE] = base_image  # read where a base is chosen
     if pattern_ids and no_patterns:
@@ -378,7 +378,7 @@ def serve(directory: Path, port: int) -> None:
 @click.option("--catalogue", "catalogues", multiple=True, type=click.Path(path_type=Path))
 def compose(out_file: Path, catalogues: tuple[Path, ...]) -> None:
     """Write docker-compose.yml from the catalogue: a service per default configuration."""
-    from asgi_matrix.measure.docker import compose as _compose
+    from asgi_matrix.measure.backends.docker import compose as _compose
 
     text = _compose.render(_catalogue(catalogues).select())
     try:
@@ -397,14 +397,14 @@ def compose(out_file: Path, catalogues: tuple[Path, ...]) -> None:
 def images(ids: tuple[str, ...], catalogues: tuple[Path, ...],
            runner_wheels: Path | None) -> None:
     """Build (or reuse) the probe image of each configuration, on this machine."""
-    from asgi_matrix.measure.backend import get_backend
+    from asgi_matrix.measure.backends.protocol import get_backend
 
     configs = _catalogue(catalogues).select(list(ids))
     try:
         if runner_wheels is not None:  # first: it needs no engine, and fails fast offline
-            from asgi_matrix.measure.docker.compose import runner_requirements
-            from asgi_matrix.measure.docker.images import DEFAULT_PYTHON
-            from asgi_matrix.measure.docker.wheelhouse import download_wheelhouse
+            from asgi_matrix.measure.backends.docker.compose import runner_requirements
+            from asgi_matrix.measure.backends.docker.images import DEFAULT_PYTHON
+            from asgi_matrix.measure.backends.docker.wheelhouse import download_wheelhouse
 
             try:
                 download_wheelhouse(runner_requirements(), DEFAULT_PYTHON, runner_wheels)
@@ -472,13 +472,13 @@ def check(ctx: click.Context, app: str, ids: tuple[str, ...], backend: str, app_
     """
     from asgi_matrix.catalogue.for_check import select_for_check
     from asgi_matrix.exceptions import CheckInputError
-    from asgi_matrix.measure import check as _check
     from asgi_matrix.measure import check_input as _input
-    from asgi_matrix.measure.backend import get_backend
-    from asgi_matrix.report import check as _report
+    from asgi_matrix.measure import check_run as _check
+    from asgi_matrix.measure.backends.protocol import get_backend
+    from asgi_matrix.report import check_report as _report
     from asgi_matrix.report.show import terminal
     from asgi_matrix.report.words import one_line
-    from asgi_matrix.verdicts.check import WORDS, judge
+    from asgi_matrix.verdicts.check_answer import WORDS, judge
 
     try:
         pairs = _request_options(list(ctx.args))

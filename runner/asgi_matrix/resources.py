@@ -3,8 +3,9 @@
 The probe, the controls, the harness drivers and the container recipes are run by a
 *server's* interpreter, not by ours: they sit in ``probes/`` and ship in the wheel as the
 package data of ``asgi_matrix.probes``; the dashboard's templates and static files sit in
-``site/`` and ship as ``asgi_matrix.site``. Both are found through ``importlib.resources``,
-so a wheel install, an editable install and a checkout resolve them the same way.
+``dashboard/`` and ship as ``asgi_matrix.dashboard``. Both are found through
+``importlib.resources``, so a wheel install, an editable install and a checkout resolve
+them the same way.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ DOCKERFILE = PROBES_DIR / "Dockerfile"
 MATRIX_DOCKERFILE = PROBES_DIR / "matrix.Dockerfile"
 BUILD_BASE = DOCKER_DIR / "build-base.sh"
 PROBE_FILE = PROBES_DIR / "asgi_probe.py"
-SITE_DIR = _directory("asgi_matrix.site")
+DASHBOARD_DIR = _directory("asgi_matrix.dashboard")
 CATALOGUE_FILE = PACKAGE_DIR / "catalogue" / "catalogue.toml"
 RESULTS_SCHEMA = PACKAGE_DIR / "results" / "results.schema.json"
 #: the probe app, as servers import it (PROBES_DIR is on their PYTHONPATH)

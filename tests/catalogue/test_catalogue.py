@@ -163,7 +163,7 @@ def test_a_factory_is_the_arguments_that_make_the_server_call_one(tmp_path):
 
 
 def test_graceful_s_is_the_servers_own_graceful_timeout_and_no_stop_kills_before_it(tmp_path):
-    from asgi_matrix.measure.scenarios import LIMITS, for_server
+    from asgi_matrix.measure.drive.scenarios import LIMITS, for_server
 
     base = '[[config]]\nid = "x"\nserver = "x"\nargv = ["{python}", "{port}"]\n'
     good = tmp_path / "good.toml"

@@ -2,7 +2,7 @@
 
 On the local backend: a Python it needs that this machine does not have, and Debian
 packages it needs that are not installed. (No wheel is a docker-backend reason:
-tests/containers/test_new_servers.py.)
+tests/measure/backends/docker/test_new_servers.py.)
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from asgi_matrix.catalogue.load import Catalogue
 from asgi_matrix.exceptions import NotRunnable
-from asgi_matrix.measure.docker.bases import BASE_REPO
-from asgi_matrix.measure.local import system as _system
+from asgi_matrix.measure.backends.docker.bases import BASE_REPO
+from asgi_matrix.measure.backends.local import system as _system
 from asgi_matrix.results import document as _results
 from helpers import cli
 
@@ -25,7 +25,7 @@ ABSENT = "asgi-matrix-no-such-package"
 
 
 def has_python(spec: str) -> bool:
-    from asgi_matrix.measure.local import envs as _envs
+    from asgi_matrix.measure.backends.local import envs as _envs
 
     try:
         _envs.find_interpreter(spec)
@@ -101,7 +101,7 @@ def test_servers_that_need_python_314_are_not_run_locally_with_the_docker_hint(t
 
 
 def test_a_system_base_is_tagged_by_its_python_and_package_set():
-    from asgi_matrix.measure.docker import bases as _bases
+    from asgi_matrix.measure.backends.docker import bases as _bases
 
     tag = _bases.system_base_tag("3.11", ["libuv1", "libpython3.11"])
     assert tag.startswith(f"{BASE_REPO}:bookworm-sys-")
@@ -111,7 +111,7 @@ def test_a_system_base_is_tagged_by_its_python_and_package_set():
 
 
 def has_free_threaded_314() -> bool:
-    from asgi_matrix.measure.local import envs as _envs
+    from asgi_matrix.measure.backends.local import envs as _envs
 
     try:
         _envs.find_interpreter("==3.14.*", free_threaded=True)
@@ -139,7 +139,7 @@ def test_free_threaded_entries_are_not_run_locally_with_the_command_that_would_r
 
 
 def test_docker_needs_a_free_threaded_base_named_by_the_user(monkeypatch):
-    from asgi_matrix.measure.docker import backend as _docker
+    from asgi_matrix.measure.backends.docker import backend as _docker
 
     config = Catalogue.load().get("granian-py314t-workers2")
     monkeypatch.delenv("ASGI_MATRIX_BASE_314T", raising=False)
@@ -152,7 +152,7 @@ def test_docker_needs_a_free_threaded_base_named_by_the_user(monkeypatch):
 
 
 def test_wheels_for_a_free_threaded_image_are_asked_for_its_abi(monkeypatch, tmp_path):
-    from asgi_matrix.measure.docker import wheelhouse as _wheelhouse
+    from asgi_matrix.measure.backends.docker import wheelhouse as _wheelhouse
 
     seen: list[list[str]] = []
     monkeypatch.setattr(_wheelhouse.subprocess, "run",
@@ -166,7 +166,7 @@ def test_wheels_for_a_free_threaded_image_are_asked_for_its_abi(monkeypatch, tmp
 
 
 def test_python_315_comes_from_a_sid_base_made_with_build_base_python():
-    from asgi_matrix.measure.docker import bases as _bases
+    from asgi_matrix.measure.backends.docker import bases as _bases
 
     assert _bases.BASES["3.15"] == ("sid", f"{BASE_REPO}:sid-py3.15")
     assert _bases._python_args("3.15") == ["--python", "3.15"]
@@ -181,7 +181,7 @@ def test_an_sdist_is_built_here_only_when_here_is_the_image(monkeypatch, tmp_pat
     import platform
 
     from asgi_matrix.exceptions import NoWheelError
-    from asgi_matrix.measure.docker import wheelhouse as _wheelhouse
+    from asgi_matrix.measure.backends.docker import wheelhouse as _wheelhouse
 
     ran: list[list[str]] = []
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from asgi_matrix.catalogue import patterns
+from asgi_matrix.catalogue import pattern_catalogue as patterns
 from asgi_matrix.exceptions import CatalogueError, UnknownConfig
 from asgi_matrix.resources import PROBES_DIR
 

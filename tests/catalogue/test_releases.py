@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asgi_matrix.catalogue import index as _index
+from asgi_matrix.catalogue import release_index as _index
 from asgi_matrix.catalogue import release_sets as _sets
 from asgi_matrix.catalogue import selection as _selection
-from asgi_matrix.catalogue.index import Host, Index, IndexRelease, parse_index
 from asgi_matrix.catalogue.load import Catalogue, ServerConfig, load_file
+from asgi_matrix.catalogue.release_index import Host, Index, IndexRelease, parse_index
 from asgi_matrix.catalogue.release_sets import ReleaseSet
 from asgi_matrix.catalogue.selection import Resolved, resolve
 from asgi_matrix.exceptions import (
@@ -27,7 +27,7 @@ from asgi_matrix.exceptions import (
     NotRunnable,
     UnknownConfig,
 )
-from asgi_matrix.measure import releases as _releases
+from asgi_matrix.measure.backends import releases as _releases
 from helpers import FailingBackend, cli
 from packaging.tags import Tag
 
@@ -230,7 +230,7 @@ def test_a_source_release_that_needs_a_compiler_is_not_run(tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch
                                                             ) -> None:
     """The real environment step (uv) on an sdist whose build finds no compiler."""
-    from asgi_matrix.measure.local.backend import LocalBackend
+    from asgi_matrix.measure.backends.local.backend import LocalBackend
 
     links = sdist_needing_a_compiler(tmp_path)
     monkeypatch.setenv("ASGI_MATRIX_CACHE", str(tmp_path / "cache"))

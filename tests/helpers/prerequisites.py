@@ -11,7 +11,7 @@ import pytest
 
 #: docker: a Docker engine (and docker-compose); chromium: Chromium and Playwright;
 #: pythons: Python 3.12 and 3.13 beside the one running the tests (pyenv's here,
-#: setup-python's in ci.yml), found by measure/local/pythons.py
+#: setup-python's in ci.yml), found by measure/backends/local/pythons.py
 KNOWN = ("docker", "chromium", "pythons")
 
 

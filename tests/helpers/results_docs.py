@@ -21,7 +21,7 @@ Document = dict[str, Any]
 
 @cache
 def _recorded() -> Document:
-    loaded: Document = with_levels(json.loads(SAMPLE.read_text()))  # as results.load does
+    loaded: Document = with_levels(json.loads(SAMPLE.read_text()))  # as results.document.load does
     return loaded
 
 

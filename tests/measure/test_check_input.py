@@ -10,7 +10,7 @@ from asgi_matrix.catalogue.for_check import default_for_check, select_for_check
 from asgi_matrix.catalogue.load import Catalogue
 from asgi_matrix.exceptions import CheckInputError
 from asgi_matrix.measure import check_input as _input
-from asgi_matrix.measure.check import with_requirements
+from asgi_matrix.measure.check_run import with_requirements
 
 
 @pytest.mark.parametrize(("text", "reference"), [

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asgi_matrix.catalogue import patterns as _patterns
+from asgi_matrix.catalogue import pattern_catalogue as _patterns
 from asgi_matrix.catalogue.load import Catalogue
-from asgi_matrix.measure.backend import get_backend
-from asgi_matrix.measure.patterns import TAG_HEADER, measure_patterns
-from asgi_matrix.measure.scenarios import LIMITS as DEFAULT_LIMITS
+from asgi_matrix.measure.backends.protocol import get_backend
+from asgi_matrix.measure.drive.pattern_starts import TAG_HEADER, measure_patterns
+from asgi_matrix.measure.drive.scenarios import LIMITS as DEFAULT_LIMITS
 from asgi_matrix.resources import PROBES_DIR
 
 pytestmark = pytest.mark.servers

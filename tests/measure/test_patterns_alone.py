@@ -13,12 +13,12 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from asgi_matrix.catalogue import patterns as _patterns
+from asgi_matrix.catalogue import pattern_catalogue as _patterns
 from asgi_matrix.catalogue.load import Catalogue
 from asgi_matrix.exceptions import NotRunnable, PrepareFailed
-from asgi_matrix.measure.backend import get_backend
-from asgi_matrix.measure.patterns import measure_patterns
-from asgi_matrix.measure.scenarios import LIMITS
+from asgi_matrix.measure.backends.protocol import get_backend
+from asgi_matrix.measure.drive.pattern_starts import measure_patterns
+from asgi_matrix.measure.drive.scenarios import LIMITS
 
 #: the frameworks' start imports five frameworks; on a loaded machine that took 10-20 s
 #: (the wait ends when the server answers, so a long bound costs nothing otherwise)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from asgi_matrix.exceptions import ResultsError
-from asgi_matrix.measure import leftovers as _leftovers
+from asgi_matrix.measure.backends import leftovers as _leftovers
 from asgi_matrix.results import document as _results
 from asgi_matrix.verdicts import PROPERTIES
 from helpers import cli, cmdline, no_processes_tagged, processes_tagged, wait_for

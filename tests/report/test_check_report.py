@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from asgi_matrix.report import check as _report
-from asgi_matrix.verdicts.check import judge
+from asgi_matrix.report import check_report as _report
+from asgi_matrix.verdicts.check_answer import judge
 
 HOSTILE = "<script>alert(1)</script> \x1b[31mred\x1b[0m | `tick`"
 

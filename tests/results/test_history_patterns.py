@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asgi_matrix.catalogue import patterns as catalogue
+from asgi_matrix.catalogue import pattern_catalogue as catalogue
 from asgi_matrix.catalogue import selection as _selection
 from asgi_matrix.catalogue.load import ServerConfig
 from asgi_matrix.catalogue.release_sets import ReleaseSet

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from asgi_matrix.catalogue import patterns as catalogue
+from asgi_matrix.catalogue import pattern_catalogue as catalogue
 from asgi_matrix.exceptions import ResultsError
 from asgi_matrix.results import document as _results
 from asgi_matrix.results.diff import diff

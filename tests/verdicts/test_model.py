@@ -32,7 +32,7 @@ def test_malformed_records_become_error_cells_not_crashes():
 
 
 def test_every_property_has_a_level_and_a_scenario_that_is_run():
-    from asgi_matrix.measure.scenarios import SCENARIOS
+    from asgi_matrix.measure.drive.scenarios import SCENARIOS
 
     for prop in PROPERTIES:
         assert prop.level in LEVELS, prop.id

@@ -57,7 +57,7 @@ def test_state_per_http2_stream_fails_when_streams_share_it_and_is_na_when_not_s
                                                      "HTTP/2")
 
 
-#: what the client saw carry each HTTP/2 request (measure/traffic.py records stream_id)
+#: what the client saw carry each HTTP/2 request (measure/drive/traffic.py records stream_id)
 H2_STREAMS = [{"tag": "h2-0", "status": 200, "stream_id": 1},
               {"tag": "h2-1", "status": 200, "stream_id": 3}]
 

@@ -8,7 +8,7 @@ A ``[[config]]`` table may name a release set instead of one version::
 This module is the catalogue side only: the table's schema (``parse_release_set``), the
 record of the one release a configuration is pinned to, and the pin itself. Which
 releases a set stands for is asked of the package index (``index``) and chosen by
-``selection``; a release that cannot be installed is "not run" (``measure.releases``).
+``selection``; a release that cannot be installed is "not run" (``measure.backends.releases``).
 """
 
 from __future__ import annotations

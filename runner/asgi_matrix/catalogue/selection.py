@@ -20,8 +20,8 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from asgi_matrix.catalogue.index import Host, Index, IndexRelease, fetch_index, unavailable
 from asgi_matrix.catalogue.load import Catalogue, ServerConfig
+from asgi_matrix.catalogue.release_index import Host, Index, IndexRelease, fetch_index, unavailable
 from asgi_matrix.catalogue.release_sets import Release, ReleaseSet, pin
 from asgi_matrix.exceptions import UnknownConfig
 

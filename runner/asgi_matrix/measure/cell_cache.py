@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from asgi_matrix.catalogue.load import ServerConfig
-from asgi_matrix.catalogue.patterns import Pattern
+from asgi_matrix.catalogue.pattern_catalogue import Pattern
 from asgi_matrix.files import write_atomic
 from asgi_matrix.measure.judge import attempt_verdicts, judge
 from asgi_matrix.resources import PACKAGE_DIR, cache_root
@@ -48,7 +48,7 @@ def observers_sha256() -> str:
     """The code that makes the observations a cell records: scenarios and traffic."""
     digest = hashlib.sha256()
     for name in ("scenarios.py", "traffic.py"):
-        digest.update((PACKAGE_DIR / "measure" / name).read_bytes())
+        digest.update((PACKAGE_DIR / "measure" / "drive" / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -56,8 +56,8 @@ def observers_sha256() -> str:
 def pattern_observers_sha256() -> str:
     """The code that drives the pattern traffic and judges what the patterns recorded."""
     digest = hashlib.sha256()
-    for path in (PACKAGE_DIR / "measure" / "patterns.py",
-                 PACKAGE_DIR / "verdicts" / "patterns.py"):
+    for path in (PACKAGE_DIR / "measure" / "drive" / "pattern_starts.py",
+                 PACKAGE_DIR / "verdicts" / "pattern_verdicts.py"):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -1,6 +1,6 @@
 """check in containers: the configuration's probe image plus the recording layer.
 
-The probe image (``measure/docker/images.py``) holds the probe and the pattern apps; a
+The probe image (``measure/backends/docker/images.py``) holds the probe and the pattern apps; a
 check adds one file, ``asgi_matrix_check.py``, in an image of its own built on top
 (``FROM`` the probe image, one ``COPY``: under a second, offline), tagged by a hash of
 the probe image's id and the layer's bytes, reused while both are unchanged. The
@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from asgi_matrix.exceptions import ImageBuildFailed
-from asgi_matrix.measure.backend import Prepared
+from asgi_matrix.measure.backends.protocol import Prepared
 from asgi_matrix.resources import PROBES_DIR
 
 LAYER_FILE = PROBES_DIR / "asgi_matrix_check.py"

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from asgi_matrix.exceptions import AsgiMatrixError, CheckInputError
-from asgi_matrix.measure.check import Plan, Request
+from asgi_matrix.measure.check_run import Plan, Request
 
 _APP = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -120,7 +120,7 @@ def freeze(venv: Path) -> tuple[tuple[str, ...], list[str]]:
     python = venv / "bin" / "python"
     if not python.exists():
         raise CheckInputError(f"--venv {venv}: no bin/python there; name a virtualenv")
-    from asgi_matrix.measure.local.envs import uv_binary
+    from asgi_matrix.measure.backends.local.envs import uv_binary
 
     try:
         uv = uv_binary()

@@ -1,44 +1,44 @@
 """Running the matrix: every selected configuration, in parallel, into one document.
 
 A configuration that cannot be measured becomes an error cell with its reason and
-log tail; the run goes on. The partial document (results.partial.json) is rewritten
-after each configuration, so an interrupted run keeps everything measured so far and
-lists what was not run; it replaces results.json, the last complete run, only when the
-run finishes. A write that fails (a full disk) stops the run: servers are stopped and
+log tail; the run goes on. The partial document is rewritten after each configuration
+(results/partial.py), so an interrupted run keeps everything measured so far and lists
+what was not run. A write that fails (a full disk) stops the run: servers are stopped and
 both documents stay as they were last written.
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from asgi_matrix.catalogue.load import ServerConfig
-from asgi_matrix.catalogue.patterns import Pattern, for_releases, suite_hashes
-from asgi_matrix.exceptions import AsgiMatrixError, Interrupted, NotRunnable, ResultsError
-from asgi_matrix.measure import releases as _releases
-from asgi_matrix.measure.backend import Backend, Prepared
+from asgi_matrix.catalogue.pattern_catalogue import Pattern, for_releases, suite_hashes
+from asgi_matrix.exceptions import AsgiMatrixError, NotRunnable
+from asgi_matrix.measure.backends import releases as _releases
+from asgi_matrix.measure.backends.protocol import Backend, Prepared
 from asgi_matrix.measure.cell_cache import CellCache
-from asgi_matrix.measure.judge import attempt_verdicts, judge, observations
-from asgi_matrix.measure.patterns import measure_patterns
-from asgi_matrix.measure.scenarios import (
+from asgi_matrix.measure.drive.pattern_starts import measure_patterns
+from asgi_matrix.measure.drive.scenarios import (
     LIMITS,
     Limits,
     for_server,
     run_scenario,
     scenarios_for,
 )
+from asgi_matrix.measure.judge import attempt_verdicts, judge, observations
 from asgi_matrix.results import document as _results
 from asgi_matrix.results import history as _history
+from asgi_matrix.results.partial import PartialResults
 from asgi_matrix.verdicts import PROPERTIES, Verdict, facts, summary
-from asgi_matrix.verdicts.patterns import summary as pattern_summary
+from asgi_matrix.verdicts.pattern_verdicts import summary as pattern_summary
 
 Progress = Callable[[str], None]
 
@@ -179,20 +179,12 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
     put it in place of ``out_dir/results.json``; returns the path written and the document.
 
     Configurations pinned to a release measure ``release_patterns`` (default: the raw
-    ones of ``patterns``, see catalogue.patterns.for_releases)."""
+    ones of ``patterns``, see catalogue.pattern_catalogue.for_releases)."""
     if release_patterns is None:
         release_patterns = for_releases(patterns, named=False)
-    _results.check_writable(out_dir)
-    path = out_dir / _results.RESULTS_NAME
-    partial = out_dir / _results.PARTIAL_NAME
-    if partial.exists():  # a run before this one did not finish: keep what it measured
-        try:
-            os.replace(partial, out_dir / _results.PREVIOUS_PARTIAL_NAME)
-        except OSError as err:
-            raise ResultsError(f"cannot keep {partial} of an unfinished run: "
-                               f"{err.strerror or err}") from err
-        progress(f"the partial document of a run that did not finish is kept as "
-                 f"{out_dir / _results.PREVIOUS_PARTIAL_NAME}")
+    files = PartialResults(out_dir)
+    if kept := files.keep_unfinished():  # a run before this one did not finish
+        progress(kept)
     run = {"id": uuid.uuid4().hex[:12], "started": _results.now(), "finished": None,
            "backend": backend.kind, "jobs": jobs, "repeat": repeat,
            "selected": [c.id for c in configs], "not_run": [], "interrupted": False,
@@ -200,15 +192,7 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
     document = _results.new_document(run)
     if ended := backend.end_leftovers():
         progress(f"ended {ended} leftover(s) of an earlier run that was killed")
-    # the patterns some configuration measures: the document describes each once
-    patterns_all = list(dict.fromkeys(
-        [*(patterns if any(c.release is None for c in configs) else ()),
-         *(release_patterns if any(c.release is not None for c in configs) else ())]))
-    if patterns_all:
-        run["patterns"] = [p.id for p in patterns_all]
-        document["patterns"] = {p.id: p.to_json() for p in patterns_all}
-        # each pattern's code, as the probe's: merge and diff compare them per pattern
-        document["suite"] = {**document["suite"], "patterns_sha256": suite_hashes(patterns_all)}
+    _describe_patterns(document, configs, patterns, release_patterns)
     lock = threading.Lock()
     cancelled = threading.Event()
 
@@ -217,18 +201,11 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
         backend.stop_all()  # no orphans: every server we started goes down with us
         progress(f"{why}: stopping servers")
 
-    def on_signal(signum: int, frame: Any) -> None:
-        stop(f"interrupted by {signal.Signals(signum).name}")
-
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, on_signal)
     done = 0
     said: set[str] = set()
-    failed_write: OSError | None = None
     try:
-        with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="asgi-matrix") as pool:
+        with _stopping_on_signals(stop), \
+                ThreadPoolExecutor(max(1, jobs), thread_name_prefix="asgi-matrix") as pool:
             futures = {pool.submit(_guarded, c, backend, repeat, cancelled, limits, cache,
                                    release_patterns if c.release else patterns): c
                        for c in configs}
@@ -241,27 +218,14 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
                         run["not_run"].append({"id": config.id, "reason": "interrupted"})
                     else:
                         document["configurations"][config.id] = cell
-                    try:
-                        _results.write_atomic(partial, document)
-                    except OSError as err:
-                        if failed_write is None:  # stop: nothing more could be kept
-                            failed_write = err
-                            stop(f"cannot write {partial}: {err.strerror or err}")
+                    if err := files.write(document):  # stop: nothing more could be kept
+                        stop(f"cannot write {files.partial}: {err.strerror or err}")
                 reason = cell.get("reason") or ""
                 if cell["status"] == "not-run" and reason and reason not in said:
                     said.add(reason)  # one line per cause, however many cells share it
                     progress(f"not run: {reason}")
-                counts = summary(cell.get("verdicts", {}))
-                shapes = _pattern_summary(cell.get("patterns", {}))
-                progress(f"[{done}/{len(configs)}] {config.id}: {cell['status']} "
-                         + " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-                         + (f"; patterns {shapes}" if shapes else "")
-                         + f" ({cell.get('seconds', 0):.1f} s"
-                         + (f", cached from {cell.get('measured_at')})" if cell.get("cached")
-                            else ")"))
+                progress(_progress_line(done, len(configs), config, cell))
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         backend.close()  # networks and the like that outlive single scenarios
     run["interrupted"] = cancelled.is_set()
     run["finished"] = _results.now()
@@ -269,26 +233,49 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
     document["configurations"] = dict(sorted(document["configurations"].items(),
                                              key=lambda kv: order.get(kv[0], 0)))
     _history.attach(document)
-    if failed_write is not None:
-        raise ResultsError(f"cannot write results to {partial}: "
-                           f"{failed_write.strerror or failed_write}; the run was stopped"
-                           + (f", {path} is as before" if path.exists() else ""))
-    _results.validate(document, str(partial))
+    return files.finish(document, complete=not cancelled.is_set()), document
+
+
+def _describe_patterns(document: dict[str, Any], configs: Sequence[ServerConfig],
+                       patterns: Sequence[Pattern], release_patterns: Sequence[Pattern]
+                       ) -> None:
+    """The patterns some configuration measures: the document describes each once."""
+    patterns_all = list(dict.fromkeys(
+        [*(patterns if any(c.release is None for c in configs) else ()),
+         *(release_patterns if any(c.release is not None for c in configs) else ())]))
+    if patterns_all:
+        document["run"]["patterns"] = [p.id for p in patterns_all]
+        document["patterns"] = {p.id: p.to_json() for p in patterns_all}
+        # each pattern's code, as the probe's: merge and diff compare them per pattern
+        document["suite"] = {**document["suite"], "patterns_sha256": suite_hashes(patterns_all)}
+
+
+@contextmanager
+def _stopping_on_signals(stop: Callable[[str], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM call ``stop`` while the run lasts (from the main thread only:
+    Python delivers signals there)."""
+    def on_signal(signum: int, frame: Any) -> None:
+        stop(f"interrupted by {signal.Signals(signum).name}")
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, on_signal)
     try:
-        _results.write_atomic(partial, document)
-        if not cancelled.is_set():
-            os.replace(partial, path)  # the run is complete: it becomes the last complete one
-    except OSError as err:
-        raise ResultsError(f"cannot write results to {out_dir}: {err.strerror or err}"
-                           + (f"; {path} is as before" if path.exists() else "")) from err
-    if cancelled.is_set():
-        raise Interrupted(f"interrupted: {len(document['configurations'])} configuration(s) "
-                          f"kept in {partial}"
-                          + (f" ({path} still holds the last complete run)"
-                             if path.exists() else "")
-                          + "; not run: "
-                          + (", ".join(n["id"] for n in run["not_run"]) or "none"))
-    return path, document
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _progress_line(done: int, total: int, config: ServerConfig, cell: dict[str, Any]) -> str:
+    counts = summary(cell.get("verdicts", {}))
+    shapes = _pattern_summary(cell.get("patterns", {}))
+    return (f"[{done}/{total}] {config.id}: {cell['status']} "
+            + " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+            + (f"; patterns {shapes}" if shapes else "")
+            + f" ({cell.get('seconds', 0):.1f} s"
+            + (f", cached from {cell.get('measured_at')})" if cell.get("cached") else ")"))
 
 
 def _guarded(config: ServerConfig, backend: Backend, repeat: int,

@@ -20,7 +20,7 @@ from asgi_matrix.verdicts._model import (
     sightings,
 )
 
-#: How a request got to the server, by its tag's prefix (measure/traffic.py)
+#: How a request got to the server, by its tag's prefix (measure/drive/traffic.py)
 _CARRIERS = {"ka": "keep-alive", "pipe": "pipelined", "h2": "HTTP/2"}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from asgi_matrix.catalogue import patterns as catalogue
+from asgi_matrix.catalogue import pattern_catalogue as catalogue
 from asgi_matrix.report import site as _site
 from helpers.results_docs import without_patterns
 from helpers.site_docs import FRESH, sample

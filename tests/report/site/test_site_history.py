@@ -9,11 +9,11 @@ from pathlib import PurePosixPath
 
 import pytest
 from asgi_matrix.report import site as _site
-from asgi_matrix.resources import SITE_DIR
+from asgi_matrix.resources import DASHBOARD_DIR
 from helpers.history_docs import history_document
 from helpers.site_docs import FRESH, Document, sample, section, text
 
-STATIC = {f"static/{p.name}" for p in (SITE_DIR / "static").iterdir()}
+STATIC = {f"static/{p.name}" for p in (DASHBOARD_DIR / "static").iterdir()}
 PAGE = "history/uvicorn-history.html"
 
 

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 from asgi_matrix.report import site as _site
 from asgi_matrix.report import words
-from asgi_matrix.resources import SITE_DIR
+from asgi_matrix.resources import DASHBOARD_DIR
 from asgi_matrix.results import document as _results
 from helpers.site_docs import (
     FINISHED,
@@ -23,7 +23,7 @@ from helpers.site_docs import (
     with_error_and_unsupported,
 )
 
-STATIC = {f"static/{p.name}" for p in (SITE_DIR / "static").iterdir()}
+STATIC = {f"static/{p.name}" for p in (DASHBOARD_DIR / "static").iterdir()}
 
 
 def _rows(page: str) -> list[str]:

@@ -35,9 +35,9 @@ from asgi_matrix.report.site import cell as _cell
 from asgi_matrix.report.site import compare as _compare
 from asgi_matrix.report.site import config as _config
 from asgi_matrix.report.site import fails_only as _fails_only
-from asgi_matrix.report.site import history as _history
+from asgi_matrix.report.site import history_page as _history
 from asgi_matrix.report.site import index as _index
-from asgi_matrix.report.site import patterns as _patterns
+from asgi_matrix.report.site import pattern_pages as _patterns
 from asgi_matrix.report.site.base import Options, Site, is_stale, slugs
 from asgi_matrix.report.site.writer import MARKER, make_server, transferred_size, url_of, write
 from asgi_matrix.report.words import GLYPHS

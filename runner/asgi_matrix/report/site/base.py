@@ -29,7 +29,7 @@ from asgi_matrix.report.words import (
     required,
     shown,
 )
-from asgi_matrix.resources import SITE_DIR
+from asgi_matrix.resources import DASHBOARD_DIR
 
 #: matrix sections, in order: kind -> heading
 SECTIONS = {"server": "ASGI servers", "control": "Reference servers: controls",
@@ -51,7 +51,7 @@ STATUS_MEANING = {
     "n/a": "the property does not apply to this configuration",
     "flaky": "repeated attempts disagreed; every attempt's verdict is in the evidence",
 }
-#: scenario -> what it does (measure/scenarios.py says the same to developers)
+#: scenario -> what it does (measure/drive/scenarios.py says the same to developers)
 SCENARIOS = {
     "main": "the normal probe app gets sequential, concurrent and WebSocket traffic; then a "
             "slow request is put in flight and SIGTERM goes to the main process",
@@ -162,7 +162,7 @@ def groups_of(properties: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 @functools.cache
 def env() -> jinja2.Environment:
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(SITE_DIR / "templates"), autoescape=True,
+        loader=jinja2.FileSystemLoader(DASHBOARD_DIR / "templates"), autoescape=True,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         auto_reload=False)
     environment.filters["pretty"] = pretty

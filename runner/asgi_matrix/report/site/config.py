@@ -16,7 +16,7 @@ from asgi_matrix.report.site.base import (
     reproduce,
     server_version,
 )
-from asgi_matrix.report.site.patterns import PatternPages
+from asgi_matrix.report.site.pattern_pages import PatternPages
 
 
 def own_scopes(config: dict[str, Any]) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from asgi_matrix.exceptions import ResultsError
-from asgi_matrix.resources import SITE_DIR
+from asgi_matrix.resources import DASHBOARD_DIR
 
 MARKER = ".asgi-matrix-site"
 #: what write() owns inside an existing site folder (and replaces on a rebuild)
@@ -48,7 +48,7 @@ def write(files: dict[str, str], out_dir: Path) -> int:
             folder.mkdir(parents=True, exist_ok=True)
         for relative, text in files.items():
             _write(staging / relative, text.encode())
-        shutil.copytree(SITE_DIR / "static", staging / "static")
+        shutil.copytree(DASHBOARD_DIR / "static", staging / "static")
         _keep_users_files(out_dir, staging)
         os.chmod(staging, 0o755)  # mkdtemp makes it private; a site is for publishing
         _swap(staging, out_dir)
@@ -59,7 +59,7 @@ def write(files: dict[str, str], out_dir: Path) -> int:
                            f"encoded ({err.reason})") from err
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return len(files) + sum(1 for _ in (SITE_DIR / "static").iterdir())
+    return len(files) + sum(1 for _ in (DASHBOARD_DIR / "static").iterdir())
 
 
 def _write(path: Path, data: bytes) -> None:

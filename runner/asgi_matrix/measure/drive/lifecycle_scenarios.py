@@ -147,28 +147,38 @@ RECYCLE_RETIRE_S = 10.0  #: a replaced worker that has not retired by then never
 #: of traffic, so there the clients go slower
 RECYCLE_PAUSE_S = {"requests": 0.005, "seconds": 0.05}
 RECYCLE_CLIENTS = 2
+#: a request budget's traffic never ends before this long, however few were sent
+RECYCLE_CAP_S = 120.0
 
 
 def recycle(server: RunningServer, record: dict[str, Any], bound_s: float,
-            baseline_startups: int, pause_s: float) -> None:
+            baseline_startups: int, pause_s: float, min_sent: int = 0) -> None:
     """Sustained traffic until a worker was replaced (or the server went away), counted.
 
     Two clients send requests back to back (a new connection each, so a retiring worker
     cannot keep one alive); each failure is kept with its time. The traffic ends
     ``RECYCLE_SETTLE_S`` after as many workers retired (lifespan.shutdown) as were
     replaced (a new lifespan.startup), ``RECYCLE_RETIRE_S`` after the first replacement,
-    once the server died, or at ``bound_s``.
+    once the server died, or at ``bound_s`` once ``min_sent`` requests went out or the
+    last one went unanswered (a budget of requests is crossed by requests, not by time: a
+    loaded machine sends fewer a second), and in any case at ``RECYCLE_CAP_S``.
     """
     t_start = time.monotonic()
     record["t_traffic"] = t_start
     deadline = t_start + bound_s
+    cap = t_start + max(bound_s, RECYCLE_CAP_S)
     outcomes: list[dict[str, Any]] = []
     lock = threading.Lock()
     done = threading.Event()
 
+    def going() -> bool:  # past bound_s only while the server answers: a hung one is not
+        now = time.monotonic()  # given more time
+        return now < deadline or (now < cap and 0 < len(outcomes) < min_sent
+                                  and outcomes[-1]["status"] is not None)
+
     def client(number: int) -> None:
         i = 0
-        while not done.is_set() and time.monotonic() < deadline:
+        while not done.is_set() and going():
             got = _held.quick_get(server.base_url, f"/fast?tag=rc-{number}-{i}")
             alive = server.is_alive()
             with lock:
@@ -182,7 +192,7 @@ def recycle(server: RunningServer, record: dict[str, Any], bound_s: float,
         thread.start()
     first_new: float | None = None
     settle_until: float | None = None
-    while time.monotonic() < deadline and not done.is_set():
+    while going() and not done.is_set():
         time.sleep(0.05)
         if not server.is_alive():
             record["exited_during_traffic"] = True

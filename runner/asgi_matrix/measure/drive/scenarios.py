@@ -72,6 +72,9 @@ SCENARIOS: dict[str, tuple[str, StopScope]] = {
     "recycle": ("normal", "main"),
 }
 RECYCLE_BOUND_S = 20.0  #: a request budget is crossed within a few seconds of traffic
+#: ... by this many times the budget, sent (a budget per worker, spread over up to four
+#: workers or loops): on a loaded machine the traffic goes on until they were sent
+RECYCLE_SPREAD = 4
 RECYCLE_AFTER_LIFETIME_S = 15.0  #: a lifetime budget: this much longer than the lifetime
 
 
@@ -261,7 +264,8 @@ def recycle(server: RunningServer, prepared: Prepared, scenario: str,
         baseline = sum(e.get("event") == "lifespan.startup" for e in _events(server)[0])
         kind, amount = prepared.config.recycle or ("requests", 0)
         bound = amount + RECYCLE_AFTER_LIFETIME_S if kind == "seconds" else RECYCLE_BOUND_S
-        _lifecycle.recycle(server, record, bound, baseline, _lifecycle.RECYCLE_PAUSE_S[kind])
+        _lifecycle.recycle(server, record, bound, baseline, _lifecycle.RECYCLE_PAUSE_S[kind],
+                           min_sent=RECYCLE_SPREAD * int(amount) if kind == "requests" else 0)
     if server.is_alive():
         t_signal = time.monotonic()
         record["stop"] = {**asdict(server.stop("main", limits.stop_s)), "t_signal": t_signal}

@@ -136,17 +136,24 @@ def _run_stopped_while_waiting(out: Path, tag: str, *more: str) -> subprocess.Po
         stderr=subprocess.PIPE, text=True)
 
 
+#: Bounds for a run starved of CPU (a niced test beside a load of 30 on two cores took
+#: 100 s for what takes 5 s idle), each well under the 600 s ready timeout a hang
+#: would wait out
+STARVED_S = 300
+
+
 def _second_running(proc: subprocess.Popen[str], tag: str, partial: Path) -> int:
     """Wait (bounded) until the first configuration is on record and the second's server
     runs; its pid."""
     wait_for("control-nolifespan in the partial document",
-             lambda: _on_record(partial, "control-nolifespan"), 180)
+             lambda: _on_record(partial, "control-nolifespan"), STARVED_S)
     [server] = wait_for("fault-never-ready's server",
-                        lambda: _never_ready_server(tag, proc.pid), 60)
+                        lambda: _never_ready_server(tag, proc.pid), STARVED_S)
     assert proc.poll() is None, "the runner ended by itself"
     return server
 
 
+@pytest.mark.timeout(1000)  # the bounded waits inside, added up
 def test_interrupting_a_run_keeps_what_was_measured_and_stops_every_server(tmp_path):
     tag = f"interrupt-{uuid.uuid4().hex[:8]}"
     out = tmp_path / "out"
@@ -154,7 +161,8 @@ def test_interrupting_a_run_keeps_what_was_measured_and_stops_every_server(tmp_p
     try:
         _second_running(proc, tag, out / "results.partial.json")
         proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=60)  # it was waiting 600 s: SIGINT ends that
+        # it was waiting 600 s for a server that never answers: the SIGINT ends that
+        _, stderr = proc.communicate(timeout=STARVED_S)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -170,6 +178,7 @@ def test_interrupting_a_run_keeps_what_was_measured_and_stops_every_server(tmp_p
     assert no_processes_tagged(tag) == []  # its server was stopped, not left running
 
 
+@pytest.mark.timeout(1000)  # the bounded waits inside, added up
 def test_a_killed_run_keeps_its_records_and_the_next_run_ends_its_servers(tmp_path):
     """SIGKILL cannot be caught: the runner's servers survive it. The partial document
     keeps what was measured; the next run ends those servers (found by the runner's

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,28 @@ def list_(catalogues: tuple[Path, ...], patterns: bool) -> None:
             continue
         mark = "*" if config.default else " "
         click.echo(f"{mark} {config.id:28} {config.server:22} {config.kind:8} loop={config.loop} "
-                   f"workers={config.workers} threads={config.threads}")
+                   f"workers={config.workers} threads={config.threads}"
+                   + _resolved_words(config))
+
+
+def _resolved_words(config: Any) -> str:
+    """The version of its first requirement that the last run here resolved to (and
+    measured), with the day: "" where none was resolved yet (or for another Python)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from asgi_matrix.measure.local import envs as _envs
+
+    if config.python or not config.requires:
+        return ""
+    try:
+        name = Requirement(config.requires[0]).name.lower()
+    except InvalidRequirement:
+        return ""
+    found = _envs.resolved_versions(tuple(config.requires))
+    if found is None or name not in found[0]:
+        return ""
+    day = time.strftime("%Y-%m-%d", time.gmtime(found[1]))
+    return f"  {name} {found[0][name]} (resolved {day})"
 
 
 @cli.command()

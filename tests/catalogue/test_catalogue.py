@@ -209,3 +209,19 @@ def test_the_default_uvicorn_row_is_the_install_users_run_and_h11_has_its_own():
     assert catalogue.get("gunicorn-uvicorn-worker2").http_impl == "httptools"
     assert "uvicorn_worker.UvicornH11Worker" in catalogue.get(
         "gunicorn-uvicorn-worker2-h11").argv
+
+
+def _holds_below_newest(requirement: str) -> bool:
+    from packaging.requirements import Requirement
+
+    return any(spec.operator in ("<", "<=", "==", "===", "~=")
+               for spec in Requirement(requirement).specifier)
+
+
+def test_a_configuration_held_below_the_newest_release_says_why():
+    held = [c for c in Catalogue.load().configs
+            if any(_holds_below_newest(r) for r in c.requires)]
+    assert held  # caddysnake 0.3, granian's history (click)
+    assert [c.id for c in held if not c.pinned] == []
+    assert not any(_holds_below_newest(r) for c in Catalogue.load().configs if not c.pinned
+                   for r in c.requires)

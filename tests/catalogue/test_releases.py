@@ -334,7 +334,9 @@ def test_the_default_run_is_unchanged() -> None:
     catalogue = Catalogue.load()
     assert _selection.select(catalogue, index=fake_index) == catalogue.select()
     by_server = _selection.select(catalogue, servers=["uvicorn"], index=fake_index)
-    assert [c.id for c in by_server] == ["uvicorn", "uvicorn-uvloop", "uvicorn-workers2",
+    assert [c.id for c in by_server] == ["uvicorn", "uvicorn-h11", "uvicorn-reset-contextvars",
+                                         "uvicorn-timeout-graceful-shutdown",
+                                         "uvicorn-uvloop", "uvicorn-workers2",
                                          "uvicorn-recycle", "uvicorn-workers2-recycle",
                                          "uvicorn-py313", "uvicorn-py314", "uvicorn-py315"]
 

@@ -85,6 +85,9 @@ class ServerConfig:
     #: the HTTP implementation it runs where the server has several (uvicorn: httptools
     #: with uvicorn[standard], else h11); verdicts that depend on it name it
     http_impl: str = ""
+    #: why a requirement holds it below the newest release (an upper bound or an exact
+    #: pin); every other requirement resolves to the newest release, again each day
+    pinned: str = ""
 
     @property
     def signals(self) -> bool:
@@ -108,7 +111,7 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "workers": int, "threads": int, "websocket": bool, "http2": bool, "lifespan": bool,
     "python": str, "default": bool, "description": str, "releases": dict, "system": list,
     "recycle": dict, "factory": list, "graceful_s": (int, float), "flag": str, "flag_of": str,
-    "http_impl": str,
+    "http_impl": str, "pinned": str,
 }
 _REQUIRED = ("id", "server", "argv")
 
@@ -185,7 +188,8 @@ def _entry(raw: Any, where: str) -> ServerConfig:
               "free_threaded": free_threaded, "recycle": recycle,
               "factory": tuple(factory or ()),
               "graceful_s": _graceful(raw.get("graceful_s", 0.0), here),
-              "http_impl": raw.get("http_impl", ""), **_flag(raw, here)}
+              "http_impl": raw.get("http_impl", ""), "pinned": raw.get("pinned", ""),
+              **_flag(raw, here)}
     if "releases" in raw:  # a history entry: never in the default matrix
         if raw.get("default") is True:
             raise CatalogueError(f"{here}: an entry with releases cannot be default = true "

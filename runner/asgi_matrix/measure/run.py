@@ -54,7 +54,8 @@ def _identity(config: ServerConfig) -> dict[str, Any]:
             "declared": {"websocket": config.websocket, "lifespan": config.lifespan,
                          **({"http_impl": config.http_impl} if config.http_impl else {})},
             **({"release": config.release.to_json()} if config.release else {}),
-            **({"flag": {"args": config.flag, "of": config.flag_of}} if config.flag else {})}
+            **({"flag": {"args": config.flag, "of": config.flag_of}} if config.flag else {}),
+            **({"pinned": config.pinned} if config.pinned else {})}
 
 
 def measure(config: ServerConfig, backend: Backend, repeat: int = 1,

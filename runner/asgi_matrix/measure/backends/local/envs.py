@@ -1,7 +1,11 @@
 """Per-configuration virtualenvs, made once by uv and shared by every run.
 
-One environment per distinct (requirements, interpreter) pair, under the user cache
-(``$ASGI_MATRIX_CACHE`` or ``~/.cache/asgi-matrix``). uv is used because it creates
+One environment per distinct set of resolved versions and interpreter, under the user
+cache (``$ASGI_MATRIX_CACHE`` or ``~/.cache/asgi-matrix``): requirements that are not
+all pinned are resolved again (``uv pip compile``, newest releases first) once a day,
+so a new release of a server is measured the day after it is out, in an environment
+keyed by the versions it resolved to (the resolution is kept under ``resolved/``; when
+the index cannot be reached, the last resolution is used). uv is used because it creates
 and fills an environment in about a second from its cache, which keeps cold test runs
 and the matrix fast. An environment is built under a file lock and marked complete
 by a manifest written last, so two runs at once never see, or build, a half-made one.
@@ -20,6 +24,7 @@ import subprocess
 import sys
 import sysconfig
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +35,7 @@ from asgi_matrix.measure.backends.protocol import PROBE_REQUIREMENTS, parse_free
 from asgi_matrix.resources import cache_root
 
 _LAYOUT = 1  #: bump when the way environments are built changes
+RESOLVE_EVERY_S = 24 * 3600.0  #: unpinned requirements are resolved again after a day
 
 
 _UV_LOCK = threading.Lock()
@@ -177,13 +183,70 @@ def _freeze(python: Path) -> dict[str, str]:
                              "listing versions"))
 
 
+def _pinned(requirement: str) -> bool:
+    """Exactly one version (``name==1.2.3``, no wildcard): nothing to resolve."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        specs = list(Requirement(requirement).specifier)
+    except InvalidRequirement:
+        return False
+    return len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version
+
+
+def resolve(wanted: tuple[str, ...], interpreter: str, root: Path,
+            now: float | None = None) -> tuple[str, ...]:
+    """Every package ``wanted`` installs, pinned to the newest versions that satisfy it
+    for this interpreter (``name==version``), as uv resolves them; a resolution younger
+    than RESOLVE_EVERY_S is reused, and so is an older one when the index cannot be
+    reached. All-pinned requirements are returned as they are."""
+    if all(_pinned(r) for r in wanted):
+        return wanted
+    now = time.time() if now is None else now
+    kept = root / "resolved" / f"{_key(wanted, interpreter)}.json"
+    old = json.loads(kept.read_text()) if kept.exists() else None
+    if old is not None and now - float(old.get("resolved_at", 0)) < RESOLVE_EVERY_S:
+        return tuple(old["pins"])
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    listing = kept.with_suffix(".in")
+    listing.write_text("\n".join(wanted) + "\n")
+    try:
+        out = _run([uv_binary(), "pip", "compile", "-q", "--no-header", "--no-annotate",
+                    "--python", interpreter, str(listing)], f"cannot install {' '.join(wanted)}")
+    except EnvironmentFailed:
+        if old is not None:  # offline: the last resolution stands
+            return tuple(old["pins"])
+        raise
+    pins = tuple(sorted(line.strip() for line in out.splitlines()
+                        if "==" in line and not line.lstrip().startswith("#")))
+    write_atomic(kept, json.dumps({"requirements": wanted, "interpreter": interpreter,
+                                   "pins": pins, "resolved_at": now}, indent=1))
+    return pins
+
+
+def resolved_versions(requirements: tuple[str, ...], interpreter: str | None = None
+                      ) -> tuple[dict[str, str], float] | None:
+    """The versions these requirements last resolved to here, and when (no resolving)."""
+    wanted = tuple(sorted({*requirements, *PROBE_REQUIREMENTS}))
+    key = _key(wanted, interpreter or sys.executable)
+    kept = cache_root() / "envs" / "resolved" / f"{key}.json"
+    if not kept.exists():
+        return None
+    data = json.loads(kept.read_text())
+    return parse_freeze("\n".join(data["pins"])), float(data.get("resolved_at", 0))
+
+
 def ensure(requirements: tuple[str, ...], interpreter: str | None = None) -> Environment:
-    """Return the environment for these requirements, creating it once if needed."""
+    """Return the environment for these requirements, resolved again once a day, creating
+    it once per resolved set of versions."""
     interpreter = interpreter or sys.executable
     wanted = tuple(sorted({*requirements, *PROBE_REQUIREMENTS}))
     root = cache_root() / "envs"
     root.mkdir(parents=True, exist_ok=True)
-    final = root / _key(wanted, interpreter)
+    with open(root / "resolve.lock", "a") as lock:  # one resolution at a time per cache
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        pins = resolve(wanted, interpreter, root)
+    final = root / _key(pins, interpreter)
     python = final / "bin" / "python"
     with open(root / f"{final.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another run may be building the same one
@@ -196,11 +259,11 @@ def ensure(requirements: tuple[str, ...], interpreter: str | None = None) -> Env
             uv = uv_binary()
             _run([uv, "venv", "-q", "--python", interpreter, str(final)],
                  f"creating a virtualenv with {interpreter}")
-            _run([uv, "pip", "install", "-q", "--python", str(python), *wanted],
+            _run([uv, "pip", "install", "-q", "--python", str(python), *pins],
                  f"cannot install {' '.join(wanted)}")
             versions = _freeze(python)
             # the manifest last: its presence means "complete"
-            write_atomic(manifest, json.dumps({"requirements": wanted,
+            write_atomic(manifest, json.dumps({"requirements": wanted, "pins": pins,
                                                "interpreter": interpreter,
                                                "versions": versions}, indent=1))
         except BaseException:

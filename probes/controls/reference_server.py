@@ -127,8 +127,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
         "--state": ["copy", "shared", "detached", "none", "per-connection", "other-loop"],
         # propagate: each request runs in a fresh copy of its loop's lifespan context, also
         # on a kept-alive connection; per-connection: the requests of one connection share
-        # one context, so what one sets the next sees; other-loop: the next loop's context
-        "--context": ["propagate", "fresh", "per-connection", "other-loop"],
+        # one context, so what one sets the next sees; other-loop: the next loop's context;
+        # shared: every request of the loop runs in one context, whatever its connection
+        "--context": ["propagate", "fresh", "per-connection", "other-loop", "shared"],
         # overlap: lifespan.shutdown goes out when the stop begins, while requests run
         "--drain": ["yes", "no", "overlap"],
         # after-tasks: lifespan.shutdown only once every other task on the loop ended (a
@@ -138,7 +139,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
         "--startup-gate": ["yes", "no"],
         # hang: after a failed startup, neither serve nor exit; exit-zero: exit with 0
         "--startup-failure": ["exit", "serve", "hang", "exit-zero"],
-        "--lifespan-rejected": ["serve", "exit"],
+        # hang: after the app rejected the lifespan scope, neither serve nor exit
+        "--lifespan-rejected": ["serve", "exit", "hang"],
         # all: answer every request; drop-concurrent: close a request of the concurrent
         # batch (tag conc-N) unanswered while another of the batch is in flight on the loop
         "--answer": ["all", "drop-concurrent"],
@@ -405,6 +407,7 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._base_state: dict[str, Any] = {}  # what requests see when no lifespan ran
         self._base_context = contextvars.Context()
+        self._shared_context: contextvars.Context | None = None  #: --context shared
         self._inflight = 0
         self._batch_inflight = 0  #: requests of the concurrent batch in flight
         self._idle: asyncio.Event | None = None
@@ -540,6 +543,9 @@ class Worker:
             if opts.lifespan_rejected == "exit":
                 self.runtime.fatal(EXIT_ERROR, "lifespan rejected")
                 return
+            if opts.lifespan_rejected == "hang":
+                log("lifespan: neither serving nor exiting (--lifespan-rejected hang)")
+                return
             log("lifespan: serving without lifespan (--lifespan-rejected serve)")
         else:
             log("lifespan: the app returned before startup settled; serving without lifespan")
@@ -625,6 +631,12 @@ class Worker:
     def _handler_context(self) -> contextvars.Context:
         if self.options.context == "fresh":
             return contextvars.Context()
+        if self.options.context == "shared":
+            if self._shared_context is None:  # made at the first request, kept for all
+                lifespan = self._lifespan_of(False)
+                base = lifespan.context if lifespan is not None else self._base_context
+                self._shared_context = base.copy()
+            return self._shared_context
         lifespan = self._lifespan_of(self.options.context == "other-loop")
         return (lifespan.context if lifespan is not None else self._base_context).copy()
 

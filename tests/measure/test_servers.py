@@ -26,6 +26,7 @@ pytestmark = [pytest.mark.servers, pytest.mark.timeout(660)]
 CONFIGS = ["control-multiloop", "control-broken", "control-nolifespan", "control-stop-hang",
            "control-leaky", "control-crossloop", "control-late", "control-hang",
            "control-tasks-first", "control-shared-state", "control-harness-shared-state",
+           "control-nostate", "control-shared-context", "control-rejected-hang",
            "uvicorn", "hypercorn",
            "hypercorn-trio", "daphne", "granian", "starlette-testclient-bare", "asgi-lifespan"]
 RUN_TAG = f"tests-{uuid.uuid4().hex[:8]}"
@@ -90,9 +91,11 @@ BRANCHES: dict[str, list[tuple[str, str, str]]] = {
     "context.propagates-websocket": [("control-broken", "fail", "did not see the contextvar"),
                                      ("control-crossloop", "fail", "saw the contextvar set by")],
     "context.isolated": [("control-leaky", "fail", "on the same connection"),
-                         ("control-leaky", "fail", "HTTP/2: 'h2-1' (stream ")],
+                         ("control-leaky", "fail", "HTTP/2: 'h2-1' (stream "),
+                         ("control-shared-context", "fail", "(new connections: ")],
     "state.supported": [("control-broken", "fail", "did not get the state"),
-                        ("control-crossloop", "fail", "saw the state set by loop")],
+                        ("control-crossloop", "fail", "saw the state set by loop"),
+                        ("control-nostate", "unsupported", "had no 'state' key")],
     "state.shallow-copy": [("control-broken", "fail", "on another connection"),
                            # one dict for all, scope["client"] port 0 / ASGITransport's fake
                            ("control-shared-state", "fail", "on another connection"),
@@ -117,7 +120,8 @@ BRANCHES: dict[str, list[tuple[str, str, str]]] = {
     "startup-failure.exits-nonzero": [("control-broken", "fail", "kept serving"),
                                       ("control-leaky", "fail", "status 0"),
                                       ("control-hang", "fail", "still running")],
-    "lifespan-rejected.keeps-serving": [("control-broken", "fail", "it exited")],
+    "lifespan-rejected.keeps-serving": [("control-broken", "fail", "it exited"),
+                                        ("control-rejected-hang", "fail", "it did not answer")],
 }
 #: The lifecycle properties (issue #17): control-broken drops concurrent connections and
 #: cuts everything at the stop, so the edges of what is open at the stop need a control that

@@ -65,3 +65,30 @@ def test_each_required_level_is_a_quote_the_readme_explains() -> None:
     for prop in PROPERTIES:
         if prop.level != "not-in-spec":  # the code refuses a MUST/SHOULD without a quote
             assert prop.reference.quote
+
+
+ROUND3 = "| configuration | served by | ✗ fail | ○ no | – unsupported, ! error |"
+
+
+def test_the_round3_findings_use_the_dashboards_words() -> None:
+    """Each cell of the round-3 table names properties by their dashboard titles, a MUST
+    under ✗ fail and the others under ○ no, as the dashboard shows them."""
+    from asgi_matrix.catalogue.load import Catalogue
+
+    titles = {p.title: p.level for p in PROPERTIES}
+    known = set(Catalogue.load().ids())
+    rows = _table_after(ROUND3)
+    assert rows
+    for config, _served, failed, no, other in rows:
+        assert config.strip("`") in known, config
+        named = {"fail": failed, "no": no}
+        for column, cell in named.items():
+            for title in filter(None, (t.strip() for t in cell.split(","))):
+                if title == "—":
+                    continue
+                assert title in titles, (config, title)
+                assert (titles[title] == "MUST") == (column == "fail"), (config, title)
+        for item in filter(None, (t.strip() for t in other.split(","))):
+            if item != "—":
+                assert item[:2] in {"– ", "! "}, (config, item)
+                assert item[2:] in titles, (config, item)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from asgi_matrix.catalogue.load import Catalogue
-from asgi_matrix.measure.judge import BY_HTTP_IMPLEMENTATION, judge
 from asgi_matrix.verdicts import PROPERTIES, Verdict
+from asgi_matrix.verdicts.judge import BY_HTTP_IMPLEMENTATION, judge
 
 
 def _attempt(status: str) -> dict[str, Verdict]:

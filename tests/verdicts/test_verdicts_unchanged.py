@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from asgi_matrix.catalogue import pattern_catalogue
 from asgi_matrix.catalogue.load import ServerConfig
-from asgi_matrix.measure.drive.pattern_starts import needs
-from asgi_matrix.measure.judge import attempt_verdicts, judge
+from asgi_matrix.verdicts.judge import attempt_verdicts, judge
 from asgi_matrix.verdicts.pattern_verdicts import judge as judge_pattern
+from asgi_matrix.verdicts.pattern_verdicts import needs
 
 HERE = Path(__file__).parent
 SAMPLE = HERE.parent / "data" / "results-sample.json"

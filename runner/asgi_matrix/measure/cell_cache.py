@@ -10,9 +10,9 @@ recorded observations, so a fix to a verdict's logic applies to cached releases 
 running them again. ``force`` skips reading (but still writes).
 
 A release measured with app patterns keys on them too: each pattern's code hash, and
-the code that drives and judges them (pattern cells keep their verdicts, not the
-records they were judged from, so they are not judged again). A release measured
-without patterns keeps the key it always had.
+the code that drives them. Their cells are judged again too, from the records of the
+server starts that served them (``pattern_starts``), kept beside the scenarios. A
+release measured without patterns keeps the key it always had.
 
 Only configurations pinned to a release are cached, and only cells that say something
 lasting: measured, or not run because the release cannot be installed here. Error
@@ -32,9 +32,10 @@ from typing import Any
 from asgi_matrix.catalogue.load import ServerConfig
 from asgi_matrix.catalogue.pattern_catalogue import Pattern
 from asgi_matrix.files import write_atomic
-from asgi_matrix.measure.judge import attempt_verdicts, judge
 from asgi_matrix.resources import PACKAGE_DIR, cache_root
 from asgi_matrix.results import document as _results
+from asgi_matrix.verdicts.judge import attempt_verdicts, judge
+from asgi_matrix.verdicts.pattern_verdicts import pattern_cells
 
 LAYOUT = 1  #: bump when what a cached cell holds changes
 
@@ -54,12 +55,9 @@ def observers_sha256() -> str:
 
 @cache
 def pattern_observers_sha256() -> str:
-    """The code that drives the pattern traffic and judges what the patterns recorded."""
-    digest = hashlib.sha256()
-    for path in (PACKAGE_DIR / "measure" / "drive" / "pattern_starts.py",
-                 PACKAGE_DIR / "verdicts" / "pattern_verdicts.py"):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    """The code that starts the servers for the patterns and drives their traffic."""
+    path = PACKAGE_DIR / "measure" / "drive" / "pattern_starts.py"
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 def key_parts(config: ServerConfig, backend: str, repeat: int,
@@ -119,7 +117,7 @@ class CellCache:
         if not isinstance(cell, dict) or cell.get("id") != config.id:
             return None
         self.hits += 1
-        cell = rejudge(config, cell)
+        cell = rejudge(config, cell, patterns)
         cell["cached"] = True
         cell["measured_at"] = stored.get("measured_at") or cell.get("measured_at") or ""
         return cell
@@ -142,13 +140,18 @@ class CellCache:
             pass  # a cache that cannot be written only costs a measurement next time
 
 
-def rejudge(config: ServerConfig, cell: dict[str, Any]) -> dict[str, Any]:
-    """The cell with its verdicts and facts judged again from its recorded observations."""
+def rejudge(config: ServerConfig, cell: dict[str, Any],
+            patterns: Sequence[Pattern] = ()) -> dict[str, Any]:
+    """The cell with its verdicts, facts and pattern cells judged again from its
+    recorded observations."""
     attempts = cell.get("attempts")
     if cell.get("status") != "measured" or not attempts:
         return dict(cell)
     try:
         per_attempt = [attempt_verdicts(config, a["scenarios"]) for a in attempts]
-        return {**cell, **judge(config, per_attempt, attempts[-1]["scenarios"])}
+        judged = {**cell, **judge(config, per_attempt, attempts[-1]["scenarios"])}
+        if patterns and isinstance(cell.get("pattern_starts"), dict):
+            judged["patterns"] = pattern_cells(patterns, cell["pattern_starts"])
+        return judged
     except Exception:  # observations this suite cannot read: keep what was judged then
         return dict(cell)

@@ -25,7 +25,7 @@ from asgi_matrix.exceptions import AsgiMatrixError, NotRunnable
 from asgi_matrix.measure.backends import releases as _releases
 from asgi_matrix.measure.backends.protocol import Backend, Prepared
 from asgi_matrix.measure.cell_cache import CellCache
-from asgi_matrix.measure.drive.pattern_starts import measure_patterns
+from asgi_matrix.measure.drive.pattern_starts import record_patterns
 from asgi_matrix.measure.drive.scenarios import (
     LIMITS,
     Limits,
@@ -33,11 +33,12 @@ from asgi_matrix.measure.drive.scenarios import (
     run_scenario,
     scenarios_for,
 )
-from asgi_matrix.measure.judge import attempt_verdicts, judge, observations
 from asgi_matrix.results import document as _results
 from asgi_matrix.results import history as _history
 from asgi_matrix.results.partial import PartialResults
 from asgi_matrix.verdicts import PROPERTIES, Verdict, facts, summary
+from asgi_matrix.verdicts.judge import attempt_verdicts, judge, observations
+from asgi_matrix.verdicts.pattern_verdicts import pattern_cells
 from asgi_matrix.verdicts.pattern_verdicts import summary as pattern_summary
 
 Progress = Callable[[str], None]
@@ -82,18 +83,20 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
 
         def on_main(main: dict[str, Any]) -> None:
             if patterns and not phase and _served(main):
-                phase.append(background.submit(measure_patterns, backend, prepared, patterns,
+                phase.append(background.submit(record_patterns, backend, prepared, patterns,
                                                limits, _libraries(main)))
 
         attempts, per_attempt = _attempts(config, backend, prepared, repeat, cancelled,
                                           limits, on_main)
-        cells = phase[0].result() if phase else None
+        starts = phase[0].result() if phase else None
     judged = judge(config, per_attempt, attempts[-1]["scenarios"])
     main = attempts[-1]["scenarios"].get("main", {})
-    pattern_cells: dict[str, Any] = {}
-    if cells is not None and judged["status"] == "measured" and not (
+    pattern_fields: dict[str, Any] = {}
+    if starts is not None and judged["status"] == "measured" and not (
             cancelled is not None and cancelled.is_set()):
-        pattern_cells = {"patterns": cells}
+        # the records beside the cells, as the scenarios beside the verdicts: the cell
+        # cache judges both again
+        pattern_fields = {"patterns": pattern_cells(patterns, starts), "pattern_starts": starts}
     return {
         **_identity(config),
         "status": judged["status"],
@@ -106,7 +109,7 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
         "verdicts": judged["verdicts"],
         "log_tail": main.get("log_tail", ""),
         "attempts": attempts,
-        **pattern_cells,
+        **pattern_fields,
         "seconds": round(time.monotonic() - started, 3),
     }
 

@@ -1,7 +1,8 @@
 """Verdicts on app patterns: does the way an app keeps its resources work on a server?
 
 Pure functions of what one server start recorded (the pattern app's own records and
-what the client saw). A pattern
+what the client saw), kept in the cell (``pattern_starts``) so a cached cell is judged
+again like its properties. A pattern
 
   works   every request succeeded, every background job it started completed, every
           lifespan exited cleanly, and the resource was closed once per lifespan
@@ -16,8 +17,11 @@ what the client saw). A pattern
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from asgi_matrix.catalogue.pattern_catalogue import Pattern
 
 PatternStatus = Literal["works", "breaks", "n/a", "error"]
 PATTERN_STATUSES: tuple[PatternStatus, ...] = ("works", "breaks", "n/a", "error")
@@ -44,6 +48,46 @@ class Needs:
     jobs: bool = False
     closes: bool = False
     library: str = "anyio"
+
+
+def needs(pattern: Pattern) -> Needs:
+    return Needs(pattern.id, lifespan=pattern.lifespan, jobs=pattern.jobs,
+                 closes=pattern.closes, library=pattern.library)
+
+
+def pattern_cells(patterns: Sequence[Pattern], starts: dict[str, dict[str, Any]]
+                  ) -> dict[str, dict[str, Any]]:
+    """Every pattern's cell from the records of the server starts that served them:
+    the verdict, and how its start went. A start's record names its patterns
+    (``patterns``); one that was not made says why (``not_started``)."""
+    by_id = {p.id: p for p in patterns}
+    cells: dict[str, dict[str, Any]] = {}
+    for start_name, record in starts.items():
+        for pattern_id in record.get("patterns", []):
+            if pattern_id in by_id:
+                cells[pattern_id] = _cell(by_id[pattern_id], start_name, record)
+    return {p.id: cells[p.id] for p in patterns if p.id in cells}
+
+
+def _cell(pattern: Pattern, start_name: str, record: dict[str, Any]) -> dict[str, Any]:
+    if why := record.get("not_started"):
+        return {"status": "n/a", "explanation": why, "start": start_name,
+                "evidence": {"libraries": record.get("libraries", [])},
+                "seconds": 0.0, "command": []}
+    verdict = judge(needs(pattern), record)
+    keep_log = verdict.status == "error" or not (record.get("ready") or {}).get("ok")
+    cell = verdict.to_json()
+    if "app" in record:  # how the server got the app: one object, or a factory
+        cell["evidence"] = {**cell["evidence"], "app": record["app"]}
+    return {
+        **cell, "start": start_name,
+        "seconds": record.get("seconds"),
+        "command": record.get("command", []),
+        **({"versions": record["versions"]} if not pattern.raw
+           and record.get("versions") else {}),
+        **({"changed": record["changed"]} if record.get("changed") else {}),
+        **({"log_tail": record.get("log_tail", "")} if keep_log else {}),
+    }
 
 
 def where(record: dict[str, Any]) -> dict[str, Any]:

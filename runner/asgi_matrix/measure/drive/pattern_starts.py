@@ -35,7 +35,7 @@ from asgi_matrix.measure.backends.protocol import Backend, Prepared
 from asgi_matrix.measure.drive import scenarios as _scenarios
 from asgi_matrix.measure.drive import traffic as _traffic
 from asgi_matrix.resources import PROBE_APP
-from asgi_matrix.verdicts.pattern_verdicts import Needs, judge
+from asgi_matrix.verdicts.pattern_verdicts import pattern_cells
 
 DISPATCH_APP = "patterns.dispatch:app"
 DISPATCH_FACTORY = "patterns.dispatch:create_app"
@@ -49,11 +49,6 @@ _TIMEOUT = httpx.Timeout(5.0)
 PARALLEL_STARTS = 4
 #: each request's tag again as a header: a handler must see its own (probes/patterns/_kit.py)
 TAG_HEADER = "x-asgi-matrix-tag"
-
-
-def needs(pattern: Pattern) -> Needs:
-    return Needs(pattern.id, lifespan=pattern.lifespan, jobs=pattern.jobs,
-                 closes=pattern.closes, library=pattern.library)
 
 
 def groups(patterns: Sequence[Pattern]) -> list[tuple[str, list[Pattern]]]:
@@ -203,51 +198,48 @@ def elsewhere(patterns: Sequence[Pattern], libraries: set[str]) -> str:
             f"{patterns[0].library}, so it was not started here")
 
 
-def measure_patterns(backend: Backend, prepared: Prepared, patterns: Sequence[Pattern],
-                     limits: _scenarios.Limits = _scenarios.LIMITS,
-                     libraries: set[str] | None = None, alone: bool = False) -> dict[str, Any]:
-    """pattern id -> verdict (status, explanation, evidence) and how its start went.
+def record_patterns(backend: Backend, prepared: Prepared, patterns: Sequence[Pattern],
+                    limits: _scenarios.Limits = _scenarios.LIMITS,
+                    libraries: set[str] | None = None, alone: bool = False
+                    ) -> dict[str, dict[str, Any]]:
+    """start name -> what that server start recorded, with the ids of the patterns it
+    served (``patterns``); a start not made says why (``not_started``). Judged by
+    verdicts.pattern_verdicts.pattern_cells.
 
     ``libraries``: the event loop libraries the probe's requests ran on (its main
     scenario); a start whose every app is built for another is not made. ``alone``: each
     pattern in a start of its own, its app loaded by the server itself (no dispatcher):
     what the shared starts must agree with."""
-    cells: dict[str, Any] = {}
+    records: dict[str, dict[str, Any]] = {}
     made = []
     starts = ([(f"alone-{p.id}", [p]) for p in patterns] if alone else groups(patterns))
     for start_name, group in starts:
         if why := elsewhere(group, libraries or set()):
-            for pattern in group:
-                cells[pattern.id] = {"status": "n/a", "explanation": why, "start": start_name,
-                                     "evidence": {"libraries": sorted(libraries or ())},
-                                     "seconds": 0.0, "command": []}
+            records[start_name] = {"patterns": [p.id for p in group], "not_started": why,
+                                   "libraries": sorted(libraries or ())}
         else:
             made.append((start_name, group))
 
     def start(name: str, group: list[Pattern]) -> dict[str, Any]:
         try:  # "patterns-patterns", "patterns-frameworks", ...: one container name each
-            return one_start(backend, prepared, group, limits, f"patterns-{name}", alone)
+            record = one_start(backend, prepared, group, limits, f"patterns-{name}", alone)
         except AsgiMatrixError as err:
-            return {"ready": {"ok": False}, "error": str(err), "log_tail": err.log_tail}
+            record = {"ready": {"ok": False}, "error": str(err), "log_tail": err.log_tail}
+        return {"patterns": [p.id for p in group], **record}
 
     # The starts are separate processes on their own ports and folders, and most of each
     # is waiting (readiness, background jobs' tail, the stop): side by side, not in turn.
     with ThreadPoolExecutor(max(1, min(len(made), PARALLEL_STARTS))) as pool:
-        records = list(pool.map(lambda named: start(*named), made))
-    for (start_name, group), record in zip(made, records, strict=True):
-        for pattern in group:
-            verdict = judge(needs(pattern), record)
-            keep_log = verdict.status == "error" or not (record.get("ready") or {}).get("ok")
-            cell = verdict.to_json()
-            if "app" in record:  # how the server got the app: one object, or a factory
-                cell["evidence"] = {**cell["evidence"], "app": record["app"]}
-            cells[pattern.id] = {
-                **cell, "start": start_name,
-                "seconds": record.get("seconds"),
-                "command": record.get("command", []),
-                **({"versions": record["versions"]} if not pattern.raw
-                   and record.get("versions") else {}),
-                **({"changed": record["changed"]} if record.get("changed") else {}),
-                **({"log_tail": record.get("log_tail", "")} if keep_log else {}),
-            }
-    return {p.id: cells[p.id] for p in patterns}
+        for (start_name, _), record in zip(made, pool.map(lambda named: start(*named), made),
+                                           strict=True):
+            records[start_name] = record
+    return records
+
+
+def measure_patterns(backend: Backend, prepared: Prepared, patterns: Sequence[Pattern],
+                     limits: _scenarios.Limits = _scenarios.LIMITS,
+                     libraries: set[str] | None = None, alone: bool = False) -> dict[str, Any]:
+    """pattern id -> verdict (status, explanation, evidence) and how its start went:
+    record_patterns, judged."""
+    return pattern_cells(patterns, record_patterns(backend, prepared, patterns, limits,
+                                                   libraries, alone))

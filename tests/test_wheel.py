@@ -217,11 +217,15 @@ def test_the_composite_action_after_its_install(installed: Installed) -> None:
     assert outputs["ids"].split() == ["control-multiloop+branch"]
     done = installed.bash(_named(steps, "Measure"),
                           {**github, "CATALOGUE": outputs["catalogue"], "IDS": outputs["ids"],
-                           "BACKEND": "local", "OUT": "action-out", "STRICT": "true"})
+                           "BACKEND": "local", "OUT": "action-out", "STRICT": "true",
+                           "PATTERNS": "none"})
     assert done.returncode == 0, done.stderr
     results = installed.work / "action-out" / "results.json"
     cell = json.loads(results.read_text())["configurations"]["control-multiloop+branch"]
     assert cell["status"] == "measured", cell.get("reason")
     done = installed.bash(_named(steps, "Summary"), {**github, "RESULTS": str(results)})
     assert done.returncode == 0, done.stderr
-    assert "control-multiloop+branch" in (installed.work / "action-summary.md").read_text()
+    summary = (installed.work / "action-summary.md").read_text()
+    assert "| control-multiloop+branch | measured |" in summary  # show --format markdown
+    assert "patterns" not in json.loads(results.read_text())["configurations"][
+        "control-multiloop+branch"]  # PATTERNS=none: --no-patterns

@@ -225,8 +225,9 @@ def with_errors(n: int, run_id: str = "new") -> dict[str, Any]:
 def test_the_shard_job_checks_its_error_cells_after_the_upload() -> None:
     workflow = load_yaml(REPO / ".github" / "workflows" / "matrix.yml")
     names = [s.get("name") or s.get("uses", "") for s in workflow["jobs"]["shard"]["steps"]]
-    upload = next(i for i, n in enumerate(names) if n.startswith("actions/upload-artifact@"))
-    assert names.index("Error cells") == upload + 1
+    uploads = [i for i, n in enumerate(names) if n.startswith("actions/upload-artifact@")]
+    assert uploads  # the results, and the history cache
+    assert names.index("Error cells") == max(uploads) + 1
     [step] = [s for s in workflow["jobs"]["shard"]["steps"] if s.get("name") == "Error cells"]
     assert step["run"] == ('python .github/scripts/pages.py errors out/results.json '
                            '"$MAX_ERROR_CELLS"')
@@ -285,3 +286,55 @@ def test_a_run_with_more_error_cells_is_not_published_over_the_last(tmp_path: Pa
     kept = pages("assemble", "same.json", "published", "public", "30", cwd=tmp_path, env=env)
     assert kept.returncode == 0, kept.stdout + kept.stderr
     assert json.loads((tmp_path / "public/runs/index.json").read_text()) == ["same", "good"]
+
+
+def test_the_history_cache_is_keyed_by_what_it_holds_and_kept_from_every_shard() -> None:
+    workflow = load_yaml(REPO / ".github" / "workflows" / "matrix.yml")
+    shard = workflow["jobs"]["shard"]["steps"]
+    [restore] = [s for s in shard if s.get("uses", "").startswith("actions/cache/restore@")]
+    for key in [restore["with"]["key"], restore["with"]["restore-keys"]]:
+        assert "run_id" not in key
+        assert "matrix.shard" not in key
+    keeper = workflow["jobs"]["history-cache"]
+    assert keeper["needs"] == ["plan", "shard"]
+    assert keeper["if"] == "${{ !cancelled() }}"
+    [save] = [s for s in keeper["steps"] if s.get("uses", "").startswith("actions/cache/save@")]
+    assert save["with"]["key"] == "${{ steps.history.outputs.key }}"
+    [merge] = [s for s in keeper["steps"] if s.get("id") == "history"]
+    assert "hashFiles('probes/**', 'runner/**')" in merge["env"]["SUITE"]
+    assert "'*/cells/*'" in merge["run"]
+
+
+def test_no_action_runs_on_node20() -> None:
+    text = "".join(p.read_text() for p in [*WORKFLOWS, ACTION])
+    for pinned in set(USES.findall(text)):
+        assert pinned[0] not in OLD_PINS, pinned
+
+
+#: The last pins on node20 (or older): actions moved to node24 in their next majors.
+OLD_PINS = {
+    "actions/checkout@11d5960a326750d5838078e36cf38b85af677262",
+    "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065",
+    "actions/cache@5a3ec84eff668545956fd18022155c47e93e2684",
+    "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02",
+    "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093",
+    "actions/upload-pages-artifact@56afc609e74202658d3ffba0e8f6dda462b719fa",
+    "actions/deploy-pages@d6db90164ac5ed86f2b6aed7e0febac5b3c0c03e",
+}
+
+
+def test_dependabot_keeps_the_pinned_actions_moving() -> None:
+    config = load_yaml(REPO / ".github" / "dependabot.yml")
+    [update] = config["updates"]
+    assert update["package-ecosystem"] == "github-actions"
+    assert set(update["directories"]) == {"/", "/.github/actions/asgi-matrix"}
+
+
+def test_ci_runs_what_ci_run_runs() -> None:
+    [test] = [j for j in jobs(REPO / ".github" / "workflows" / "ci.yml").values()
+              if any(".ci/run" in s.get("run", "") for s in j["steps"])]
+    [step] = [s for s in test["steps"] if ".ci/run" in s.get("run", "")]
+    assert step["run"] == 'sudo env "PATH=$PATH" .ci/run'
+    [setup] = [s for s in test["steps"] if s.get("uses", "").startswith("actions/setup-python@")]
+    assert {"3.12", "3.13"} <= set(setup["with"]["python-version"].split())
+    assert "pythons" in (REPO / ".ci" / "run").read_text()

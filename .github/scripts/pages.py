@@ -2,11 +2,16 @@
 
 GitHub Pages deployed from an artifact replaces the whole site, so each publish
 rebuilds it: the new run, plus the kept older runs fetched back from the live site.
+Only the newest run has a dashboard; an older run keeps its data (gzipped) and a page
+with what changed since the run before it, so 30 runs of the full matrix stay far
+under Pages' 1 GB (tests/test_pages_size.py). Any run's dashboard is one command away:
+``asgi-matrix site results.json --out site``.
 
     pages.py fetch URL DEST KEEP
-        Download runs/index.json and each kept run's results.json from the site at
-        URL into DEST/runs/<id>/results.json. No site yet (404) is a first publish;
-        any other failure stops the publish, which would otherwise drop the history.
+        Download runs/index.json and each kept run's results.json.gz (or, from an older
+        layout, results.json) and index.html from the site at URL into DEST/runs/<id>/
+        (results.json unpacked). No site yet (404) is a first publish; any other failure
+        stops the publish, which would otherwise drop the history.
         Writes previous=<path of the newest published results> to $GITHUB_OUTPUT.
 
     pages.py errors RESULTS MAX
@@ -15,9 +20,10 @@ rebuilds it: the new run, plus the kept older runs fetched back from the live si
         of all its cells: "5%"): a shard that could not measure is not published.
 
     pages.py assemble MERGED PUBLISHED OUT KEEP [BASE_URL]
-        OUT/            the dashboard of the newest run (asgi-matrix site)
-        OUT/runs/<id>/  each kept run: its dashboard and results.json
-        OUT/latest/     a copy of the newest run (Pages serves no symlinks)
+        OUT/                 the dashboard of the newest run (asgi-matrix site)
+        OUT/runs/<id>/       each kept run: results.json.gz and index.html (the run, what
+                             changed since the run before it, how to see its dashboard)
+        OUT/latest/          the newest run's results.json, and a page leading to OUT/
         OUT/runs/index.json  the kept run ids, newest first
         Runs beyond the newest KEEP are pruned by not being carried over.
         A merged run with more error cells than the newest published one is not
@@ -26,6 +32,8 @@ rebuilds it: the new run, plus the kept older runs fetched back from the live si
 
 from __future__ import annotations
 
+import gzip
+import html
 import json
 import os
 import re
@@ -69,13 +77,17 @@ def fetch(url: str, dest: Path, keep: int) -> None:
         return
     fetched: list[str] = []
     for run_id in _ids(json.loads(index))[:keep]:
-        body = _get(f"{base}/runs/{run_id}/results.json")
+        packed = _get(f"{base}/runs/{run_id}/results.json.gz")
+        body = gzip.decompress(packed) if packed is not None else _get(
+            f"{base}/runs/{run_id}/results.json")
         if body is None:
-            print(f"pages: run {run_id} is listed but has no results.json; dropped")
+            print(f"pages: run {run_id} is listed but has no results; dropped")
             continue
-        path = dest / "runs" / run_id / "results.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(body)
+        folder = dest / "runs" / run_id
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "results.json").write_bytes(body)
+        if (page := _get(f"{base}/runs/{run_id}/index.html")) is not None:
+            (folder / "index.html").write_bytes(page)
         fetched.append(run_id)
     (dest / "runs").mkdir(parents=True, exist_ok=True)
     (dest / "runs" / "index.json").write_text(json.dumps(fetched) + "\n")
@@ -179,12 +191,48 @@ def _site(results: Path, out: Path, base_url: str | None) -> bool:
     return done.returncode == 0
 
 
-def _add_run(results: Path, out: Path, run_id: str, base_url: str | None) -> None:
+def _changes(old: Path | None, new: Path) -> str:
+    """What changed from ``old`` to ``new`` (``asgi-matrix diff``), as text."""
+    if old is None:
+        return "The first run kept: nothing to compare with."
+    done = subprocess.run(["asgi-matrix", "diff", str(old), str(new)], capture_output=True,
+                          text=True, timeout=600)
+    if done.returncode != 0:
+        return f"Could not be compared with the run before it (exit {done.returncode})."
+    return done.stdout
+
+
+_NEWEST_LEAD = '<p>This is the newest run: <a href="../../index.html">its dashboard</a>.</p>'
+_OLDER_LEAD = ('<p>An older run: its data and what changed; <a href="../../index.html">the '
+               "newest run's dashboard</a>. To see this one's: <code>gunzip results.json.gz "
+               "&amp;&amp; asgi-matrix site results.json --out site</code>.</p>")
+
+
+def _run_page(results: Path, previous: tuple[str, Path] | None, newest: bool) -> str:
+    """An older run's page: the run, what changed since the one before, its data."""
+    run = json.loads(results.read_text()).get("run") or {}
+    run_id = html.escape(str(run.get("id", "")))
+    configs = len(run.get("selected") or [])
+    since = f" since run {html.escape(previous[0])}" if previous else ""
+    lead = _NEWEST_LEAD if newest else _OLDER_LEAD
+    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width\">"
+            f"<title>asgi-matrix run {run_id}</title></head><body>\n"
+            f"<h1>asgi-matrix run {run_id}</h1>\n"
+            f"<p>Started {html.escape(str(run.get('started', '')))}, backend "
+            f"{html.escape(str(run.get('backend', '')))}, {configs} configuration(s). "
+            '<a href="results.json.gz">results.json.gz</a></p>\n'
+            f"{lead}\n<h2>Changes{since}</h2>\n"
+            f"<pre>{html.escape(_changes(previous[1] if previous else None, results))}</pre>\n"
+            '<p><a href="../index.json">Every kept run</a></p>\n</body></html>\n')
+
+
+def _add_run(results: Path, out: Path, run_id: str, page: str) -> None:
     target = out / "runs" / run_id
     target.mkdir(parents=True, exist_ok=True)
-    # An older run today's dashboard cannot read still keeps its results.json.
-    _site(results, target, base_url and f"{base_url}/runs/{run_id}")
-    shutil.copyfile(results, target / "results.json")
+    with open(results, "rb") as raw, gzip.open(target / "results.json.gz", "wb") as packed:
+        shutil.copyfileobj(raw, packed)
+    (target / "index.html").write_text(page)
 
 
 def assemble(merged: Path, published: Path, out: Path, keep: int,
@@ -196,16 +244,33 @@ def assemble(merged: Path, published: Path, out: Path, keep: int,
     _not_over_a_better_run(merged, published)
     if not _site(merged, out, base_url):
         sys.exit("pages: the new run's dashboard could not be built")
-    _add_run(merged, out, run_id, base_url)
-    kept = [run_id]
     index = published / "runs" / "index.json"
-    for old_id in _ids(json.loads(index.read_text())) if index.exists() else []:
-        if len(kept) >= keep:
-            break  # older runs are pruned by not being carried over
-        if old_id not in kept:
-            _add_run(published / "runs" / old_id / "results.json", out, old_id, base_url)
-            kept.append(old_id)
-    shutil.copytree(out / "runs" / run_id, out / "latest", dirs_exist_ok=True)
+    older = [i for i in (_ids(json.loads(index.read_text())) if index.exists() else [])
+             if i != run_id][:max(0, keep - 1)]  # older runs are pruned by not being carried
+    before = (older[0], published / "runs" / older[0] / "results.json") if older else None
+    _add_run(merged, out, run_id, _run_page(merged, before, newest=True))
+    for n, old_id in enumerate(older):
+        folder = published / "runs" / old_id
+        prior = older[n + 1] if n + 1 < len(older) else None
+        page = folder / "index.html"
+        # The page made when the run was new is kept: it says what changed since the run
+        # before it, which may be pruned by now. Only the newest's wording changes.
+        text = (page.read_text().replace(_NEWEST_LEAD, _OLDER_LEAD)
+                if page.is_file() else
+                _run_page(folder / "results.json",
+                          (prior, published / "runs" / prior / "results.json") if prior else None,
+                          newest=False))
+        _add_run(folder / "results.json", out, old_id, text)
+    latest = out / "latest"
+    latest.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(merged, latest / "results.json")
+    (latest / "index.html").write_text(
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="refresh" content="0; url=../index.html">'
+        "<title>asgi-matrix: the newest run</title></head><body>"
+        '<p><a href="../index.html">The newest run</a>; its data: '
+        '<a href="results.json">results.json</a>.</p></body></html>\n')
+    kept = [run_id, *older]
     (out / "runs" / "index.json").write_text(json.dumps(kept) + "\n")
     print(f"pages: {len(kept)} run(s) kept, newest {run_id}")
 

@@ -131,7 +131,7 @@ def _resolved_words(config: Any) -> str:
     measured), with the day: "" where none was resolved yet (or for another Python)."""
     from packaging.requirements import InvalidRequirement, Requirement
 
-    from asgi_matrix.measure.local import envs as _envs
+    from asgi_matrix.measure.backends.local import envs as _envs
 
     if config.python or not config.requires:
         return ""
@@ -272,12 +272,20 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
 @click.option("--colour/--no-colour", "--color/--no-color", "colour", default=None,
               help="Colour the statuses (default: when stdout is a terminal and NO_COLOR "
                    "is unset).")
-def show(results: Path, config_id: str | None, colour: bool | None) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text",
+              show_default=True, help="markdown: the run as a CI job's summary.")
+def show(results: Path, config_id: str | None, colour: bool | None, fmt: str) -> None:
     """The answer first, then a readable table of a results file (or one configuration's
     verdicts). Text from servers is printed with control characters escaped."""
-    from asgi_matrix.report.show import render_config, render_matrix, terminal
+    from asgi_matrix.report.show import render_config, render_markdown, render_matrix, terminal
 
     document, note = _read(results)
+    if fmt == "markdown":
+        if config_id is not None:
+            raise click.UsageError("--format markdown shows the whole run, not CONFIG_ID")
+        click.echo(render_markdown(document), nl=False)
+        _say(note)
+        return
     colour, width = terminal(sys.stdout, colour)
     if config_id is None:
         click.echo(render_matrix(document, colour, width), color=colour)
@@ -456,8 +464,8 @@ EX_CHECK_NOTHING = 3  #: check: no configuration could be judged (not run here, 
 @click.argument("app")
 @click.option("--config", "-c", "ids", multiple=True, help="Configuration id (repeatable; "
               "default: each server's default configuration and the multi-loop ones).")
-@click.option("--backend", type=click.Choice(list(BACKENDS)), default=next(iter(BACKENDS)),
-              show_default=True)
+@click.option("--backend", type=click.Choice([b for b in BACKENDS if b != "auto"]),
+              default=next(iter(BACKENDS)), show_default=True)
 @click.option("--app-dir", type=click.Path(path_type=Path), default=Path("."),
               show_default=True, help="The folder APP is imported from.")
 @click.option("--requirements", "-r", type=click.Path(path_type=Path), default=None,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from asgi_matrix.exceptions import EnvironmentFailed
-from asgi_matrix.measure.local import envs as _envs
+from asgi_matrix.measure.backends.local import envs as _envs
 
 DAY = _envs.RESOLVE_EVERY_S
 

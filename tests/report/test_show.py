@@ -128,3 +128,28 @@ def test_colour_follows_the_terminal_and_no_color(monkeypatch) -> None:
     assert terminal(_Stream(False), True)[0] is True
     monkeypatch.setenv("NO_COLOR", "1")
     assert terminal(_Stream(True), None)[0] is False
+
+
+def test_markdown_has_a_row_per_configuration_with_server_text_escaped(tmp_path: Path) -> None:
+    document = sample()
+    cell = document["configurations"]["uvicorn"]
+    cell.update(status="error", reason="died | <script>alert(1)</script> `x`\nnext line")
+    write(tmp_path / "results.json", document)
+    done = CliRunner().invoke(cli, ["show", str(tmp_path / "results.json"),
+                                    "--format", "markdown"])
+    assert done.exit_code == 0, done.output
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert len(rows) == 2 + len(document["configurations"])  # the header, then each
+    [row] = [r for r in rows if r.startswith("| uvicorn |")]
+    # one line: the newline is shown as \n (words.one_line), its backslash escaped
+    assert ("| error: died \\| \\<script\\>alert(1)\\</script\\> \\`x\\`\\\\nnext line |"
+            in row)
+    assert "<script>" not in done.stdout
+    passes = sum(v["status"] == "pass" for v in
+                 document["configurations"]["control-multiloop"]["verdicts"].values())
+    [multiloop] = [r for r in rows if r.startswith("| control-multiloop |")]
+    assert multiloop.split(" | ")[2] == (
+        str(passes))
+    refused = CliRunner().invoke(cli, ["show", str(tmp_path / "results.json"), "uvicorn",
+                                       "--format", "markdown"])
+    assert refused.exit_code == 2

@@ -71,8 +71,8 @@ def rebased(config: ServerConfig, req: Requirement) -> dict[str, object]:
 def _toml(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, int | float):  # a float's repr ("0.0", "1e-05") is a TOML float
+        return repr(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     if isinstance(value, dict):

@@ -2,6 +2,7 @@
 
     render_matrix(document, colour=False, width=120)
     render_config(document, config_id, colour=False)
+    render_markdown(document)                       (show --format markdown)
 
 Statuses are whole words with their glyph ("✓ pass", "○ no"), coloured only when asked
 (the CLI asks when stdout is a terminal and NO_COLOR is unset). Tables wider than
@@ -13,6 +14,7 @@ sequence in a server's log or id is shown as ``\\e[...``, never sent to the term
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from typing import IO, Any
 
@@ -29,7 +31,7 @@ from asgi_matrix.report.words import (
     terminal_safe,
 )
 
-__all__ = ["GLYPHS", "render_config", "render_matrix", "terminal"]
+__all__ = ["GLYPHS", "render_config", "render_markdown", "render_matrix", "terminal"]
 
 #: SGR colour per displayed status (and per headline answer)
 COLOURS = {"pass": "32", "fail": "31;1", "no": "2", "partly": "33", "unsupported": "2",
@@ -215,3 +217,44 @@ def render_config(document: dict[str, Any], config_id: str, colour: bool = False
     if config.get("log_tail") and config.get("status") != "measured":
         lines += ["", "log tail:", terminal_safe(config["log_tail"])]
     return "\n".join(lines)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#!~])")
+
+
+def _md(text: Any) -> str:
+    """One Markdown table cell: one line, its markup escaped (text may be a server's)."""
+    return _MD_SPECIAL.sub(r"\\\1", one_line(text))
+
+
+def render_markdown(document: dict[str, Any]) -> str:
+    """The run as Markdown (a CI job's summary): what breaks apps, then one row per
+    configuration with its status and verdict counts. A minimal form, for the Action."""
+    configs: dict[str, Any] = document["configurations"]
+    lines = [f"### asgi-matrix: {len(configs)} configuration(s), run "
+             f"{_md(document['run'].get('id', ''))}", ""]
+    broken = _answers.breaking(document)
+    if broken:
+        lines.append("**Breaks apps** (resources per loop, state shared between requests):")
+        lines.append("")
+        lines += [f"- {_md(entry['config'])}: "
+                  + "; ".join(_md(f"{GLYPHS.get(f['status'], '')} {f['title']}")
+                              for f in entry["failed"]) for entry in broken]
+    else:
+        lines.append("Breaks apps: no configuration here fails a property whose failure "
+                     "breaks apps.")
+    order = ["pass", "fail", "unsupported", "n/a", "error", "flaky"]
+    lines += ["", "| configuration | status | " + " | ".join(order) + " | patterns |",
+              "| --- | --- | " + " | ".join("---:" for _ in order) + " | --- |"]
+    for config_id, cell in configs.items():
+        counts: dict[str, int] = {}
+        for verdict in (cell.get("verdicts") or {}).values():
+            counts[verdict["status"]] = counts.get(verdict["status"], 0) + 1
+        patterns: dict[str, int] = {}
+        for pattern in (cell.get("patterns") or {}).values():
+            patterns[pattern["status"]] = patterns.get(pattern["status"], 0) + 1
+        status = cell["status"] + (f": {cell['reason']}" if cell.get("reason") else "")
+        lines.append(f"| {_md(config_id)} | {_md(status)} | "
+                     + " | ".join(str(counts.get(s, 0)) for s in order) + " | "
+                     + _md(", ".join(f"{k} {v}" for k, v in sorted(patterns.items()))) + " |")
+    return "\n".join(lines) + "\n"

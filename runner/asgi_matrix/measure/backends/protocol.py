@@ -22,7 +22,9 @@ PROBE_REQUIREMENTS = ("anyio>=4",)
 
 #: backend kind -> module:class, imported on demand
 BACKENDS = {"local": "asgi_matrix.measure.backends.local.backend:LocalBackend",
-            "docker": "asgi_matrix.measure.backends.docker.backend:DockerBackend"}
+            "docker": "asgi_matrix.measure.backends.docker.backend:DockerBackend",
+            # local where the host can, docker for the rest when the engine is reachable
+            "auto": "asgi_matrix.measure.backends.auto:AutoBackend"}
 
 
 @dataclass

@@ -50,6 +50,7 @@ def built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The Debian bases "made" (debootstrap itself is not under test here)."""
     monkeypatch.setattr(_bases, "_NO_REGISTRY", [])
     monkeypatch.delenv(_bases.BASE_IMAGE_VARIABLE, raising=False)
+    monkeypatch.delenv(_bases.PULL_VARIABLE, raising=False)
     made: list[str] = []
     monkeypatch.setattr(_bases, "_build_base",
                         lambda python, suite, tag, client: made.append(tag) or tag)
@@ -123,3 +124,13 @@ def test_the_image_the_user_names_wins_and_must_exist(monkeypatch):
                                               r"\(ASGI_MATRIX_BASE_IMAGE or --base-image\) "
                                               r".*: no such image"):
         choose(client, "3.13", root=True, monkeypatch=monkeypatch)
+
+
+def test_with_pulls_off_nothing_is_pulled_and_root_makes_a_debian_base(monkeypatch, built):
+    monkeypatch.setenv(_bases.PULL_VARIABLE, "never")
+    client = FakeClient(registry={"python:3.11-slim"})
+    assert choose(client, root=True, monkeypatch=monkeypatch) == DEBIAN
+    assert client.images.pulls == []
+    assert built == [DEBIAN]
+    with pytest.raises(BaseUnavailable, match=r"\(pulls are off \(ASGI_MATRIX_PULL=never\)\)"):
+        choose(client, "3.13", root=False, monkeypatch=monkeypatch)

@@ -82,6 +82,8 @@ OFFICIAL = "python:{python}-slim"
 #: ``run --base-image`` does.
 BASE_IMAGE_VARIABLE = "ASGI_MATRIX_BASE_IMAGE"
 
+#: "never": no image is pulled (offline machines, and CI that measures on Debian bases).
+PULL_VARIABLE = "ASGI_MATRIX_PULL"
 _PULL_LOCK = threading.Lock()
 #: Why the registry could not be reached, once it could not: later pulls are not tried.
 _NO_REGISTRY: list[str] = []
@@ -153,6 +155,8 @@ def _cannot_build(python: str) -> str:
 def _pull(client: Any, ref: str) -> str:
     """Pull ``ref``: "" when it is here afterwards, else why not (one line). A registry
     that cannot be reached is not asked again in this run."""
+    if os.environ.get(PULL_VARIABLE) == "never":
+        return f"pulls are off ({PULL_VARIABLE}=never)"
     repository, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "")
     with _PULL_LOCK:
         if _NO_REGISTRY:

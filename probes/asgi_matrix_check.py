@@ -14,6 +14,11 @@ thread, interpreter, event loop):
                    returned without answering (``returned``)
   check.request    each HTTP request: method, path, the client's tag, the status the app
                    sent, the first bytes of a 5xx body, the exception it raised
+  check.task       a task a request started (its coroutine's code in the app's folder)
+                   that was still running when the request ended (background work): how
+                   it ended (finished, failed with its exception, cancelled), whether its
+                   own loop's lifespan had been told to shut down by then; asyncio loops
+                   only (a task factory that notes the request, wrapping the loop's own)
   check.hold       a request the client asked to be held (``x-asgi-matrix-hold: SECONDS``)
                    is about to wait that long before the app gets it: the stop scenario's
                    request in flight (the app itself is not changed; it runs when the
@@ -28,7 +33,9 @@ start). In a container the app's folder arrives as a base64 tar in
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextvars
 import importlib
 import io
 import os
@@ -49,6 +56,15 @@ BODY_SAMPLE = 300  #: bytes of a 5xx body kept as evidence
 TRACEBACK_LIMIT = 8
 
 warnings.simplefilter("default", ResourceWarning)
+
+#: the request whose handling is running in this context: the tasks it starts
+_REQUEST: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "asgi_matrix_check_request", default=None)
+#: event loops (by id) with our task factory, and those whose lifespan got shutdown
+_FACTORIES: set[int] = set()
+_SHUTTING_DOWN: set[int] = set()
+#: the app's folder: tasks whose coroutine's code lives under it are the app's
+APP_FOLDER = ""
 
 
 def _record(event: str, **fields: Any) -> None:
@@ -109,6 +125,8 @@ def _load() -> tuple[Any, str]:
             if folder not in sys.path:
                 sys.path.insert(0, folder)
             os.chdir(folder)
+            global APP_FOLDER
+            APP_FOLDER = os.path.abspath(folder)
         if not module_name:
             raise ImportError("ASGI_MATRIX_CHECK_APP is not set (module:attr)")
         found: Any = importlib.import_module(module_name)
@@ -124,6 +142,89 @@ def _load() -> tuple[Any, str]:
     return found, ""
 
 
+def _loop() -> Any:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # trio: no task factory to note tasks with
+        return None
+
+
+def _in_app(coro: Any) -> bool:
+    code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
+    filename = os.path.abspath(getattr(code, "co_filename", "") or "")
+    return bool(APP_FOLDER) and filename.startswith(APP_FOLDER + os.sep)
+
+
+def _apps_own(task: Any) -> bool:
+    """A task running the app's code (its coroutine, or one it awaits or wraps, lives in
+    the app's folder), not the server's: servers start tasks of their own from inside
+    the app's call (hypercorn does). Libraries wrap the app's coroutine in their own
+    (anyio's task handle): the wrapper's frame and the objects in it are looked into."""
+    seen: set[int] = set()
+    todo = [task.get_coro()]
+    while todo and len(seen) < 50:
+        coro = todo.pop()
+        if coro is None or id(coro) in seen:
+            continue
+        seen.add(id(coro))
+        if _in_app(coro):
+            return True
+        todo.append(getattr(coro, "cr_await", None))
+        frame = getattr(coro, "cr_frame", None)
+        for value in (frame.f_locals.values() if frame is not None else ()):
+            if asyncio.iscoroutine(value):
+                todo.append(value)
+            else:  # an object holding the app's coroutine (attributes or slots)
+                held = list(getattr(value, "__dict__", {}).values())
+                held += [getattr(value, slot, None) for klass in type(value).__mro__
+                         for slot in getattr(klass, "__slots__", ())
+                         if isinstance(slot, str)]
+                todo += [v for v in held if asyncio.iscoroutine(v)]
+    return False
+
+
+def _note_tasks() -> None:
+    """Note the tasks each request starts, through the running loop's task factory."""
+    loop = _loop()
+    if loop is None or id(loop) in _FACTORIES:
+        return
+    previous = loop.get_task_factory()
+
+    def factory(loop: Any, coro: Any, **kwargs: Any) -> Any:
+        task = (previous(loop, coro, **kwargs) if previous is not None
+                else asyncio.Task(coro, loop=loop, **kwargs))
+        request = _REQUEST.get()
+        if request is not None:
+            request["tasks"].append(task)
+        return task
+
+    try:
+        loop.set_task_factory(factory)
+        _FACTORIES.add(id(loop))
+    except Exception:  # a loop without task factories: its tasks are not noted
+        _FACTORIES.add(id(loop))
+
+
+def _watch(task: Any, common: dict[str, Any], ended: float) -> None:
+    """A task still running when its request ended: record it, and how it ends."""
+    key = f"{os.getpid()}-{id(task):x}"
+    _record("task", outcome="running", task_key=key, **common, name=task.get_name())
+
+    def done(task: Any) -> None:
+        loop = task.get_loop()
+        fields = {**common, "after_request_s": round(time.monotonic() - ended, 3),
+                  "own_loop_shutting_down": id(loop) in _SHUTTING_DOWN,
+                  "name": task.get_name(), "task_key": key}
+        if task.cancelled():
+            _record("task", outcome="cancelled", **fields)
+        elif (exc := task.exception()) is not None:
+            _record("task", outcome="failed", error=_error(exc), **fields)
+        else:
+            _record("task", outcome="finished", **fields)
+
+    task.add_done_callback(done)
+
+
 def _header(scope: dict[str, Any], name: bytes) -> str:
     for key, value in scope.get("headers") or ():
         if bytes(key).lower() == name:
@@ -137,6 +238,8 @@ async def _lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
     async def recording_receive() -> Any:
         message = await receive()
         kind = str(message.get("type", ""))
+        if kind == "lifespan.shutdown" and (loop := _loop()) is not None:
+            _SHUTTING_DOWN.add(id(loop))
         _record("lifespan", received=kind)
         if kind in ("lifespan.startup", "lifespan.shutdown"):
             pending.append(kind)
@@ -150,6 +253,7 @@ async def _lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
             pending.pop()
         await send(message)
 
+    _note_tasks()
     try:
         await APP(scope, recording_receive, recording_send)
     except BaseException as exc:
@@ -177,6 +281,9 @@ async def _http(scope: dict[str, Any], receive: Any, send: Any) -> None:
             answer["body"] += bytes(message.get("body") or b"")[:BODY_SAMPLE]
         await send(message)
 
+    _note_tasks()
+    request: dict[str, Any] = {"tasks": []}
+    token = _REQUEST.set(request)
     try:
         await APP(scope, receive, recording_send)
     except BaseException as exc:
@@ -184,6 +291,12 @@ async def _http(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 traceback=traceback.format_exc(limit=-TRACEBACK_LIMIT), held=bool(hold),
                 t_start=start, seconds=round(time.monotonic() - start, 4))
         raise
+    finally:
+        _REQUEST.reset(token)
+        ended = time.monotonic()
+        for task in request["tasks"]:
+            if not task.done() and _apps_own(task):
+                _watch(task, common, ended)
     body = bytes(answer["body"]).decode("utf-8", "replace")
     _record("request", **common, status=answer["status"], held=bool(hold), t_start=start,
             seconds=round(time.monotonic() - start, 4), **({"body": body} if body else {}))

@@ -179,6 +179,14 @@ def test_user_check_records_the_lifespans_and_the_stop(
     by = answers(doc)
     assert by["control-multiloop"]["facts"]["lifespans"] == 3  # one per event loop
     assert by["uvicorn"]["facts"]["lifespans"] == 1
+    # The jobs requests handed to the task group: on one loop all finish before the
+    # lifespan's task group closes; on three loops sharing app.state, jobs started from
+    # the other loops in the last lifespan's task group do not (taskgroup-on-instance)
+    uvicorn_tasks = by["uvicorn"]["facts"]["background_tasks"]
+    assert set(uvicorn_tasks) == {"finished"}, uvicorn_tasks
+    assert uvicorn_tasks["finished"] >= 12, uvicorn_tasks  # at least every POST's job
+    multiloop_tasks = by["control-multiloop"]["facts"]["background_tasks"]
+    assert set(multiloop_tasks) - {"finished"}, multiloop_tasks  # cancelled or never ended
     held = by["uvicorn"]["record"]["held"]
     assert held["status"] == 200, held
     assert held["done_after_signal_s"] > 0, held  # answered after the signal: drained

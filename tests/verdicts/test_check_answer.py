@@ -219,3 +219,34 @@ def test_a_server_that_died_under_the_traffic_breaks_with_how() -> None:
     assert judge({**died, "alive_at_stop": True}).status == "breaks"  # shutdown never came
     alive = record([*lifespan(), *layer], client)
     assert judge({**alive, "alive_at_stop": True}).status == "works"
+
+
+def task(outcome: str, shutting_down: bool, error: str = "", key: str = "") -> dict[str, Any]:
+    return {"event": "check.task", "outcome": outcome, "method": "POST", "path": "/items",
+            "task_key": key or f"{outcome}-{shutting_down}",
+            "after_request_s": 1.5, "own_loop_shutting_down": shutting_down,
+            **({"error": error} if error else {}), **LOOP_B}
+
+
+@pytest.mark.parametrize(("tasks", "status", "words"), [
+    pytest.param([task("finished", False), task("finished", True)], "works", "",
+                 id="finished"),
+    pytest.param([task("finished", False), task("cancelled", True)], "caveats",
+                 "1 of 2 background tasks started by requests were cancelled at shutdown",
+                 id="cancelled-at-own-shutdown"),
+    pytest.param([task("cancelled", False)], "breaks",
+                 "cancelled while their own event loop's lifespan was still running",
+                 id="cancelled-from-elsewhere"),
+    pytest.param([task("failed", False, "RuntimeError: pool is closed")], "breaks",
+                 "failed, the first (from POST /items) with RuntimeError: pool is closed",
+                 id="failed"),
+    pytest.param([task("running", False, key="k1"), task("running", False, key="k2"),
+                  task("finished", False, key="k2")], "caveats",
+                 "1 of 2 background tasks started by requests never ended", id="never-ended"),
+])
+def test_background_tasks_requests_started(tasks: list[dict[str, Any]], status: str,
+                                           words: str) -> None:
+    client, layer = served()
+    answer = judge(record([*lifespan(LOOP_A), *lifespan(LOOP_B), *layer, *tasks], client))
+    assert answer.status == status, answer
+    assert words in answer.explanation

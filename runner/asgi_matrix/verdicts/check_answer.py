@@ -114,6 +114,7 @@ def judge(record: dict[str, Any]) -> CheckAnswer:
     findings += _lifespan(events, record)
     findings += _requests(record, events)
     findings += _loops(events)
+    findings += _tasks(events)
     findings += _stop(record)
     findings += _log(log)
     return _answer(config, findings, facts)
@@ -171,6 +172,10 @@ def _facts(record: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, An
     completed = [e for e in _of(events, "lifespan")
                  if e.get("sent") == "lifespan.shutdown.complete"]
     facts["shutdowns_completed"] = len(completed)
+    outcomes: dict[str, str] = {}
+    for task in _of(events, "task"):  # the last record of each: running, or how it ended
+        outcomes[str(task.get("task_key"))] = str(task.get("outcome"))
+    facts["background_tasks"] = dict(Counter(outcomes.values()))
     stop = record.get("stop") or {}
     held = record.get("held") or {}
     if stop:
@@ -309,6 +314,45 @@ def _loops(events: list[dict[str, Any]]) -> list[Finding]:
                     + "): what the lifespan made belongs to another loop",
                     {"loops_without_lifespan": places,
                      "lifespan_loops": sorted(str(p) for p in lifespans)})]
+
+
+def _tasks(events: list[dict[str, Any]]) -> list[Finding]:
+    """Background work: tasks a request started that outlived it, and how they ended."""
+    started = {t.get("task_key") for t in _of(events, "task") if t.get("outcome") == "running"}
+    tasks = [t for t in _of(events, "task") if t.get("outcome") != "running"]
+    never = started - {t.get("task_key") for t in tasks}
+    out: list[Finding] = []
+    failed = [t for t in tasks if t.get("outcome") == "failed"]
+    cancelled = [t for t in tasks if t.get("outcome") == "cancelled"]
+    early = [t for t in cancelled if not t.get("own_loop_shutting_down")]
+    evidence = {"background_tasks": len(started | {t.get("task_key") for t in tasks}),
+                "finished": sum(t.get("outcome") == "finished" for t in tasks),
+                "failed": len(failed), "cancelled": len(cancelled), "never_ended": len(never)}
+    total = evidence["background_tasks"]
+    if failed:
+        first = failed[0]
+        out.append(Finding("breaks", f"{len(failed)} of {total} background tasks started "
+                           f"by requests failed, the first (from {first.get('method')} "
+                           f"{first.get('path')}) with {first.get('error')} ({_where(first)})",
+                           evidence))
+    if early:
+        first = early[0]
+        out.append(Finding("breaks", f"{len(early)} of {total} background tasks started "
+                           f"by requests were cancelled while their own event loop's lifespan "
+                           f"was still running (the first from {first.get('method')} "
+                           f"{first.get('path')}, {first.get('after_request_s')} s after its "
+                           f"request, {_where(first)}): another loop's task group or shutdown "
+                           "ended them, and their work was lost", evidence))
+    elif cancelled:
+        first = cancelled[0]
+        out.append(Finding("caveat", f"{len(cancelled)} of {total} background tasks "
+                           "started by requests were cancelled at shutdown, unfinished (the "
+                           f"first from {first.get('method')} {first.get('path')}, "
+                           f"{_where(first)})", evidence))
+    if never:
+        out.append(Finding("caveat", f"{len(never)} of {total} background tasks started by "
+                           "requests never ended: the process exited under them", evidence))
+    return out
 
 
 def _stop(record: dict[str, Any]) -> list[Finding]:

@@ -1,6 +1,7 @@
 """A FastAPI app as users write one: a connection pool made in the lifespan and an anyio
-task group opened there, both kept on ``app.state``; each request queries the pool and
-starts a fire-and-forget job in the task group. The pool is loop-bound as asyncpg's
+task group opened there, both kept on ``app.state``; GET /items queries the pool and
+starts a fire-and-forget job in the task group, POST /items only starts one (a job that
+takes a few seconds, as a call to another service does). The pool is loop-bound as asyncpg's
 is: two queries at once share one connection (an ``asyncio.Semaphore``), so using it
 from another event loop raises "is bound to a different event loop".
 
@@ -19,6 +20,7 @@ import anyio
 from fastapi import FastAPI
 
 log = logging.getLogger("pool-app")
+AUDIT_S = 3.0
 
 
 class Pool:
@@ -50,7 +52,8 @@ app = FastAPI(lifespan=lifespan)
 
 
 async def audit(item: str) -> None:
-    await anyio.sleep(0.2)
+    """Work handed off by a request: it takes a while (a call to another service)."""
+    await anyio.sleep(AUDIT_S)
     log.info("audited %s", item)
 
 
@@ -63,6 +66,5 @@ async def items() -> dict[str, bool]:
 
 @app.post("/items")
 async def create(payload: dict[str, str]) -> dict[str, str]:
-    await app.state.pool.fetch()
     app.state.jobs.start_soon(audit, payload.get("name", "?"))
     return payload

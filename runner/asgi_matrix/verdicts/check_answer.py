@@ -23,13 +23,13 @@ The answer is the worst level found; "not run" where the configuration cannot ru
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from asgi_matrix.verdicts.check_log import Finding, Level, last_error_line, log_findings
+
 CheckStatus = Literal["works", "caveats", "breaks", "not run", "error"]
-Level = Literal["breaks", "caveat", "note"]
 #: how each status reads, words first
 WORDS: dict[str, str] = {"works": "works", "caveats": "works with caveats",
                          "breaks": "breaks", "not run": "not run here", "error": "error"}
@@ -38,30 +38,6 @@ SIGTERM_EXITS = (0, None, -15, 143)
 CARRIERS = {"new": "new connections one after another", "ka": "one kept-alive connection",
             "conc": "new connections at once", "held": "the request in flight at SIGTERM"}
 
-#: log lines that mean the app is broken under this server, whatever the clients saw
-LOG_BREAKS = (
-    ("attached to a different loop", "a future or task was used on another event loop"),
-    ("bound to a different event loop", "a loop-bound object was used on another event loop"),
-    ("Task was destroyed but it is pending", "a task was destroyed while still pending: "
-     "its work was lost"),
-)
-#: log lines worth a caveat
-LOG_CAVEATS = (
-    ("Traceback (most recent call last)", "the server logged a traceback"),
-    ("ResourceWarning", "an unclosed resource (ResourceWarning)"),
-    ("nclosed ", "an unclosed resource"),
-    ("Exception ignored in", "an exception was ignored (\"Exception ignored in\")"),
-)
-
-
-@dataclass(frozen=True)
-class Finding:
-    level: Level
-    text: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"level": self.level, "text": self.text, "evidence": self.evidence}
 
 
 @dataclass(frozen=True)
@@ -116,7 +92,7 @@ def judge(record: dict[str, Any]) -> CheckAnswer:
     findings += _loops(events)
     findings += _tasks(events)
     findings += _stop(record)
-    findings += _log(log)
+    findings += log_findings(log)
     return _answer(config, findings, facts)
 
 
@@ -131,13 +107,6 @@ def _answer(config: str, findings: list[Finding], facts: dict[str, Any]) -> Chec
     else:
         explanation = facts.get("summary", "every request succeeded")
     return CheckAnswer(config, status, explanation, tuple(findings), facts)
-
-
-def last_error_line(log: str) -> str:
-    """The last line of a log that names an exception, if any."""
-    lines = [line.strip() for line in log.splitlines()
-             if re.search(r"\w+(Error|Exception)\b", line)]
-    return lines[-1][:300] if lines else ""
 
 
 def _never_served(config: str, record: dict[str, Any], events: list[dict[str, Any]],
@@ -387,20 +356,4 @@ def _stop(record: dict[str, Any]) -> list[Finding]:
     if stop.get("orphans"):
         out.append(Finding("caveat", f"{len(stop['orphans'])} process(es) of the server were "
                            "still running after it exited", {"stop": stop}))
-    return out
-
-
-def _log(log: str) -> list[Finding]:
-    out: list[Finding] = []
-    lines = log.splitlines()
-    for needle, what in (*LOG_BREAKS, *LOG_CAVEATS):
-        hits = [line.strip() for line in lines if needle in line]
-        if not hits:
-            continue
-        level: Level = "breaks" if (needle, what) in LOG_BREAKS else "caveat"
-        detail = hits[-1] if needle != "Traceback (most recent call last)" \
-            else last_error_line(log)
-        out.append(Finding(level, f"{what} ({len(hits)}x in the server's log"
-                           + (f"; the last: {detail[:200]}" if detail else "") + ")",
-                           {"lines": hits[-3:]}))
     return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from asgi_matrix.verdicts import PROPERTIES, STATUSES
+from asgi_matrix.verdicts import PROPERTIES, PROPERTY_STATUSES
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
 
@@ -55,7 +55,7 @@ def test_the_property_table_gives_each_property_its_level() -> None:
 def test_the_status_table_names_every_status() -> None:
     shown = {re.sub(r"^\W+\s*", "", row[0]).split()[0] for row in _table_after("| status |")}
     # "no" is how a failed SHOULD / not-in-spec property is displayed; it is stored as fail
-    assert shown == {*STATUSES, "no"}
+    assert shown == {*PROPERTY_STATUSES, "no"}
 
 
 def test_each_required_level_is_a_quote_the_readme_explains() -> None:

@@ -7,8 +7,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Status = Literal["pass", "fail", "unsupported", "error", "n/a", "flaky"]
-STATUSES: tuple[Status, ...] = ("pass", "fail", "unsupported", "error", "n/a", "flaky")
+#: One status set for every verdict: a property's (pass ... flaky) and an app pattern's
+#: (works, breaks, n/a, error).
+Status = Literal["pass", "fail", "unsupported", "error", "n/a", "flaky", "works", "breaks"]
+PROPERTY_STATUSES: tuple[Status, ...] = ("pass", "fail", "unsupported", "error", "n/a", "flaky")
+PATTERN_STATUSES: tuple[Status, ...] = ("works", "breaks", "n/a", "error")
+STATUSES: tuple[Status, ...] = (*PROPERTY_STATUSES, "works", "breaks")
 
 #: How strongly the ASGI spec asks for a property: its own words "must" and "should", or
 #: "not-in-spec" where the spec does not require it (an open issue, an optional feature,
@@ -17,16 +21,11 @@ STATUSES: tuple[Status, ...] = ("pass", "fail", "unsupported", "error", "n/a", "
 Level = Literal["MUST", "SHOULD", "not-in-spec"]
 LEVELS: tuple[Level, ...] = ("MUST", "SHOULD", "not-in-spec")
 
-LIFESPAN_SPEC = "https://asgi.readthedocs.io/en/latest/specs/lifespan.html"
-WWW_SPEC = "https://asgi.readthedocs.io/en/latest/specs/www.html"
-ASGIREF_338 = "https://github.com/django/asgiref/pull/338"
-ASGIREF_322 = "https://github.com/django/asgiref/issues/322"
-ASGIREF_277 = "https://github.com/django/asgiref/pull/277"
-
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of one property for one configuration, with the evidence behind it."""
+    """The outcome of one property or app pattern for one configuration, with the
+    evidence behind it."""
 
     status: Status
     explanation: str
@@ -264,3 +263,10 @@ def combine(attempts: list[Verdict]) -> Verdict:
         return attempts[0]
     return Verdict("flaky", f"differed across {len(attempts)} attempts: {count(statuses)}",
                    {"attempts": [v.to_json() for v in attempts]})
+
+
+def summary(verdicts: dict[str, Any]) -> dict[str, int]:
+    """How many verdicts (properties' or patterns', as Verdicts or their JSON) got each
+    status."""
+    return dict(Counter(v.status if isinstance(v, Verdict) else v.get("status", "error")
+                        for v in verdicts.values()))

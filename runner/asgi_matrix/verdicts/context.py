@@ -7,8 +7,11 @@ loop's lifespan is a failure of its own, named.
 
 from __future__ import annotations
 
+from asgi_matrix.verdicts import references as refs
 from asgi_matrix.verdicts._model import (
     Observations,
+    Property,
+    Reference,
     Verdict,
     client_connections,
     connection_name,
@@ -93,3 +96,23 @@ def isolated(obs: Observations) -> Verdict:
     return Verdict("pass", f"none of {len(served)} requests (fresh, keep-alive, pipelined"
                    + (", HTTP/2" if any(str(e.get("tag")).startswith("h2-") for e in served)
                       else "") + ") saw a contextvar another request set")
+
+
+#: this group's properties, in the order the matrix shows them
+PROPERTIES: tuple[Property, ...] = (
+    Property("context.propagates", "context", "Contextvars reach HTTP handlers",
+             "A contextvar set during lifespan startup is visible in HTTP handlers.",
+             Reference("asgiref #322: contextvars from lifespan (open)", refs.ASGIREF_322),
+             propagates, "handlers see the value set during startup"),
+    Property("context.propagates-websocket", "context", "Contextvars reach WebSocket handlers",
+             "A contextvar set during lifespan startup is visible in WebSocket handlers.",
+             Reference("asgiref #322: contextvars from lifespan (open)", refs.ASGIREF_322),
+             propagates_websocket, "WebSocket handlers see the value set at startup"),
+    Property("context.isolated", "context", "Contextvars kept per request",
+             "A contextvar one request sets is not visible to a later request: not on the same "
+             "keep-alive or pipelined connection (one with a body over 64 KiB), not on the "
+             "same loop.",
+             Reference("asgiref #322 (open) and encode/uvicorn#2167: contexts leaking between "
+                       "requests", "https://github.com/encode/uvicorn/issues/2167"),
+             isolated, "each request starts from a context no other request changed"),
+)

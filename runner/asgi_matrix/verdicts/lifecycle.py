@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from asgi_matrix.verdicts import references as refs
 from asgi_matrix.verdicts._model import (
     Observations,
     Property,
-    Reference,
     Verdict,
     lifespan_ran,
     measured,
@@ -357,77 +357,50 @@ def hang_sigint(obs: Observations) -> Verdict:
 # -- the properties, in the order the matrix shows them -----------------------------------
 
 _WWW = "https://asgi.readthedocs.io/en/latest/specs/www.html"
-_WS_DISCONNECT = Reference(
-    "ASGI WebSocket spec: Disconnect - receive event", f"{_WWW}#disconnect-receive-event-ws",
-    "Sent to the application when either connection to the client is lost, either from the "
-    "client closing the connection, the server closing the connection, or loss of the socket.")
-_HTTP_DISCONNECT = Reference(
-    "ASGI HTTP spec: Disconnect - receive event", f"{_WWW}#disconnect-receive-event",
-    "Sent to the application if receive is called after a response has been sent or after "
-    "the HTTP connection has been closed.")
-_RFC6455 = Reference(
-    "RFC 6455 7.4.1 (not in the ASGI spec)",
-    "https://www.rfc-editor.org/rfc/rfc6455#section-7.4.1",
-    "1001 indicates that an endpoint is \"going away\", such as a server going down")
-_SHUTDOWN = Reference(
-    "ASGI lifespan spec: Shutdown", "https://asgi.readthedocs.io/en/latest/specs/lifespan.html",
-    "Sent to the application when the server has stopped accepting connections and closed "
-    "all active connections.")
-_NOT_IN_SPEC_451 = Reference("not in the ASGI spec; encode/uvicorn#451",
-                             "https://github.com/encode/uvicorn/issues/451")
-_GRANIAN_568 = Reference("not in the ASGI spec; emmett-framework/granian#568",
-                         "https://github.com/emmett-framework/granian/issues/568")
-_RFC9112 = Reference(
-    "RFC 9112 9.6 (not in the ASGI spec); emmett-framework/granian#568",
-    "https://www.rfc-editor.org/rfc/rfc9112#section-9.6",
-    "The \"close\" connection option is defined as a signal that the sender will close this "
-    "connection after completion of the response.")
-_HANG = Reference("not in the ASGI spec; encode/uvicorn#2751",
-                  "https://github.com/encode/uvicorn/issues/2751")
-
+#: this group's properties, in the order the matrix shows them
 PROPERTIES: tuple[Property, ...] = (
     Property("stop.websocket.close-code", "websocket-at-stop", "WebSocket told going away",
              "A WebSocket open at SIGTERM gets a close frame with 1001 or 1012, not a dropped "
-             "socket (1006).", _RFC6455, websocket_close_code,
+             "socket (1006).", refs.RFC6455, websocket_close_code,
              "the client gets close code 1001 (going away) or 1012 (service restart)",
              level="not-in-spec", scenario=OPEN),
     Property("stop.websocket.app-told", "websocket-at-stop", "WebSocket app told at stop",
              "The handler of a WebSocket open at SIGTERM gets websocket.disconnect, not a "
-             "cancellation.", _WS_DISCONNECT, websocket_app_told,
+             "cancellation.", refs.WS_DISCONNECT, websocket_app_told,
              "the app's receive() returns websocket.disconnect", level="SHOULD", scenario=OPEN),
     Property("stop.stream.app-told", "stream-at-stop", "Stream app told at stop",
              "The handler of an endless streaming response (SSE) in flight at SIGTERM gets "
-             "http.disconnect (or a send that raises), not a cancellation.", _HTTP_DISCONNECT,
+             "http.disconnect (or a send that raises), not a cancellation.", refs.HTTP_DISCONNECT,
              stream_app_told, "the app's receive() returns http.disconnect",
              level="SHOULD", scenario=OPEN),
     Property("stop.open.exits-in-time", "stream-at-stop", "Exits with a stream open",
              "With a WebSocket, an endless stream and keep-alive connections open, the server "
-             f"exits by itself within {OPEN_STOP_S:g} s of SIGTERM.", _NOT_IN_SPEC_451,
+             f"exits by itself within {OPEN_STOP_S:g} s of SIGTERM.", refs.UVICORN_451,
              exits_in_time,
              "the server ends the stream and exits; it is not killed",
              level="not-in-spec", scenario=OPEN),
     Property("stop.open.shutdown-after-release", "stream-at-stop",
              "Shutdown after open handlers",
              "With a WebSocket and a stream open at SIGTERM, lifespan.shutdown comes, and "
-             "only after both handlers ended.", _SHUTDOWN, shutdown_after_release,
+             "only after both handlers ended.", refs.SHUTDOWN, shutdown_after_release,
              "both handlers end first, then lifespan.shutdown reaches the app",
              level="SHOULD", scenario=OPEN),
     Property("stop.keepalive.idle-closed", "keepalive-at-stop", "Idle connections closed",
              f"An idle keep-alive connection is closed within {IDLE_PROMPT_S:g} s of SIGTERM.",
-             _GRANIAN_568, idle_closed, "the server closes idle connections at once",
+             refs.GRANIAN_568, idle_closed, "the server closes idle connections at once",
              level="not-in-spec", scenario=OPEN),
     Property("stop.keepalive.connection-close", "keepalive-at-stop",
              "Connection: close while draining",
              "A response sent during the drain, on a keep-alive connection, says "
-             "Connection: close.", _RFC9112, drain_connection_close,
+             "Connection: close.", refs.RFC9112, drain_connection_close,
              "the response carries Connection: close", level="not-in-spec", scenario=OPEN),
     Property("startup-hang.sigterm", "startup-hang", "SIGTERM ends a hung startup",
              f"While the app's startup hangs, SIGTERM ends the server within {HANG_SIGNAL_S:g} s.",
-             _HANG, hang_sigterm, "the server gives up the startup and exits",
+             refs.UVICORN_2751, hang_sigterm, "the server gives up the startup and exits",
              level="not-in-spec", scenario=HANG),
     Property("startup-hang.sigint", "startup-hang", "SIGINT ends a hung startup",
              "While the app's startup hangs and SIGTERM did not end the server, SIGINT "
-             f"(Ctrl-C) does within {HANG_SIGNAL_S:g} s.", _HANG, hang_sigint,
+             f"(Ctrl-C) does within {HANG_SIGNAL_S:g} s.", refs.UVICORN_2751, hang_sigint,
              "SIGTERM, or at the latest a following SIGINT, ends the server",
              level="not-in-spec", scenario=HANG),
 )

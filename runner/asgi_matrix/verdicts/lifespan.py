@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from asgi_matrix.verdicts import references as refs
 from asgi_matrix.verdicts._model import (
     LoopKey,
     Observations,
+    Property,
+    Reference,
     Verdict,
     judged_requests,
     lifespan_ran,
@@ -156,3 +159,44 @@ def app_object_resources(obs: Observations) -> Verdict:
                         "loops": sorted({str(e.get("loop_id")) for e in served})})
     return Verdict("pass", f"all {len(served)} requests ran a job in the task group the "
                    "lifespan stored on the app object (one loop per app object)")
+
+
+#: this group's properties, in the order the matrix shows them
+PROPERTIES: tuple[Property, ...] = (
+    Property("lifespan.supported", "lifespan", "Lifespan supported",
+             "The server runs the lifespan protocol: the app's startup completes.",
+             Reference("ASGI lifespan spec (an optional protocol)", refs.LIFESPAN_SPEC),
+             supported, "at least one lifespan.startup reaches the app and completes",
+             level="not-in-spec"),
+    Property("lifespan.startup-before-requests", "lifespan", "Startup before requests",
+             "No request reaches the app before its process's lifespan startup completed.",
+             Reference("ASGI lifespan spec: Startup Complete", refs.LIFESPAN_SPEC,
+                       "A server must wait for this message before it starts processing "
+                       "connections."), startup_before_requests,
+             "every request starts after lifespan.startup.complete", level="MUST"),
+    Property("lifespan.per-loop", "lifespan", "Lifespan per event loop",
+             "Every event loop that served a request ran exactly one lifespan startup, on that "
+             "loop, before serving.", refs.PER_LOOP, per_loop,
+             "one lifespan per serving loop, run on that loop before its first request",
+             level="SHOULD"),
+    Property("lifespan.same-thread", "lifespan", "Requests on the lifespan's thread",
+             "Requests run on a thread where a lifespan ran.", refs.PER_THREAD,
+             same_thread, "each request's thread also ran a lifespan", level="SHOULD"),
+    Property("lifespan.resources-usable", "lifespan", "Lifespan resources usable",
+             "A task group opened in the lifespan and kept per event loop (the RunVar fix of "
+             "asgiref PR #277) can run a job started from each request.",
+             Reference("asgiref PR #277 and the lifespan spec (asgiref #338)", refs.ASGIREF_277,
+                       "The important part is that lifespans and requests are run in the "
+                       "same event loop to ensure that objects like database connection "
+                       "pools are not moved or shared across event loops."),
+             resources_usable, "the job each request starts in the task group runs",
+             level="SHOULD"),
+    Property("lifespan.app-object-resources", "lifespan", "Resources on the app object usable",
+             "A task group the lifespan stored on the app object (the naive pattern of asgiref "
+             "PR #277) can run a job started from each request: true only where one app "
+             "object never serves two event loops.",
+             Reference("asgiref PR #277: lifespans in multi-thread environments (the spec "
+                       "does not say how many loops share an app object)", refs.ASGIREF_277),
+             app_object_resources,
+             "the job each request starts in the app object's task group runs"),
+)

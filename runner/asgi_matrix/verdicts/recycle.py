@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from asgi_matrix.verdicts import references as refs
 from asgi_matrix.verdicts._model import (
     Observations,
     Property,
-    Reference,
     Verdict,
     lifespan_ran,
     measured,
@@ -121,25 +121,19 @@ def server_stays(obs: Observations) -> Verdict:
                    "started", _summary(record))
 
 
-_426 = Reference("not in the ASGI spec; encode/uvicorn#426",
-                 "https://github.com/encode/uvicorn/issues/426")
-_SHUTDOWN = Reference(
-    "ASGI lifespan spec: Shutdown", "https://asgi.readthedocs.io/en/latest/specs/lifespan.html",
-    "Sent to the application when the server has stopped accepting connections and closed "
-    "all active connections.")
-
+#: this group's properties, in the order the matrix shows them
 PROPERTIES: tuple[Property, ...] = (
     Property("recycle.lifespan-per-worker", "recycle", "Recycled workers run lifespan",
              "Under a request limit or worker lifetime, each recycled worker gets "
-             "lifespan.shutdown and each replacement runs its startup.", _SHUTDOWN,
+             "lifespan.shutdown and each replacement runs its startup.", refs.SHUTDOWN,
              lifespan_per_worker, "shutdown in the old worker, startup in the new one",
              level="SHOULD", scenario=RECYCLE),
     Property("recycle.no-dropped-requests", "recycle", "No requests dropped in the swap",
              "Sustained traffic across a worker's recycling: every request sent while the "
-             "server is up is answered.", _426, no_dropped_requests,
+             "server is up is answered.", refs.UVICORN_426, no_dropped_requests,
              "every request gets a 200", level="not-in-spec", scenario=RECYCLE),
     Property("recycle.server-stays", "recycle", "Recycling keeps the server up",
              "When a worker reaches its recycling budget, a new one replaces it; the server "
-             "does not exit (with one worker too).", _426, server_stays,
+             "does not exit (with one worker too).", refs.UVICORN_426, server_stays,
              "the server keeps serving", level="not-in-spec", scenario=RECYCLE),
 )

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from asgi_matrix.verdicts._model import Observations, Verdict, measured
+from asgi_matrix.verdicts import references as refs
+from asgi_matrix.verdicts._model import Observations, Property, Verdict, measured
 
 #: tag prefix -> the batch it belongs to, for explanations
 BATCHES = {"seq": "sequential", "conc": "concurrent", "ka": "keep-alive", "h2": "HTTP/2",
@@ -70,3 +71,11 @@ def all_answered(obs: Observations) -> Verdict:
     batches = sorted({_batch(r.get("tag")) for r in sent} | ({"WebSocket"} if websocket else set()))
     return Verdict("pass", f"all {total} requests ({', '.join(batches)}) were answered" + aside,
                    evidence)
+
+
+#: this group's properties, in the order the matrix shows them
+PROPERTIES: tuple[Property, ...] = (
+    Property("requests.all-answered", "requests", "Every request answered",
+             "Every request the runner sent (sequential, concurrent, WebSocket) got an answer.",
+             refs.HTTP_SCOPE, all_answered, "every request gets a 200", level="MUST"),
+)

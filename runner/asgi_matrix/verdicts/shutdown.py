@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from asgi_matrix.verdicts._model import Observations, Verdict, lifespan_ran, measured
+from asgi_matrix.verdicts import references as refs
+from asgi_matrix.verdicts._model import (
+    Observations,
+    Property,
+    Reference,
+    Verdict,
+    lifespan_ran,
+    measured,
+)
 
 #: stop scenario -> how the signal was sent, in words
 STOPS = {"main": "SIGTERM to the main process", "group": "SIGTERM to the process group"}
@@ -229,3 +237,46 @@ def long_lived_task(obs: Observations) -> Verdict:
                    f"a long-lived task running in its lifespan ({tickers} ticker(s)), "
                    f"{after[-1] if after else '?'} s after SIGTERM at the latest; {how}",
                    evidence)
+
+
+def _per_stop() -> list[Property]:
+    found = []
+    for name, how in STOPS.items():
+        found.append(Property(
+            f"shutdown.delivered.sigterm-{name}", "shutdown", f"Shutdown delivered ({how})",
+            f"After {how}, every loop that ran a lifespan startup receives lifespan.shutdown.",
+            refs.SHUTDOWN, delivered(name),
+            "lifespan.shutdown reaches the app on every loop, so it can close its resources",
+            level="SHOULD", scenario=name))
+        found.append(Property(
+            f"shutdown.after-drain.sigterm-{name}", "shutdown", f"Drains first ({how})",
+            f"A request in flight at {how} completes, and lifespan.shutdown comes after it.",
+            refs.SHUTDOWN_DRAIN, after_drain(name),
+            "the slow request gets its response; shutdown starts only afterwards",
+            level="not-in-spec", scenario=name))
+    return found
+
+
+#: this group's properties, in the order the matrix shows them
+PROPERTIES: tuple[Property, ...] = (
+    *_per_stop(),
+    Property("shutdown.long-lived-task", "shutdown", "Shutdown with a long-lived task",
+             "While the lifespan keeps a long-lived task (a ticker in the task group it "
+             "opened), SIGTERM to the main process still brings lifespan.shutdown to every "
+             "loop that started; the explanation says how long the stop took.",
+             refs.SHUTDOWN, long_lived_task,
+             "lifespan.shutdown comes at SIGTERM whatever tasks the lifespan keeps (servers "
+             "that wait for every other task on the loop first never send it)",
+             level="SHOULD", scenario="lifespan-task"),
+    Property("shutdown.no-orphans", "shutdown", "No orphan processes",
+             "After the stop signal, no process of the server is left running once its main "
+             "process exited (the runner removes any leftovers itself).",
+             Reference("not addressed by the ASGI spec", refs.LIFESPAN_SPEC), no_orphans,
+             "every worker exits with the server"),
+    Property("shutdown.clean-exit", "shutdown", "Exits cleanly",
+             "After the stop signal the server exits by itself, with status 0 or by the "
+             "SIGTERM it was sent, not by a crash.",
+             Reference("not addressed by the ASGI spec (a process's exit status)",
+                       refs.LIFESPAN_SPEC), clean_exit,
+             "status 0 (or SIGTERM re-raised after a graceful shutdown)"),
+)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from asgi_matrix.verdicts import references as refs
 from asgi_matrix.verdicts._model import (
     Observations,
+    Property,
     Verdict,
     client_connections,
     connection_name,
@@ -142,3 +144,24 @@ def isolated_http2(obs: Observations) -> Verdict:
     skipped = (record.get("http2") or {}).get("skipped")
     return _reused(obs, "h2-", "HTTP/2 connection", skipped, unit="streams")
 
+
+#: this group's properties, in the order the matrix shows them
+PROPERTIES: tuple[Property, ...] = (
+    Property("state.supported", "state", "Lifespan state",
+             "scope['state'] is offered to the lifespan and what it stores reaches requests.",
+             refs.STATE, supported, "requests see what the lifespan put in scope['state']",
+             level="MUST"),
+    Property("state.shallow-copy", "state", "State copied per request",
+             "A key one request adds to scope['state'] is not seen by another request.",
+             refs.STATE, shallow_copy, "each request gets its own shallow copy",
+             level="MUST"),
+    Property("state.isolated-keepalive", "state", "State copied per keep-alive request",
+             "Each request on one reused HTTP/1.1 connection (keep-alive, pipelined) gets its "
+             "own copy of scope['state']: a key one adds is not seen by the next.",
+             refs.STATE_PER_REQUEST, isolated_keepalive,
+             "a fresh shallow copy for every request, not one per connection", level="MUST"),
+    Property("state.isolated-http2", "state", "State copied per HTTP/2 stream",
+             "Each stream of one HTTP/2 connection (cleartext, prior knowledge) gets its own "
+             "copy of scope['state'].", refs.STATE_PER_REQUEST, isolated_http2,
+             "a fresh shallow copy for every stream, not one per connection", level="MUST"),
+)

@@ -19,7 +19,7 @@ from typing import Any
 from asgi_matrix.report.site import badges as _badges
 from asgi_matrix.report.site.base import Site, command_of, slugs
 from asgi_matrix.resources import PROBES_DIR
-from asgi_matrix.verdicts._model import ASGIREF_277, ASGIREF_338, LIFESPAN_SPEC
+from asgi_matrix.verdicts.references import ASGIREF_277, ASGIREF_338, LIFESPAN_SPEC
 
 #: pattern status -> (CSS class of the matching server status, glyph)
 LOOK = {"works": ("pass", "✓"), "breaks": ("fail", "✗"), "n/a": ("na", "·"),

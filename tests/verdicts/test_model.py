@@ -49,3 +49,18 @@ def test_a_required_property_must_quote_the_spec():
     with pytest.raises(ValueError, match="not one of"):
         Property("x.y", "lifespan", "t", "d", Reference("r", "u", "q"),
                  lambda o: Verdict("pass", ""), level="MAY")  # type: ignore[arg-type]
+
+
+def test_a_guarded_check_gets_what_its_guard_found_or_the_guards_verdict() -> None:
+    from asgi_matrix.verdicts._model import Observations, judged_on
+
+    def guard(obs: Observations) -> dict[str, int] | Verdict:
+        return obs.scenarios.get("main") or Verdict("error", "no main scenario")
+
+    @judged_on(guard)
+    def check(obs: Observations, record: dict[str, int]) -> Verdict:
+        return Verdict("pass", f"read {record['n']}")
+
+    assert check(Observations("c", "server", True, {"main": {"n": 3}})) == Verdict("pass", "read 3")
+    assert check(Observations("c", "server", True, {})) == Verdict("error", "no main scenario")
+    assert check.__name__ == "check"

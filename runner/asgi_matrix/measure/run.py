@@ -39,7 +39,6 @@ from asgi_matrix.results.partial import PartialResults
 from asgi_matrix.verdicts import PROPERTIES, Verdict, facts, summary
 from asgi_matrix.verdicts.judge import attempt_verdicts, judge, observations
 from asgi_matrix.verdicts.pattern_verdicts import pattern_cells
-from asgi_matrix.verdicts.pattern_verdicts import summary as pattern_summary
 
 Progress = Callable[[str], None]
 
@@ -155,7 +154,7 @@ def _judged(scenarios: list[str]) -> list[str]:
 
 
 def _pattern_summary(cells: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in sorted(pattern_summary(cells).items()))
+    return " ".join(f"{k}={v}" for k, v in sorted(summary(cells).items()))
 
 
 def _served(main: dict[str, Any]) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 #: One status set for every verdict: a property's (pass ... flaky) and an app pattern's
 #: (works, breaks, n/a, error).
@@ -133,6 +134,27 @@ def measured(obs: Observations, name: str) -> Verdict | None:
                        {"bad_lines": record.get("bad_lines"),
                         "log_tail": record.get("log_tail", "")})
     return None
+
+
+Found = TypeVar("Found")
+
+
+def judged_on(guard: Callable[[Observations], Found | Verdict]
+              ) -> Callable[[Callable[[Observations, Found], Verdict]],
+                            Callable[[Observations], Verdict]]:
+    """A check that reads what ``guard`` finds (a scenario's record, the stops): the
+    decorated check takes the observations alone, and where the guard finds nothing to
+    judge its verdict (error, n/a) is the check's."""
+    def decorate(check: Callable[[Observations, Found], Verdict]
+                 ) -> Callable[[Observations], Verdict]:
+        @functools.wraps(check)
+        def judged(obs: Observations) -> Verdict:
+            found = guard(obs)
+            if isinstance(found, Verdict):
+                return found
+            return check(obs, found)
+        return judged
+    return decorate
 
 
 def lifespan_ran(obs: Observations, name: str = "main") -> Verdict | None:

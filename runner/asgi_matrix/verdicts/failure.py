@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from asgi_matrix.verdicts import references as refs
-from asgi_matrix.verdicts._model import Observations, Property, Reference, Verdict
+from asgi_matrix.verdicts._model import Observations, Property, Reference, Verdict, judged_on
 
 
 def _scenario(obs: Observations, name: str) -> dict[str, Any] | Verdict:
@@ -23,10 +23,8 @@ def _never_sends_lifespan(obs: Observations) -> bool:
         not obs.events("startup-fail", "lifespan.startup")
 
 
-def startup_failure_exits(obs: Observations) -> Verdict:
-    record = _scenario(obs, "startup-fail")
-    if isinstance(record, Verdict):
-        return record
+@judged_on(lambda obs: _scenario(obs, "startup-fail"))
+def startup_failure_exits(obs: Observations, record: dict[str, Any]) -> Verdict:
     failures = [e for e in obs.events("startup-fail", "lifespan.startup")
                 if e.get("outcome") == "failed"]
     if not failures:
@@ -75,10 +73,8 @@ def startup_failure_exits(obs: Observations) -> Verdict:
                    "and served nothing after the failure", evidence)
 
 
-def rejected_keeps_serving(obs: Observations) -> Verdict:
-    record = _scenario(obs, "reject-lifespan")
-    if isinstance(record, Verdict):
-        return record
+@judged_on(lambda obs: _scenario(obs, "reject-lifespan"))
+def rejected_keeps_serving(obs: Observations, record: dict[str, Any]) -> Verdict:
     evidence = {"exit_code": record.get("exit_code"), "log_tail": record.get("log_tail", "")}
     requests = record.get("requests") or (record.get("client") or {}).get("requests") or []
     ok = [r for r in requests if r.get("status") == 200]

@@ -21,6 +21,7 @@ from asgi_matrix.verdicts._model import (
     Observations,
     Property,
     Verdict,
+    judged_on,
     lifespan_ran,
     measured,
 )
@@ -109,6 +110,13 @@ def _ready(obs: Observations, kind: str | None = None) -> dict[str, Any] | Verdi
     return record
 
 
+def _ws_ready(obs: Observations) -> dict[str, Any] | Verdict:
+    """The open-stop record for the held WebSocket, or why it cannot be judged."""
+    if not obs.websocket:
+        return Verdict("n/a", "the configuration serves no WebSockets")
+    return _ready(obs, "ws-hold")
+
+
 def _exit(record: dict[str, Any]) -> str:
     stop = record.get("stop") or {}
     if stop.get("killed"):
@@ -141,13 +149,9 @@ def _told(obs: Observations, kind: str, message: str, record: dict[str, Any]) ->
                    f"being told ({message} never came)", evidence)
 
 
-def websocket_close_code(obs: Observations) -> Verdict:
+@judged_on(_ws_ready)
+def websocket_close_code(obs: Observations, record: dict[str, Any]) -> Verdict:
     """The client of an open WebSocket gets a close frame saying the server goes away."""
-    if not obs.websocket:
-        return Verdict("n/a", "the configuration serves no WebSockets")
-    record = _ready(obs, "ws-hold")
-    if isinstance(record, Verdict):
-        return record
     seen = (record.get("held") or {}).get("websocket") or {}
     evidence = {"websocket": seen, "stop": record.get("stop")}
     if seen.get("close_code") is None:
@@ -161,29 +165,21 @@ def websocket_close_code(obs: Observations) -> Verdict:
     return Verdict("fail", f"{words}: not a going-away code; {_exit(record)}", evidence)
 
 
-def websocket_app_told(obs: Observations) -> Verdict:
+@judged_on(_ws_ready)
+def websocket_app_told(obs: Observations, record: dict[str, Any]) -> Verdict:
     """The app's WebSocket handler gets websocket.disconnect."""
-    if not obs.websocket:
-        return Verdict("n/a", "the configuration serves no WebSockets")
-    record = _ready(obs, "ws-hold")
-    if isinstance(record, Verdict):
-        return record
     return _told(obs, "ws-hold", "websocket.disconnect", record)
 
 
-def stream_app_told(obs: Observations) -> Verdict:
+@judged_on(lambda obs: _ready(obs, "stream"))
+def stream_app_told(obs: Observations, record: dict[str, Any]) -> Verdict:
     """The endless stream's handler gets http.disconnect (or a send that raises)."""
-    record = _ready(obs, "stream")
-    if isinstance(record, Verdict):
-        return record
     return _told(obs, "stream", "http.disconnect", record)
 
 
-def exits_in_time(obs: Observations) -> Verdict:
+@judged_on(_ready)
+def exits_in_time(obs: Observations, record: dict[str, Any]) -> Verdict:
     """With a WebSocket, a stream and keep-alive connections open, SIGTERM still ends it."""
-    record = _ready(obs)
-    if isinstance(record, Verdict):
-        return record
     stream = (record.get("held") or {}).get("stream") or {}
     flow = (f"; the stream sent {stream.get('bytes_after', '?')} bytes after the signal and "
             f"ended ({stream.get('ended', '?')}) {_secs(stream.get('closed_after_signal_s'))} "
@@ -194,11 +190,9 @@ def exits_in_time(obs: Observations) -> Verdict:
     return Verdict("pass", _exit(record) + flow, evidence)
 
 
-def shutdown_after_release(obs: Observations) -> Verdict:
+@judged_on(_ready)
+def shutdown_after_release(obs: Observations, record: dict[str, Any]) -> Verdict:
     """lifespan.shutdown comes, and only after the held handlers let go."""
-    record = _ready(obs)
-    if isinstance(record, Verdict):
-        return record
     if problem := lifespan_ran(obs, OPEN):
         return problem
     shutdowns = obs.events(OPEN, "lifespan.shutdown")
@@ -225,11 +219,9 @@ def shutdown_after_release(obs: Observations) -> Verdict:
                    "on its loop ended", evidence)
 
 
-def idle_closed(obs: Observations) -> Verdict:
+@judged_on(_ready)
+def idle_closed(obs: Observations, record: dict[str, Any]) -> Verdict:
     """An idle keep-alive connection is closed promptly at the stop."""
-    record = _ready(obs)
-    if isinstance(record, Verdict):
-        return record
     idle = (record.get("held") or {}).get("idle") or {}
     evidence = {"idle": idle, "stop": record.get("stop")}
     if not (idle.get("response") or {}).get("status"):
@@ -258,11 +250,9 @@ def idle_closed(obs: Observations) -> Verdict:
     return Verdict("fail", f"{words}, later than {IDLE_PROMPT_S:g} s; {_exit(record)}", evidence)
 
 
-def drain_connection_close(obs: Observations) -> Verdict:
+@judged_on(_ready)
+def drain_connection_close(obs: Observations, record: dict[str, Any]) -> Verdict:
     """A response sent while draining says ``Connection: close``."""
-    record = _ready(obs)
-    if isinstance(record, Verdict):
-        return record
     seen = (record.get("held") or {}).get("drain_request") or {}
     response = seen.get("response") or {}
     evidence = {"drain_request": seen, "stop": record.get("stop")}
@@ -329,11 +319,9 @@ def _ended(record: dict[str, Any], upto: int) -> tuple[str, bool]:
     return "; ".join(words) + tail, ended
 
 
-def hang_sigterm(obs: Observations) -> Verdict:
+@judged_on(_hang)
+def hang_sigterm(obs: Observations, record: dict[str, Any]) -> Verdict:
     """SIGTERM during a hung startup ends the server."""
-    record = _hang(obs)
-    if isinstance(record, Verdict):
-        return record
     words, ended = _ended(record, 1)
     cancelled = obs.events(HANG, "lifespan.startup.ended")
     told = (f"; the startup was ended by {cancelled[0].get('how')}" if cancelled else "")
@@ -343,11 +331,9 @@ def hang_sigterm(obs: Observations) -> Verdict:
                    evidence)
 
 
-def hang_sigint(obs: Observations) -> Verdict:
+@judged_on(_hang)
+def hang_sigint(obs: Observations, record: dict[str, Any]) -> Verdict:
     """SIGINT (Ctrl-C) after an unanswered SIGTERM ends the server in a hung startup."""
-    record = _hang(obs)
-    if isinstance(record, Verdict):
-        return record
     words, ended = _ended(record, 2)
     evidence = {"signals": record.get("signals"), "exit_code": record.get("exit_code"),
                 "log_tail": record.get("log_tail", "")}

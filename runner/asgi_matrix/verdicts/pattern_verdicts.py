@@ -18,25 +18,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 from asgi_matrix.catalogue.pattern_catalogue import Pattern
+from asgi_matrix.verdicts._model import PATTERN_STATUSES, Verdict, summary
 
-PatternStatus = Literal["works", "breaks", "n/a", "error"]
-PATTERN_STATUSES: tuple[PatternStatus, ...] = ("works", "breaks", "n/a", "error")
+__all__ = ["PATTERN_STATUSES", "Needs", "judge", "needs", "pattern_cells", "place", "summary"]
+
 WHERE_KEYS = ("pid", "thread_name", "thread_id", "loop_id", "loop_kind", "interpreter")
-
-
-@dataclass(frozen=True)
-class PatternVerdict:
-    status: PatternStatus
-    explanation: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, "explanation": self.explanation,
-                "evidence": self.evidence}
 
 
 @dataclass(frozen=True)
@@ -90,7 +80,8 @@ def _cell(pattern: Pattern, start_name: str, record: dict[str, Any]) -> dict[str
     }
 
 
-def where(record: dict[str, Any]) -> dict[str, Any]:
+def place(record: dict[str, Any]) -> dict[str, Any]:
+    """Where a pattern record was made, as evidence: process, thread, event loop."""
     return {k: record[k] for k in WHERE_KEYS if k in record}
 
 
@@ -111,27 +102,27 @@ def _of(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [e for e in events if e.get("event") == f"pattern.{kind}"]
 
 
-def judge(needs: Needs, start: dict[str, Any]) -> PatternVerdict:
+def judge(needs: Needs, start: dict[str, Any]) -> Verdict:
     """The verdict on one pattern from one server start's observations."""
     events, sent = _mine(needs, start)
     if not (start.get("ready") or {}).get("ok", bool(sent)):
         started = _of(events, "startup")
         if started:  # the app's lifespan ran, then the server never served: the app broke it
             error = _last_error(start.get("log_tail", ""))
-            return PatternVerdict("breaks", f"the server never served after the app's lifespan "
+            return Verdict("breaks", f"the server never served after the app's lifespan "
                                   f"started ({len(started)} startup(s) recorded)"
                                   + (f"; its log: {error}" if error else ""),
-                                  {"first_error": error, "where": where(started[-1]),
+                                  {"first_error": error, "where": place(started[-1]),
                                    "ready": start.get("ready")})
         if refused := _never_served(start):
             return refused
-        return PatternVerdict("error", "could not be observed: "
+        return Verdict("error", "could not be observed: "
                               + (start.get("error") or "the server never answered"),
                               {"ready": start.get("ready")})
     if not sent:
         why = start.get("error") or ("the test client did not finish in time"
                                      if start.get("timed_out") else "")
-        return PatternVerdict("error", "could not be observed: no request reached this "
+        return Verdict("error", "could not be observed: no request reached this "
                               "pattern" + (f" ({why})" if why else ""))
     requests = _of(events, "request")
     startups = _of(events, "startup")
@@ -142,19 +133,19 @@ def judge(needs: Needs, start: dict[str, Any]) -> PatternVerdict:
         "requests": len(sent), "recorded": len(requests),
         "failed": sum(not e.get("ok") for e in requests),
         "loops": len(loops), "processes": len(pids),
-        "lifespans": [{"token": e.get("token"), "ok": e.get("ok"), **where(e)} for e in startups],
+        "lifespans": [{"token": e.get("token"), "ok": e.get("ok"), **place(e)} for e in startups],
         "shutdowns": [{"token": e.get("token"), "clean": e.get("clean"),
-                       **({"error": e["error"]} if e.get("error") else {}), **where(e)}
+                       **({"error": e["error"]} if e.get("error") else {}), **place(e)}
                       for e in shutdowns],
     }
     evidence["carriers"] = carriers(sent)
     libraries = {str(e["async_library"]) for e in requests if e.get("async_library")}
     if needs.library != "anyio" and libraries and needs.library not in libraries:
-        return PatternVerdict("n/a", f"the server runs {' and '.join(sorted(libraries))}; "
+        return Verdict("n/a", f"the server runs {' and '.join(sorted(libraries))}; "
                               f"this pattern is built on {needs.library}, so it cannot run "
                               "there at all", evidence)
     if needs.lifespan and not startups:
-        return PatternVerdict("n/a", f"the server ran no lifespan ({len(sent)} requests, no "
+        return Verdict("n/a", f"the server ran no lifespan ({len(sent)} requests, no "
                               "startup recorded) and this pattern needs one", evidence)
     return (_startup_failed(startups, evidence) or _requests_failed(sent, requests, evidence)
             or _body_lost(sent, evidence)
@@ -208,7 +199,7 @@ def _carried_by(sent: list[dict[str, Any]], tag: Any) -> str:
     return f"request {tag}"
 
 
-def _never_served(start: dict[str, Any]) -> PatternVerdict | None:
+def _never_served(start: dict[str, Any]) -> Verdict | None:
     """A server that never served this app although it started, and whose log names the
     app's exception, is a finding: the configuration served the probe (pattern starts
     follow its main scenario), so what kept it from serving is the app (Django's
@@ -224,7 +215,7 @@ def _never_served(start: dict[str, Any]) -> PatternVerdict | None:
         what = f"the server never answered a request with this app in {ready['seconds']} s"
     else:  # an in-process test client: no server process to wait for
         what = "the test client never got an answer from this app"
-    return PatternVerdict("breaks", f"{what}; its log: {error}",
+    return Verdict("breaks", f"{what}; its log: {error}",
                           {"first_error": error, "ready": ready})
 
 
@@ -236,26 +227,26 @@ def _last_error(log_tail: str) -> str:
 
 
 def _startup_failed(startups: list[dict[str, Any]],
-                    evidence: dict[str, Any]) -> PatternVerdict | None:
+                    evidence: dict[str, Any]) -> Verdict | None:
     failed = [e for e in startups if not e.get("ok")]
     if not failed:
         return None
     first = failed[0]
-    evidence.update(first_error=first.get("error"), where=where(first))
-    return PatternVerdict("breaks", f"{len(failed)} of {len(startups)} lifespan startups "
+    evidence.update(first_error=first.get("error"), where=place(first))
+    return Verdict("breaks", f"{len(failed)} of {len(startups)} lifespan startups "
                           f"failed: {first.get('error')} ({_where_text(first)})", evidence)
 
 
 def _requests_failed(sent: list[dict[str, Any]], requests: list[dict[str, Any]],
-                     evidence: dict[str, Any]) -> PatternVerdict | None:
+                     evidence: dict[str, Any]) -> Verdict | None:
     failed = [e for e in requests if not e.get("ok")]
     if failed:
         first = failed[0]
         carried = _carried_by(sent, first.get("tag"))
-        evidence.update(first_error=first.get("error"), where=where(first), carried=carried,
+        evidence.update(first_error=first.get("error"), where=place(first), carried=carried,
                         traceback=first.get("traceback", ""),
                         errors=dict(Counter(str(e.get("error")) for e in failed).most_common(3)))
-        return PatternVerdict("breaks", f"{len(failed)} of {len(sent)} requests failed, the "
+        return Verdict("breaks", f"{len(failed)} of {len(sent)} requests failed, the "
                               f"first with {first.get('error')} ({carried}; "
                               f"{_where_text(first)})", evidence)
     unanswered = [r for r in sent if r.get("status") != 200]
@@ -263,13 +254,13 @@ def _requests_failed(sent: list[dict[str, Any]], requests: list[dict[str, Any]],
         first = unanswered[0]
         seen = first.get("error") or f"status {first.get('status')}"
         evidence.update(first_error=seen, client=first)
-        return PatternVerdict("breaks", f"{len(unanswered)} of {len(sent)} requests got no "
+        return Verdict("breaks", f"{len(unanswered)} of {len(sent)} requests got no "
                               f"answer from the app: {seen} "
                               f"({_carried_by(sent, first.get('tag'))})", evidence)
     return None
 
 
-def _body_lost(sent: list[dict[str, Any]], evidence: dict[str, Any]) -> PatternVerdict | None:
+def _body_lost(sent: list[dict[str, Any]], evidence: dict[str, Any]) -> Verdict | None:
     """A request body sent in chunks must reach the app whole."""
     for record in sent:
         if "body_sent" not in record:
@@ -279,14 +270,14 @@ def _body_lost(sent: list[dict[str, Any]], evidence: dict[str, Any]) -> PatternV
         if got != record["body_sent"]:
             evidence.update(first_error=f"body of {record['body_sent']} bytes, app read {got}",
                             carried=_carried_by(sent, record.get("tag")))
-            return PatternVerdict("breaks", f"the app read {got} of the {record['body_sent']} "
+            return Verdict("breaks", f"the app read {got} of the {record['body_sent']} "
                                   f"bytes of a chunked request body "
                                   f"({_carried_by(sent, record.get('tag'))})", evidence)
     return None
 
 
 def _jobs_lost(needs: Needs, events: list[dict[str, Any]], shutdowns: list[dict[str, Any]],
-               evidence: dict[str, Any]) -> PatternVerdict | None:
+               evidence: dict[str, Any]) -> Verdict | None:
     if not needs.jobs:
         return None
     jobs = _of(events, "job")
@@ -309,12 +300,12 @@ def _jobs_lost(needs: Needs, events: list[dict[str, Any]], shutdowns: list[dict[
     how = f" silently: every request got 200 and {ended}" if silent else ""
     if cancelled:
         first = cancelled[0]
-        evidence.update(first_error=first.get("error"), where=where(first))
-        return PatternVerdict("breaks", f"{len(queued) - len(finished)} of {len(queued)} "
+        evidence.update(first_error=first.get("error"), where=place(first))
+        return Verdict("breaks", f"{len(queued) - len(finished)} of {len(queued)} "
                               f"background jobs never completed{how}; the first was "
                               f"cancelled with {first.get('error') or 'CancelledError'} "
                               f"({_where_text(first)})", evidence)
-    return PatternVerdict("breaks", f"{len(queued) - len(finished)} of {len(queued)} "
+    return Verdict("breaks", f"{len(queued) - len(finished)} of {len(queued)} "
                           f"background jobs never completed and left no trace{how} (the "
                           "process ended under them)", evidence)
 
@@ -333,18 +324,18 @@ def _jobs_per_lifespan(phases: dict[str, dict[str, dict[str, Any]]],
 
 
 def _shutdown_failed(shutdowns: list[dict[str, Any]],
-                     evidence: dict[str, Any]) -> PatternVerdict | None:
+                     evidence: dict[str, Any]) -> Verdict | None:
     unclean = [e for e in shutdowns if not e.get("clean")]
     if not unclean:
         return None
     first = unclean[0]
-    evidence.update(first_error=first.get("error"), where=where(first))
-    return PatternVerdict("breaks", f"{len(unclean)} of {len(shutdowns)} lifespans did not "
+    evidence.update(first_error=first.get("error"), where=place(first))
+    return Verdict("breaks", f"{len(unclean)} of {len(shutdowns)} lifespans did not "
                           f"exit cleanly: {first.get('error')} ({_where_text(first)})", evidence)
 
 
 def _not_closed(needs: Needs, events: list[dict[str, Any]], startups: list[dict[str, Any]],
-                evidence: dict[str, Any]) -> PatternVerdict | None:
+                evidence: dict[str, Any]) -> Verdict | None:
     if not needs.closes:
         return None
     closes = _of(events, "close")
@@ -352,14 +343,14 @@ def _not_closed(needs: Needs, events: list[dict[str, Any]], startups: list[dict[
     evidence["closed"] = {"lifespans": opened, "closes": len(closes)}
     if len(closes) == opened:
         return None
-    return PatternVerdict("breaks", f"the resource was closed {len(closes)} time(s) for "
+    return Verdict("breaks", f"the resource was closed {len(closes)} time(s) for "
                           f"{opened} lifespan(s): the server did not run every lifespan's "
                           "shutdown", evidence)
 
 
 def _works(needs: Needs, sent: list[dict[str, Any]], loops: list[str], pids: list[int],
            events: list[dict[str, Any]], startups: list[dict[str, Any]],
-           evidence: dict[str, Any]) -> PatternVerdict:
+           evidence: dict[str, Any]) -> Verdict:
     how = ", ".join(f"{c['requests']} {_KINDS.get(k, k)}"
                     for k, c in evidence.get("carriers", {}).items())
     parts = [f"all {len(sent)} requests succeeded" + (f" ({how})" if how else "")
@@ -370,9 +361,4 @@ def _works(needs: Needs, sent: list[dict[str, Any]], loops: list[str], pids: lis
         parts.append(f"{len(startups)} lifespan(s) ran and exited cleanly")
     if needs.closes:
         parts.append("the resource was closed once per lifespan")
-    return PatternVerdict("works", "; ".join(parts), evidence)
-
-
-def summary(verdicts: dict[str, dict[str, Any]]) -> dict[str, int]:
-    """How many patterns of a configuration got each status."""
-    return dict(Counter(v.get("status", "error") for v in verdicts.values()))
+    return Verdict("works", "; ".join(parts), evidence)

@@ -15,6 +15,7 @@ from asgi_matrix.verdicts._model import (
     Observations,
     Property,
     Verdict,
+    judged_on,
     lifespan_ran,
     measured,
 )
@@ -68,11 +69,9 @@ def _summary(record: dict[str, Any]) -> dict[str, Any]:
                                        "exited_during_traffic", "exit_code")}
 
 
-def lifespan_per_worker(obs: Observations) -> Verdict:
+@judged_on(_record)
+def lifespan_per_worker(obs: Observations, record: dict[str, Any]) -> Verdict:
     """Each recycled worker runs lifespan.shutdown, and each replacement a startup."""
-    record = _record(obs)
-    if isinstance(record, Verdict):
-        return record
     if problem := lifespan_ran(obs, RECYCLE):
         return problem
     new = _replacements(obs, record)
@@ -88,11 +87,9 @@ def lifespan_per_worker(obs: Observations) -> Verdict:
                    evidence)
 
 
-def no_dropped_requests(obs: Observations) -> Verdict:
+@judged_on(_record)
+def no_dropped_requests(obs: Observations, record: dict[str, Any]) -> Verdict:
     """No request fails while the server swaps a worker."""
-    record = _record(obs)
-    if isinstance(record, Verdict):
-        return record
     failed = [f for f in record.get("failed") or [] if f.get("alive_after", True)]
     count = record.get("failed_while_up", len(failed))
     evidence = {"failed": failed[:10], **_summary(record)}
@@ -107,11 +104,9 @@ def no_dropped_requests(obs: Observations) -> Verdict:
                    f"up were answered across the recycle{after}", evidence)
 
 
-def server_stays(obs: Observations) -> Verdict:
+@judged_on(_record)
+def server_stays(obs: Observations, record: dict[str, Any]) -> Verdict:
     """Recycling replaces workers; it does not end the server (encode/uvicorn#426)."""
-    record = _record(obs)
-    if isinstance(record, Verdict):
-        return record
     if record.get("exited_during_traffic"):
         return Verdict("fail", "the server exited, with status "
                        f"{record.get('exit_code')}, when its worker reached its recycling "

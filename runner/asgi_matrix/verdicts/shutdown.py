@@ -12,6 +12,7 @@ from asgi_matrix.verdicts._model import (
     Property,
     Reference,
     Verdict,
+    judged_on,
     lifespan_ran,
     measured,
 )
@@ -135,11 +136,9 @@ def _stops(obs: Observations) -> list[tuple[str, dict[str, Any]]] | Verdict:
     return found
 
 
-def no_orphans(obs: Observations) -> Verdict:
+@judged_on(_stops)
+def no_orphans(obs: Observations, stops: list[tuple[str, dict[str, Any]]]) -> Verdict:
     """After the main process exited, nothing of the server may still run."""
-    stops = _stops(obs)
-    if isinstance(stops, Verdict):
-        return stops
     if all(stop.get("orphans") is None for _, stop in stops):
         return Verdict("n/a", "in a container every process of the server ends with its PID 1: "
                        "none can outlive it")
@@ -166,23 +165,32 @@ def _graceful(obs: Observations, name: str) -> str | None:
     return None
 
 
-def clean_exit(obs: Observations) -> Verdict:
-    """The server ends by itself after SIGTERM: status 0, or by the SIGTERM it was sent
-    once it had stopped gracefully (a re-raised signal); a bare death by SIGTERM is not.
-    A crash before any signal is a finding; an exit with status 0 before it is judged by
-    the other stop, or not at all."""
-    early = {name: died for name in STOPS
-             if (died := (obs.scenario(name) or {}).get("exited_early"))}
-    for name, died in early.items():
+def _early(obs: Observations) -> dict[str, dict[str, Any]]:
+    """The stop scenarios whose server exited before the signal: how."""
+    return {name: died for name in STOPS
+            if (died := (obs.scenario(name) or {}).get("exited_early"))}
+
+
+def _stops_uncrashed(obs: Observations) -> list[tuple[str, dict[str, Any]]] | Verdict:
+    """The stops, or a fail verdict for a crash before any signal (a finding: no stop is
+    needed to see it), or why there are none."""
+    for name, died in _early(obs).items():
         if died.get("exit_signal") or died.get("exit_code") not in (0, None):
             how = (f"with {died['exit_signal']}" if died.get("exit_signal")
                    else f"with status {died.get('exit_code')}")
             return Verdict("fail", f"the server died {how} before any stop signal ({name} "
                            "scenario, under the traffic): a crash, not a clean exit",
                            {"exited": died})
-    stops = _stops(obs)
-    if isinstance(stops, Verdict):
-        return stops
+    return _stops(obs)
+
+
+@judged_on(_stops_uncrashed)
+def clean_exit(obs: Observations, stops: list[tuple[str, dict[str, Any]]]) -> Verdict:
+    """The server ends by itself after SIGTERM: status 0, or by the SIGTERM it was sent
+    once it had stopped gracefully (a re-raised signal); a bare death by SIGTERM is not.
+    A crash before any signal is a finding; an exit with status 0 before it is judged by
+    the other stop, or not at all."""
+    early = _early(obs)
     stops = [(name, stop) for name, stop in stops if name not in early]
     if not stops:
         return _exited_early(obs, next(iter(early))) or Verdict("error", "never stopped")

@@ -24,7 +24,8 @@ from asgi_matrix.results import document as _results
 from asgi_matrix.verdicts import PROPERTIES
 from helpers import cli, cmdline, no_processes_tagged, processes_tagged, wait_for
 
-# at least the inner timeouts (two 300 s runs one after the other in a test)
+# at least the inner timeouts (two 300 s runs one after the other in a test; the fault
+# run's 600 s)
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(660)]
 
 FAULTS = {
@@ -59,7 +60,7 @@ def faulty_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any]
     # the servers only: the app patterns (tested on their own) would add starts, not faults
     done = cli("run", *FAULTS, "control-multiloop", "--no-patterns", "--out", str(out),
                "--jobs", "3", "--ready-timeout", str(READY_S), "--stop-timeout", str(STOP_S),
-               env={"ASGI_MATRIX_RUN": tag})
+               env={"ASGI_MATRIX_RUN": tag}, timeout=600)
     assert done.returncode == 0, done.stderr
     return _results.load(out), time.monotonic() - start, tag
 
@@ -83,9 +84,9 @@ def test_faults_cost_bounded_time_and_lose_nothing_else(faulty_run):
         "main"]["ready"]
     assert (ready["ok"], ready["exited"]) == (False, False), ready
     assert READY_S <= ready["seconds"] < READY_S + 15, ready
-    # and the whole run is bounded: under the 300 s a hang would take to be cut off by
-    # cli(), with room for a loaded 2-core machine (92 s at a load of 20)
-    assert seconds < 240, seconds
+    # and the whole run is bounded, with room for a loaded 2-core machine: 92 s at a load
+    # of 20; 255 s as one of ten niced flake-finder rounds beside a load of 32
+    assert seconds < 480, seconds
     good = document["configurations"]["control-multiloop"]["verdicts"]
     # measured in full beside the faults: no cell of it the harness could not observe
     # (it fails lifespan.app-object-resources by design: it serves from several loops)

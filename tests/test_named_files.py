@@ -27,7 +27,8 @@ DOTTED = re.compile(r"\basgi_matrix(?:\.\w+)+")
 #: a module named from its stage down, as docstrings do (``measure.drive.traffic``)
 STAGED = re.compile(r"(?<![\w./-])(?:catalogue|measure|verdicts|results|report)(?:\.[a-z_]\w*)+")
 #: the ends of file names, which STAGED would take for modules (results.partial.json)
-SUFFIXES = ("json", "jsonl", "toml", "py", "html", "md", "partial", "interrupted", "schema")
+SUFFIXES = ("json", "jsonl", "gz", "toml", "py", "html", "md", "partial", "interrupted",
+            "schema")
 #: names of files that are not in the checkout on purpose: made by a run or a user
 NOT_OURS = {"OUT.toml", "x.py"}  # an output argument; a placeholder test
 

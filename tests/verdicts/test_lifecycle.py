@@ -59,6 +59,9 @@ def test_stream_app_told(record, status):
 @pytest.mark.parametrize(("record", "status"), [
     pytest.param(open_stop(), "pass", id="exited"),
     pytest.param(open_stop(stream_how=None, killed=True), "fail", id="killed"),
+    # gunicorn exits by itself after its own 30 s graceful timeout: not killed, still late
+    pytest.param({**open_stop(), "stop": {**open_stop()["stop"], "seconds": 30.3}}, "fail",
+                 id="exited-after-its-graceful-timeout"),
 ])
 def test_exits_in_time(record, status):
     assert judge(checks.exits_in_time, open_stop=record).status == status

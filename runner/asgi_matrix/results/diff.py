@@ -20,7 +20,7 @@ RANK: dict[str, int] = {"pass": 4, "n/a": 3, "unsupported": 2, "flaky": 1, "fail
 #: Pattern cells are listed beside the properties as "pattern:<id>", and ranked as the
 #: server status they match: works as pass, breaks as fail.
 PATTERN_PREFIX = "pattern:"
-PATTERN_RANKED_AS = {"works": "pass", "breaks": "fail"}
+PATTERN_RANKED_AS = {"works": "pass", "caveat": "flaky", "breaks": "fail"}  # caveat: between
 ERROR = "error"
 
 #: Order and wording of the categories in every rendering.

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 #: One status set for every verdict: a property's (pass ... flaky) and an app pattern's
-#: (works, breaks, n/a, error).
-Status = Literal["pass", "fail", "unsupported", "error", "n/a", "flaky", "works", "breaks"]
+#: (works, caveat: works with a caveat, the server's fault; breaks, n/a, error).
+Status = Literal["pass", "fail", "unsupported", "error", "n/a", "flaky", "works", "caveat",
+                 "breaks"]
 PROPERTY_STATUSES: tuple[Status, ...] = ("pass", "fail", "unsupported", "error", "n/a", "flaky")
-PATTERN_STATUSES: tuple[Status, ...] = ("works", "breaks", "n/a", "error")
-STATUSES: tuple[Status, ...] = (*PROPERTY_STATUSES, "works", "breaks")
+PATTERN_STATUSES: tuple[Status, ...] = ("works", "caveat", "breaks", "n/a", "error")
+STATUSES: tuple[Status, ...] = (*PROPERTY_STATUSES, "works", "caveat", "breaks")
 
 #: How strongly the ASGI spec asks for a property: its own words "must" and "should", or
 #: "not-in-spec" where the spec does not require it (an open issue, an optional feature,

@@ -185,8 +185,12 @@ def exits_in_time(obs: Observations, record: dict[str, Any]) -> Verdict:
             f"ended ({stream.get('ended', '?')}) {_secs(stream.get('closed_after_signal_s'))} "
             "after it")
     evidence = {"stop": record.get("stop"), "stream": stream}
-    if (record.get("stop") or {}).get("killed"):
+    stop = record.get("stop") or {}
+    if stop.get("killed"):
         return Verdict("fail", _exit(record) + flow, evidence)
+    if float(stop.get("seconds") or 0) > OPEN_STOP_S:  # a server's own graceful timeout
+        return Verdict("fail", _exit(record) + f" (more than {OPEN_STOP_S:g} s)" + flow,
+                       evidence)
     return Verdict("pass", _exit(record) + flow, evidence)
 
 

@@ -7,6 +7,11 @@ again like its properties. A pattern
   works   every request succeeded, every background job it started completed, every
           lifespan exited cleanly, and the resource was closed once per lifespan
           where the pattern closes it;
+  caveat  works with a caveat, the server's fault: what failed is the lifespan's end
+          (jobs cut, a shutdown never delivered or unclean, a resource never closed)
+          and the server caused it for every app of the start (a kill at the stop, a
+          loop that never delivered lifespan.shutdown), which the reference pattern
+          served by the same start shows too; the cell names the server property;
   breaks  anything else, with the first error's text, where it happened (process,
           thread, event loop) and how many requests or jobs it hit;
   n/a     it cannot be judged here, with the reason from the evidence (no lifespan ran
@@ -26,6 +31,9 @@ from asgi_matrix.verdicts._model import PATTERN_STATUSES, Verdict, summary
 
 __all__ = ["PATTERN_STATUSES", "Needs", "judge", "needs", "pattern_cells", "place", "summary"]
 
+#: The reference patterns: where one shares a start with a pattern, a failure it shows
+#: too is the server's (lifespan state yielded per loop; the RunVar task group)
+REFERENCES = ("lifespan-state", "taskgroup-runvar")
 WHERE_KEYS = ("pid", "thread_name", "thread_id", "loop_id", "loop_kind", "interpreter")
 
 
@@ -102,8 +110,9 @@ def _of(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [e for e in events if e.get("event") == f"pattern.{kind}"]
 
 
-def judge(needs: Needs, start: dict[str, Any]) -> Verdict:
-    """The verdict on one pattern from one server start's observations."""
+def judge(needs: Needs, start: dict[str, Any], reference: bool = True) -> Verdict:
+    """The verdict on one pattern from one server start's observations; ``reference``:
+    judge a failure of the lifespan's end against the start's reference pattern."""
     events, sent = _mine(needs, start)
     if not (start.get("ready") or {}).get("ok", bool(sent)):
         started = _of(events, "startup")
@@ -147,12 +156,16 @@ def judge(needs: Needs, start: dict[str, Any]) -> Verdict:
     if needs.lifespan and not startups:
         return Verdict("n/a", f"the server ran no lifespan ({len(sent)} requests, no "
                               "startup recorded) and this pattern needs one", evidence)
-    return (_startup_failed(startups, evidence) or _requests_failed(sent, requests, evidence)
-            or _body_lost(sent, evidence)
-            or _jobs_lost(needs, events, shutdowns, evidence)
-            or _shutdown_failed(shutdowns, evidence) or _not_closed(needs, events, startups,
-                                                                    evidence)
-            or _works(needs, sent, loops, pids, events, startups, evidence))
+    own = (_startup_failed(startups, evidence) or _requests_failed(sent, requests, evidence)
+           or _body_lost(sent, evidence))
+    if own is not None:  # the pattern's own cause: it breaks, whatever the server did
+        return own
+    verdict = (_jobs_lost(needs, events, shutdowns, evidence)
+               or _shutdown_failed(shutdowns, evidence)
+               or _not_closed(needs, events, startups, evidence))
+    if verdict is not None:
+        return (_servers_fault(needs, start, verdict) if reference else None) or verdict
+    return _works(needs, sent, loops, pids, events, startups, shutdowns, evidence)
 
 
 #: how each kind of traffic is named in explanations
@@ -350,7 +363,8 @@ def _not_closed(needs: Needs, events: list[dict[str, Any]], startups: list[dict[
 
 def _works(needs: Needs, sent: list[dict[str, Any]], loops: list[str], pids: list[int],
            events: list[dict[str, Any]], startups: list[dict[str, Any]],
-           evidence: dict[str, Any]) -> Verdict:
+           shutdowns: list[dict[str, Any]], evidence: dict[str, Any]) -> Verdict:
+    """Every sentence from the evidence it publishes (lifespans: shutdowns on record)."""
     how = ", ".join(f"{c['requests']} {_KINDS.get(k, k)}"
                     for k, c in evidence.get("carriers", {}).items())
     parts = [f"all {len(sent)} requests succeeded" + (f" ({how})" if how else "")
@@ -358,7 +372,58 @@ def _works(needs: Needs, sent: list[dict[str, Any]], loops: list[str], pids: lis
     if needs.jobs:
         parts.append(f"all {evidence['jobs']['queued']} background jobs completed")
     if needs.lifespan or startups:
-        parts.append(f"{len(startups)} lifespan(s) ran and exited cleanly")
+        clean = sum(bool(e.get("clean")) for e in shutdowns)
+        parts.append(f"{len(startups)} lifespan(s) ran and exited cleanly"
+                     if clean == len(startups) else
+                     f"{len(startups)} lifespan(s) ran, {clean} shut down cleanly on record")
     if needs.closes:
         parts.append("the resource was closed once per lifespan")
     return Verdict("works", "; ".join(parts), evidence)
+
+
+def _lifespan_fault(start: dict[str, Any]) -> tuple[str, str] | None:
+    """What the start shows the server did to every app in it: (what, the server property
+    that fails), or None: a kill at the stop, or a loop that ran the start's lifespans and
+    never delivered lifespan.shutdown to any of them."""
+    stop = start.get("stop") or {}
+    if stop.get("killed"):
+        return (f"the server ignored SIGTERM and was killed after {stop.get('seconds')} s",
+                "shutdown.clean-exit")
+    events = start.get("events") or []
+    started = {e.get("loop_id") for e in events if e.get("event") == "pattern.startup"
+               and e.get("ok")}
+    shut = {e.get("loop_id") for e in events if e.get("event") == "pattern.shutdown"}
+    missing = sorted(str(loop) for loop in started - shut)
+    if started and missing:
+        return (f"{len(missing)} of {len(started)} event loop(s) that ran the apps' "
+                "lifespans never delivered lifespan.shutdown to any of them",
+                "shutdown.delivered.sigterm-main")
+    return None
+
+
+def _servers_fault(needs: Needs, start: dict[str, Any],
+                   verdict: Verdict) -> Verdict | None:
+    """A failure of the lifespan's end that the server owns: the start shows the
+    server's fault for every app in it, and the reference pattern served by the same
+    start (where there is one) does not work either. Then the cell works with a caveat,
+    naming the server property that fails; else None (the pattern's own)."""
+    fault = _lifespan_fault(start)
+    if fault is None:
+        return None
+    what, prop = fault
+    served = set(start.get("patterns") or []) | {e.get("pattern") for e in
+                                                 start.get("events") or []}
+    reference = next((r for r in REFERENCES if r in served and r != needs.id), None)
+    if reference is not None:
+        ref = judge(Needs(reference, lifespan=True, jobs=reference == "taskgroup-runvar",
+                          closes=reference == "lifespan-state"), start, reference=False)
+        if ref.status == "works":
+            return None  # the reference got through: the failure is this pattern's
+        shown = f"the reference pattern {reference} in the same start shows it too"
+    else:
+        shown = "the start shows it for every app in it"
+    return Verdict("caveat", f"works with a caveat, the server's fault ({prop} "
+                          f"fails): {what}; {shown}. Here: {verdict.explanation}",
+                          {**verdict.evidence, "server_fault": what,
+                           "server_property": prop, "reference": reference,
+                           "breaks_alone_as": verdict.explanation})

@@ -22,10 +22,14 @@ from asgi_matrix.resources import PROBES_DIR
 from asgi_matrix.verdicts.references import ASGIREF_277, ASGIREF_338, LIFESPAN_SPEC
 
 #: pattern status -> (CSS class of the matching server status, glyph)
-LOOK = {"works": ("pass", "✓"), "breaks": ("fail", "✗"), "n/a": ("na", "·"),
-        "error": ("error", "!")}
+LOOK = {"works": ("pass", "✓"), "caveat": ("partly", "◐"), "breaks": ("fail", "✗"),
+        "n/a": ("na", "·"), "error": ("error", "!")}
 MEANING = {"works": "every request succeeded, every job it started completed, every lifespan "
                     "exited cleanly and closed what it opened",
+           "caveat": "works with a caveat, the server's fault: the lifespan's end failed "
+                     "(jobs cut, shutdown never delivered, resource not closed) for every "
+                     "app of the start, the reference pattern too; the server property "
+                     "that fails is named",
            "breaks": "a request failed, a job never completed (even silently), a lifespan "
                      "did not exit cleanly, the resource was not closed, or a chunked "
                      "request body did not reach the app whole",
@@ -33,7 +37,8 @@ MEANING = {"works": "every request succeeded, every job it started completed, ev
                   "built on asyncio on a trio server, or on trio on an asyncio one)",
            "error": "nothing could be observed (the server never answered)"}
 #: pattern status -> shields.io colour of its badge
-COLOR = {"works": "brightgreen", "breaks": "red", "n/a": "lightgrey", "error": "orange"}
+COLOR = {"works": "brightgreen", "caveat": "yellow", "breaks": "red", "n/a": "lightgrey",
+         "error": "orange"}
 LINKS = [("ASGI lifespan spec", LIFESPAN_SPEC),
          ("asgiref PR #277: lifespans in multi-thread environments", ASGIREF_277),
          ("asgiref PR #338: lifespan state", ASGIREF_338)]

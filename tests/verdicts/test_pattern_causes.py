@@ -19,8 +19,7 @@ from typing import Any
 
 import pytest
 from asgi_matrix.catalogue import pattern_catalogue as catalogue
-from asgi_matrix.measure.drive.pattern_starts import needs
-from asgi_matrix.verdicts.pattern_verdicts import judge
+from asgi_matrix.verdicts.pattern_verdicts import judge, needs
 
 DATA = Path(__file__).parent / "data"
 PATTERNS = {p.id: p for p in catalogue.load()}

@@ -28,12 +28,10 @@ from typing import Any
 
 from asgi_matrix.catalogue.pattern_catalogue import Pattern
 from asgi_matrix.verdicts._model import PATTERN_STATUSES, Verdict, summary
+from asgi_matrix.verdicts.pattern_faults import servers_fault
 
 __all__ = ["PATTERN_STATUSES", "Needs", "judge", "needs", "pattern_cells", "place", "summary"]
 
-#: The reference patterns: where one shares a start with a pattern, a failure it shows
-#: too is the server's (lifespan state yielded per loop; the RunVar task group)
-REFERENCES = ("lifespan-state", "taskgroup-runvar")
 WHERE_KEYS = ("pid", "thread_name", "thread_id", "loop_id", "loop_kind", "interpreter")
 
 
@@ -164,7 +162,8 @@ def judge(needs: Needs, start: dict[str, Any], reference: bool = True) -> Verdic
                or _shutdown_failed(shutdowns, evidence)
                or _not_closed(needs, events, startups, evidence))
     if verdict is not None:
-        return (_servers_fault(needs, start, verdict) if reference else None) or verdict
+        return (servers_fault(needs.id, start, verdict, _judge_reference) if reference
+                else None) or verdict
     return _works(needs, sent, loops, pids, events, startups, shutdowns, evidence)
 
 
@@ -381,49 +380,7 @@ def _works(needs: Needs, sent: list[dict[str, Any]], loops: list[str], pids: lis
     return Verdict("works", "; ".join(parts), evidence)
 
 
-def _lifespan_fault(start: dict[str, Any]) -> tuple[str, str] | None:
-    """What the start shows the server did to every app in it: (what, the server property
-    that fails), or None: a kill at the stop, or a loop that ran the start's lifespans and
-    never delivered lifespan.shutdown to any of them."""
-    stop = start.get("stop") or {}
-    if stop.get("killed"):
-        return (f"the server ignored SIGTERM and was killed after {stop.get('seconds')} s",
-                "shutdown.clean-exit")
-    events = start.get("events") or []
-    started = {e.get("loop_id") for e in events if e.get("event") == "pattern.startup"
-               and e.get("ok")}
-    shut = {e.get("loop_id") for e in events if e.get("event") == "pattern.shutdown"}
-    missing = sorted(str(loop) for loop in started - shut)
-    if started and missing:
-        return (f"{len(missing)} of {len(started)} event loop(s) that ran the apps' "
-                "lifespans never delivered lifespan.shutdown to any of them",
-                "shutdown.delivered.sigterm-main")
-    return None
-
-
-def _servers_fault(needs: Needs, start: dict[str, Any],
-                   verdict: Verdict) -> Verdict | None:
-    """A failure of the lifespan's end that the server owns: the start shows the
-    server's fault for every app in it, and the reference pattern served by the same
-    start (where there is one) does not work either. Then the cell works with a caveat,
-    naming the server property that fails; else None (the pattern's own)."""
-    fault = _lifespan_fault(start)
-    if fault is None:
-        return None
-    what, prop = fault
-    served = set(start.get("patterns") or []) | {e.get("pattern") for e in
-                                                 start.get("events") or []}
-    reference = next((r for r in REFERENCES if r in served and r != needs.id), None)
-    if reference is not None:
-        ref = judge(Needs(reference, lifespan=True, jobs=reference == "taskgroup-runvar",
-                          closes=reference == "lifespan-state"), start, reference=False)
-        if ref.status == "works":
-            return None  # the reference got through: the failure is this pattern's
-        shown = f"the reference pattern {reference} in the same start shows it too"
-    else:
-        shown = "the start shows it for every app in it"
-    return Verdict("caveat", f"works with a caveat, the server's fault ({prop} "
-                          f"fails): {what}; {shown}. Here: {verdict.explanation}",
-                          {**verdict.evidence, "server_fault": what,
-                           "server_property": prop, "reference": reference,
-                           "breaks_alone_as": verdict.explanation})
+def _judge_reference(reference: str, start: dict[str, Any]) -> Verdict:
+    """A reference pattern's own verdict in a start (never judged against another)."""
+    return judge(Needs(reference, lifespan=True, jobs=reference == "taskgroup-runvar",
+                       closes=reference == "lifespan-state"), start, reference=False)

@@ -40,7 +40,11 @@ MATRIX_DOCKERFILE = PROBES_DIR / "matrix.Dockerfile"
 BUILD_BASE = DOCKER_DIR / "build-base.sh"
 PROBE_FILE = PROBES_DIR / "asgi_probe.py"
 DASHBOARD_DIR = _directory("asgi_matrix.dashboard")
+#: the two catalogues (servers, app patterns) and the schemas of their tables
 CATALOGUE_FILE = PACKAGE_DIR / "catalogue" / "catalogue.toml"
+CATALOGUE_SCHEMA = PACKAGE_DIR / "catalogue" / "catalogue.schema.json"
+PATTERNS_FILE = PACKAGE_DIR / "catalogue" / "patterns.toml"
+PATTERNS_SCHEMA = PACKAGE_DIR / "catalogue" / "patterns.schema.json"
 RESULTS_SCHEMA = PACKAGE_DIR / "results" / "results.schema.json"
 #: the probe app, as servers import it (PROBES_DIR is on their PYTHONPATH)
 PROBE_APP = "asgi_probe:app"

@@ -17,9 +17,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from asgi_matrix.catalogue.release_sets import Release, ReleaseSet, parse_release_set
-from asgi_matrix.catalogue.tables import read_tables
+from asgi_matrix.catalogue.tables import check_entry, read_tables
 from asgi_matrix.exceptions import CatalogueError, UnknownConfig
-from asgi_matrix.resources import CATALOGUE_FILE
+from asgi_matrix.resources import CATALOGUE_FILE, CATALOGUE_SCHEMA
 
 DEFAULT_CATALOGUE = CATALOGUE_FILE
 KINDS = ("server", "harness", "control")
@@ -106,33 +106,10 @@ class ServerConfig:
         return axes
 
 
-_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "id": str, "server": str, "argv": list, "requires": list, "kind": str, "loop": str,
-    "workers": int, "threads": int, "websocket": bool, "http2": bool, "lifespan": bool,
-    "python": str, "default": bool, "description": str, "releases": dict, "system": list,
-    "recycle": dict, "factory": list, "graceful_s": (int, float), "flag": str, "flag_of": str,
-    "http_impl": str, "pinned": str,
-}
-_REQUIRED = ("id", "server", "argv")
 
 
 def _entry(raw: Any, where: str) -> ServerConfig:
-    if not isinstance(raw, dict):
-        raise CatalogueError(f"{where}: each [[config]] must be a table")
-    name = raw.get("id", "?")
-    here = f"{where} (id {name!r})"
-    unknown = sorted(set(raw) - set(_FIELDS))
-    if unknown:
-        raise CatalogueError(f"{here}: unknown key {unknown[0]!r}; known keys: "
-                             + ", ".join(sorted(_FIELDS)))
-    for key in _REQUIRED:
-        if key not in raw:
-            raise CatalogueError(f"{here}: missing required key {key!r}")
-    for key, value in raw.items():
-        want = _FIELDS[key]
-        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
-            raise CatalogueError(f"{here}: {key!r} must be {getattr(want, '__name__', want)}, "
-                                 f"got {value!r}")
+    here = check_entry(raw, where, CATALOGUE_SCHEMA)
     if not _ID.match(raw["id"]):
         raise CatalogueError(f"{here}: id must be lowercase letters, digits and .+_- ")
     if raw.get("kind", "server") not in KINDS:

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from asgi_matrix.catalogue.tables import read_tables
+from asgi_matrix.catalogue.tables import check_entry, read_tables
 from asgi_matrix.exceptions import CatalogueError, UnknownConfig
-from asgi_matrix.resources import PROBES_DIR
+from asgi_matrix.resources import PATTERNS_FILE, PATTERNS_SCHEMA, PROBES_DIR
 
-PATTERNS_FILE = Path(__file__).resolve().parent / "patterns.toml"
 KINDS = ("pattern", "framework")
 LIBRARIES = ("anyio", "asyncio", "trio")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -92,28 +91,10 @@ class Pattern:
                 "library": self.library, "why": self.why, "instead": self.instead}
 
 
-_FIELDS: dict[str, type] = {
-    "id": str, "title": str, "kind": str, "app": str, "source": str, "requires": list,
-    "lifespan": bool, "jobs": bool, "closes": bool, "library": str, "why": str,
-    "instead": str, "default": bool, "start": str,
-}
-_REQUIRED = ("id", "title", "app", "source")
 
 
 def _entry(raw: Any, where: str) -> Pattern:
-    if not isinstance(raw, dict):
-        raise CatalogueError(f"{where}: each [[pattern]] must be a table")
-    here = f"{where} (id {raw.get('id', '?')!r})"
-    if unknown := sorted(set(raw) - set(_FIELDS)):
-        raise CatalogueError(f"{here}: unknown key {unknown[0]!r}; known keys: "
-                             + ", ".join(sorted(_FIELDS)))
-    for key in _REQUIRED:
-        if key not in raw:
-            raise CatalogueError(f"{here}: missing required key {key!r}")
-    for key, value in raw.items():
-        if not isinstance(value, _FIELDS[key]):
-            raise CatalogueError(f"{here}: {key!r} must be {_FIELDS[key].__name__}, "
-                                 f"got {value!r}")
+    here = check_entry(raw, where, PATTERNS_SCHEMA)
     if not _ID.match(raw["id"]):
         raise CatalogueError(f"{here}: id must be lowercase letters, digits, - and _")
     if raw.get("kind", "pattern") not in KINDS:

@@ -1,13 +1,20 @@
-"""Read one TOML file of ``[[name]]`` tables, each paired with the line it starts on.
+"""Read one TOML file of ``[[name]]`` tables, each paired with the line it starts on, and
+check each table's keys against the catalogue's JSON Schema.
 
 Both catalogues (servers and app patterns) are files of such tables; every problem with
-the file itself names the file, and every entry's own problem names its line.
+the file itself names the file, and every entry's own problem names its line. Their keys
+are written once, in their schemas (catalogue.schema.json, patterns.schema.json, shipped
+beside them for editors too): which keys exist, which are required, of what type, and
+what each means.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +47,51 @@ def read_tables(path: Path, name: str, what: str) -> list[tuple[Any, str]]:
     starts = [m.start() for m in re.finditer(rf"^[ \t]*\[\[{name}\]\]", text, re.MULTILINE)]
     return [(entry, f"{path}:{text.count(chr(10), 0, starts[i]) + 1 if i < len(starts) else 0}")
             for i, entry in enumerate(entries)]
+
+
+#: JSON Schema types, as the loader's messages name them (Python's names)
+_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "array": (list,), "integer": (int,), "boolean": (bool,),
+    "object": (dict,), "number": (int, float)}
+_NAMES = {"string": "str", "array": "list", "integer": "int", "boolean": "bool",
+          "object": "dict", "number": "a number"}
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The keys of one kind of table, as its schema gives them."""
+
+    table: str  #: "config", "pattern"
+    types: dict[str, str]  #: key -> JSON Schema type
+    required: tuple[str, ...]
+
+
+@cache
+def keys(schema: Path) -> Keys:
+    """The table's keys from its schema (``$defs`` holds the one table definition)."""
+    loaded = json.loads(schema.read_text())
+    [(table, definition)] = loaded["$defs"].items()
+    return Keys(table, {k: v["type"] for k, v in definition["properties"].items()},
+                tuple(definition.get("required", ())))
+
+
+def check_entry(raw: Any, where: str, schema: Path) -> str:
+    """Refuse a table that is not one, has a key the schema does not know, misses a
+    required key or has a value of another type; returns how messages name the entry
+    ("file:line (id 'x')")."""
+    known = keys(schema)
+    if not isinstance(raw, dict):
+        raise CatalogueError(f"{where}: each [[{known.table}]] must be a table")
+    here = f"{where} (id {raw.get('id', '?')!r})"
+    if unknown := sorted(set(raw) - set(known.types)):
+        raise CatalogueError(f"{here}: unknown key {unknown[0]!r}; known keys: "
+                             + ", ".join(sorted(known.types)))
+    for key in known.required:
+        if key not in raw:
+            raise CatalogueError(f"{here}: missing required key {key!r}")
+    for key, value in raw.items():
+        kind = known.types[key]
+        if not isinstance(value, _TYPES[kind]) or (
+                kind in ("integer", "number") and isinstance(value, bool)):
+            raise CatalogueError(f"{here}: {key!r} must be {_NAMES[kind]}, got {value!r}")
+    return here

@@ -38,3 +38,19 @@ def test_the_base_page_says_fixed_by_the_flag_where_the_flag_row_passes(document
     assert "fixed by" not in _explanation(page, "state.shallow-copy")  # it fails there too
     flagged = _site.render(document, FRESH)["configs/uvicorn-reset-contextvars.html"]
     assert "fixed by" not in flagged  # only the base configuration's page says it
+
+
+def test_a_caveat_cell_links_the_server_property_that_fails(document):
+    config = document["configurations"]["uvicorn"]
+    pattern = next(iter(config["patterns"]))
+    config["patterns"][pattern] = {
+        **config["patterns"][pattern], "status": "caveat",
+        "explanation": "works with a caveat, the server's fault",
+        "evidence": {"server_property": "shutdown.delivered.sigterm-main",
+                     "reference": "lifespan-state"}}
+    files = _site.render(document, FRESH)
+    page = next(text for name, text in files.items()
+                if name.startswith("patterns/") and name.endswith(".html")
+                and "uvicorn" in name and pattern in text and "caveat" in text)
+    assert "The server's fault, not the pattern's" in page
+    assert re.search(r'href="[^"]*shutdown\.delivered\.sigterm-main[^"]*"', page)

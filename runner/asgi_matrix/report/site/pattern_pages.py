@@ -110,8 +110,11 @@ class PatternPages:
         badge = _badges.snippets(self.site, f"{pattern_id} on {config_id}",
                                  self.badge_path(pattern_id, config_id),
                                  self.cell_href(pattern_id, config_id))
+        fault = str((cell.get("evidence") or {}).get("server_property") or "")
+        fault_href = (self.site.cell_href(config_id, fault)
+                      if fault in self.site.properties else "")
         return self._page("pattern_cell.html", 2, f"{pattern['title']} · {config_id}",
-                          badge=badge,
+                          badge=badge, fault=fault, fault_href=fault_href,
                           pattern=pattern, config_id=config_id, config=config, cell=cell,
                           source=source_of(pattern), command=command,
                           reproduce=reproduce(config_id, pattern_id),

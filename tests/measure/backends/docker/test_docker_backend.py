@@ -22,7 +22,10 @@ try:
 except DockerUnavailable as exc:  # pragma: no cover - depends on the machine
     missing("docker", str(exc), module=True)
 
-AGREEING = ["uvicorn", "hypercorn", "granian", "control-multiloop", "control-broken"]
+#: control-shared-state and control-harness-shared-state hand every request one state dict
+#: (scope["client"] port 0; ASGITransport's fake address): state.shallow-copy fails there
+AGREEING = ["uvicorn", "hypercorn", "granian", "control-multiloop", "control-broken",
+            "control-shared-state", "control-harness-shared-state"]
 #: The raw app patterns run in the probe's own image; the framework apps would build one
 #: image per configuration and framework, minutes for what the local tests show.
 RAW_PATTERNS = [arg for pattern in ("taskgroup-on-instance", "taskgroup-runvar",
@@ -83,6 +86,13 @@ def test_the_app_patterns_are_measured_in_containers(both, config):
     assert len(patterns) == len(RAW_PATTERNS) // 2
     errors = {p: c.get("explanation") for p, c in patterns.items() if c["status"] == "error"}
     assert errors == {}
+
+
+@pytest.mark.parametrize("config", ["control-shared-state", "control-harness-shared-state"])
+def test_one_state_dict_for_every_request_fails_shallow_copy_in_containers(both, config):
+    verdict = both["docker"]["configurations"][config]["verdicts"]["state.shallow-copy"]
+    assert verdict["status"] == "fail", verdict
+    assert "on another connection" in verdict["explanation"]
 
 
 def test_orphans_are_not_applicable_in_containers(both):

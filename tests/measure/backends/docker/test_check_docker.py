@@ -23,7 +23,7 @@ try:
 except DockerUnavailable as exc:  # pragma: no cover - depends on the machine
     missing("docker", str(exc), module=True)
 
-APPS = Path(__file__).resolve().parents[2] / "data" / "check_apps"
+APPS = Path(__file__).resolve().parents[3] / "data" / "check_apps"
 TAG = f"test-check-{uuid.uuid4().hex[:8]}"
 
 

@@ -99,7 +99,7 @@ def _md(text: Any) -> str:
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
-    out = [f"## `{_md(doc['app'])}` under each server", "", _md(headline(doc)), "",
+    out = [f"## {_md(doc['app'])} under each server", "", _md(headline(doc)), "",
            "| configuration | answer | why |", "| --- | --- | --- |"]
     for answer in doc["answers"]:
         out.append(f"| {_md(answer['config'])} | {GLYPH[answer['status']]} {answer['words']} "

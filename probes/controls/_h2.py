@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import h2.config
@@ -26,12 +26,10 @@ import h2.exceptions
 
 if TYPE_CHECKING or __package__:
     from . import _wire
+    from ._exchange import App, Message, ResponseState, first_of
 else:  # run as a script's sibling: its directory is sys.path[0]
     import _wire
-
-Message = dict[str, Any]
-App = Callable[[dict[str, Any], Callable[[], Awaitable[Message]],
-                Callable[[Message], Awaitable[None]]], Awaitable[None]]
+    from _exchange import App, Message, ResponseState, first_of
 
 #: Headers of one connection's framing, which HTTP/2 forbids (RFC 9113 section 8.2.2).
 CONNECTION_HEADERS = frozenset({b"connection", b"keep-alive", b"proxy-connection",
@@ -199,29 +197,18 @@ class Connection:
         self.writer.close()
 
 
-async def _first_of(*events: asyncio.Event) -> None:
-    waits = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for wait in waits:
-            wait.cancel()
+class Exchange(ResponseState):
+    """One stream's ASGI ``http`` exchange: the response state HTTP/1.1 has too
+    (_exchange.py), sent as HEADERS and DATA frames."""
 
-
-class Exchange:
-    """One stream's ASGI ``http`` exchange."""
+    carrier = "stream"
+    where = "an HTTP/2 stream"
 
     def __init__(self, app: App, scope: dict[str, Any], stream: Stream,
                  log: Callable[[str], None]) -> None:
-        self.app = app
+        super().__init__(app, scope, stream.head.method)
         self.stream = stream
         self.log = log
-        self.scope = {**scope, "type": "http", "method": stream.head.method, "scheme": "http"}
-        self.head_only = stream.head.method == "HEAD"
-        self.started = False
-        self.complete = asyncio.Event()
-        self.gone = asyncio.Event()  # the server let go of this exchange (a stop)
-        self._request_sent = False
 
     async def run(self) -> None:
         try:
@@ -238,32 +225,19 @@ class Exchange:
             self.stream.cancel()  # an unfinished response: reset, never a truncated "200"
 
     async def receive(self) -> Message:
-        if not self._request_sent:
-            self._request_sent = True
-            return {"type": "http.request", "body": bytes(self.stream.body), "more_body": False}
-        await _first_of(self.complete, self.gone, self.stream.reset)
+        if (request := self.request(bytes(self.stream.body))) is not None:
+            return request
+        await first_of(self.complete.wait(), self.gone.wait(), self.stream.reset.wait())
         return {"type": "http.disconnect"}
 
     async def send(self, message: Message) -> None:
-        kind = message["type"]
-        if self.complete.is_set():
-            raise RuntimeError(f"{kind} after the response completed")
-        if self.gone.is_set():
-            raise ConnectionResetError(f"{kind} after the server let go of the stream")
-        if kind == "http.response.start":
-            if self.started:
-                raise RuntimeError("http.response.start sent twice")
-            self.started = True
+        if self.accept(message) == "http.response.start":
             headers = [(bytes(name).lower(), bytes(value))
                        for name, value in message.get("headers", [])]
             await self.stream.respond(int(message["status"]), headers)
-        elif kind == "http.response.body":
-            if not self.started:
-                raise RuntimeError("http.response.body before http.response.start")
+        else:  # http.response.body
             more = bool(message.get("more_body", False))
             chunk = b"" if self.head_only else bytes(message.get("body", b""))
             await self.stream.send_body(chunk, end=not more)
             if not more:
                 self.complete.set()
-        else:
-            raise RuntimeError(f"unexpected message {kind!r} on an HTTP/2 stream")

@@ -24,17 +24,19 @@ reference is a factory, called once per loop, so that each loop has its own app 
 Standard library only (the server's virtualenv has just anyio) unless ``--http2``, which
 needs the h2 package; Python 3.11+ (tasks created with an explicit ``context=``).
 
-It is longer than our usual module because a server is one piece: the wire, keep-alive,
-lifespans, stops, recycling and the flags that break each of them must agree.
+Beside it, by protocol: _http1.py (an HTTP/1.1 exchange), _websocket.py (a WebSocket
+session), _h2.py (HTTP/2), sharing one response state (_exchange.py); the flags, exit
+codes and log in _options.py; the wire format in _wire.py.
+
+Long because a server is one piece: its loops, their lifespans, the connections each
+accepts, the stop and recycling, and the flags that break each of them must agree.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import contextvars
-import importlib
 import os
 import signal
 import socket
@@ -43,8 +45,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
@@ -53,155 +54,46 @@ if TYPE_CHECKING:
     from . import _h2
 if TYPE_CHECKING or __package__:
     from . import _wire
+    from ._exchange import App, Message, Scope, first_of
+    from ._http1 import HttpExchange
+    from ._options import (
+        DRAIN_TIMEOUT_S,
+        EXIT_CRASH,
+        EXIT_ERROR,
+        EXIT_STARTUP_FAILED,
+        EXIT_USAGE,
+        FIRST_CONNECTION_WAIT_S,
+        HTTP_ASGI,
+        LIFESPAN_ASGI,
+        SHUTDOWN_TIMEOUT_S,
+        Options,
+        load_app,
+        load_http2,
+        log,
+        parse_args,
+    )
+    from ._websocket import WebSocketSession
 else:  # run as a script (the usual way): its own directory is sys.path[0]
     import _wire
-
-Message = dict[str, Any]
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-App = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-EXIT_ERROR = 1  # --lifespan-rejected exit, and any unexpected crash
-EXIT_USAGE = 2  # bad flags, an app that cannot be imported, a port that cannot be bound
-EXIT_STARTUP_FAILED = 3  # --startup-failure exit
-EXIT_CRASH = 70  # --stop-exit crash (EX_SOFTWARE)
-
-DRAIN_TIMEOUT_S = 10.0
-SHUTDOWN_TIMEOUT_S = 5.0
-FIRST_CONNECTION_WAIT_S = 3.0  # --startup-gate no: longest wait for a first connection
-WS_CLOSE_TIMEOUT_S = 1.0  # how long we wait for the client's answering close frame
-FIRST_CONNECTION_WAIT_S = 3.0  # --startup-gate no: longest wait for a first connection
-
-HTTP_ASGI = {"version": "3.0", "spec_version": "2.4"}
-LIFESPAN_ASGI = {"version": "3.0", "spec_version": "2.0"}
-
-
-def log(message: str) -> None:
-    """One line on stderr, tagged with the thread: the runner keeps the tail as evidence."""
-    print(f"[reference-server {threading.current_thread().name}] {message}",
-          file=sys.stderr, flush=True)
-
-
-@dataclass(frozen=True)
-class Options:
-    host: str
-    port: int
-    app: str
-    loops: int
-    lifespan: str
-    state: str
-    context: str
-    drain: str
-    shutdown: str
-    startup_gate: str
-    startup_failure: str
-    lifespan_rejected: str
-    answer: str
-    stop_exit: str
-    children: str
-    ws_at_stop: str
-    stream_at_stop: str
-    keepalive_at_stop: str
-    startup_signal: str
-    recycle: str
-    client: str
-    recycle_after: int
-    http2: bool
-    factory: bool
-
-
-def parse_args(argv: list[str] | None = None) -> Options:
-    parser = argparse.ArgumentParser(
-        description="ASGI reference server; the default of every flag is the correct behaviour.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--app", required=True, help="MODULE:ATTR")
-    parser.add_argument("--loops", type=int, default=3)
-    choices: dict[str, list[str]] = {
-        # after-request: each loop starts its lifespan only once it served a request
-        "--lifespan": ["per-loop", "single", "none", "after-request"],
-        # detached: requests share one dict that is not the lifespan's
-        # per-connection: the requests of one keep-alive connection share one copy;
-        # other-loop: a copy of the next loop's lifespan state
-        "--state": ["copy", "shared", "detached", "none", "per-connection", "other-loop"],
-        # propagate: each request runs in a fresh copy of its loop's lifespan context, also
-        # on a kept-alive connection; per-connection: the requests of one connection share
-        # one context, so what one sets the next sees; other-loop: the next loop's context;
-        # shared: every request of the loop runs in one context, whatever its connection
-        "--context": ["propagate", "fresh", "per-connection", "other-loop", "shared"],
-        # overlap: lifespan.shutdown goes out when the stop begins, while requests run
-        "--drain": ["yes", "no", "overlap"],
-        # after-tasks: lifespan.shutdown only once every other task on the loop ended (a
-        # lifespan that keeps a long-lived task, a ticker, never gets it: bounded wait)
-        "--shutdown": ["deliver", "skip", "after-tasks"],
-        # no: listen at once; the lifespan begins with the first connection (served early)
-        "--startup-gate": ["yes", "no"],
-        # hang: after a failed startup, neither serve nor exit; exit-zero: exit with 0
-        "--startup-failure": ["exit", "serve", "hang", "exit-zero"],
-        # hang: after the app rejected the lifespan scope, neither serve nor exit
-        "--lifespan-rejected": ["serve", "exit", "hang"],
-        # all: answer every request; drop-concurrent: close a request of the concurrent
-        # batch (tag conc-N) unanswered while another of the batch is in flight on the loop
-        "--answer": ["all", "drop-concurrent"],
-        # clean: exit 0 after the stop; crash: exit 70 (EX_SOFTWARE), as a crash would;
-        # sigterm-now: die by the SIGTERM at once, no drain, no lifespan shutdown
-        "--stop-exit": ["clean", "crash", "sigterm-now"],
-        # none; orphan: start a child that outlives the server unless it is signalled too;
-        # setsid: a child in a session of its own, which even a group signal misses
-        "--children": ["none", "orphan", "setsid"],
-        # close: a WebSocket open at the stop gets close 1001 and the app websocket.disconnect
-        # (the drain waits for its handler); drop: the socket dies with the process
-        "--ws-at-stop": ["close", "drop"],
-        # disconnect: a streaming response in flight at the stop gets http.disconnect and
-        # its connection closes; hang: the drain waits for it (an endless stream: forever)
-        "--stream-at-stop": ["disconnect", "hang"],
-        # close: idle keep-alive connections are closed at the stop and responses sent
-        # while draining say Connection: close; keep: neither (the drain waits for them)
-        "--keepalive-at-stop": ["close", "keep"],
-        # honour: a stop signal during a startup that has not settled stops the server;
-        # ignore: signals are ignored until a lifespan startup settled
-        "--startup-signal": ["honour", "ignore"],
-        # with --recycle-after N, each serving loop is replaced after N requests: clean:
-        # the new loop (its own lifespan) shares the listening socket, then the old one
-        # drains and runs its lifespan shutdown; drop: the old loop aborts its connections
-        # and ends without lifespan shutdown, and nothing listens for a moment; exit: the
-        # whole server stops instead, as if its only worker was retired (uvicorn#426)
-        "--recycle": ["clean", "drop", "exit"],
-        # what scope["client"] says: peer: the socket's address; fake: 127.0.0.1:123 for
-        # every request (httpx's ASGITransport); none; port-0: the host with port 0
-        "--client": ["peer", "fake", "none", "port-0"],
-    }
-    for flag, values in choices.items():
-        parser.add_argument(flag, choices=values, default=values[0])
-    parser.add_argument("--recycle-after", type=int, default=0, help="0: never recycle")
-    parser.add_argument("--http2", action="store_true",
-                        help="serve cleartext HTTP/2 with prior knowledge too (needs h2)")
-    parser.add_argument("--factory", action="store_true",
-                        help="--app names a factory, called once per loop for its own app")
-    ns = parser.parse_args(argv)
-    if not 0 < ns.port < 65536:
-        parser.error("--port must be 1..65535 (every loop binds the same port, so 0 cannot work)")
-    if ns.loops < 1:
-        parser.error("--loops must be at least 1")
-    if ":" not in ns.app:
-        parser.error("--app must look like MODULE:ATTR")
-    return Options(**vars(ns))
-
-
-def load_app(reference: str) -> App:
-    module_name, _, attrs = reference.partition(":")
-    obj: Any = importlib.import_module(module_name)
-    for attr in attrs.split("."):
-        obj = getattr(obj, attr)
-    if not callable(obj):
-        raise TypeError(f"{reference} is not callable")
-    return cast("App", obj)
-
-
-def load_http2() -> ModuleType:
-    """The HTTP/2 module, imported only with --http2: it needs the h2 package."""
-    return importlib.import_module(f"{__package__}._h2" if __package__ else "_h2")
+    from _exchange import App, Message, Scope, first_of
+    from _http1 import HttpExchange
+    from _options import (
+        DRAIN_TIMEOUT_S,
+        EXIT_CRASH,
+        EXIT_ERROR,
+        EXIT_STARTUP_FAILED,
+        EXIT_USAGE,
+        FIRST_CONNECTION_WAIT_S,
+        HTTP_ASGI,
+        LIFESPAN_ASGI,
+        SHUTDOWN_TIMEOUT_S,
+        Options,
+        load_app,
+        load_http2,
+        log,
+        parse_args,
+    )
+    from _websocket import WebSocketSession
 
 
 class Signal:
@@ -240,16 +132,6 @@ class Signal:
     async def wait(self) -> None:
         assert self._event is not None, "bind() first, on the loop that waits"
         await self._event.wait()
-
-
-async def first_of(*coros: Coroutine[Any, Any, Any]) -> None:
-    """Wait until any of the coroutines finishes; cancel the rest."""
-    tasks = [asyncio.ensure_future(coro) for coro in coros]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
 
 
 class Lifespan:
@@ -832,252 +714,6 @@ class Worker:
         if state is not None:
             scope["state"] = state
         return scope
-
-
-class HttpExchange:
-    """One HTTP request and its response; the connection is kept alive when the client
-    asks for it and the server is not draining (or ``--keepalive-at-stop keep``)."""
-
-    def __init__(self, app: App, head: _wire.RequestHead, scope: Scope, body: bytes,
-                 writer: asyncio.StreamWriter, worker: Worker) -> None:
-        self.app = app
-        self.worker = worker
-        self.keep_alive = (head.http_version == "1.1"
-                           and b"close" not in head.header_tokens(b"connection"))
-        self.gone = asyncio.Event()  # the server let go of this exchange (a stop)
-        self._chunked = False  # no Content-Length and more to come: Transfer-Encoding
-        self.scope = {**scope, "type": "http", "method": head.method, "scheme": "http"}
-        self.body = body
-        self.writer = writer
-        self.head_only = head.method == "HEAD"
-        self.started = False
-        self.complete = asyncio.Event()
-        self._request_sent = False
-        self._status = 0
-        self._headers: list[tuple[bytes, bytes]] = []
-        self._streaming = False  # the app gave a Content-Length: write chunks as they come
-        self._buffer = bytearray()
-
-    async def run(self) -> None:
-        try:
-            await self.app(self.scope, self.receive, self.send)
-        except Exception:
-            log(f"http: the app raised:\n{traceback.format_exc()}")
-            if not self.started:
-                self.writer.write(_wire.simple_response(500))
-            return
-        if not self.started:
-            log("http: the app returned without a response")
-            self.writer.write(_wire.simple_response(500))
-        elif not self.complete.is_set():
-            log("http: the app returned mid-response; cutting the connection")
-
-    async def receive(self) -> Message:
-        if not self._request_sent:
-            self._request_sent = True
-            return {"type": "http.request", "body": self.body, "more_body": False}
-        # We never read more, so "disconnect" is after the response or when we let go.
-        await first_of(self.complete.wait(), self.gone.wait())
-        return {"type": "http.disconnect"}
-
-    async def send(self, message: Message) -> None:
-        kind = message["type"]
-        if self.complete.is_set():
-            raise RuntimeError(f"{kind} after the response completed")
-        if self.gone.is_set():
-            raise ConnectionResetError(f"{kind} after the server let go of the connection")
-        if kind == "http.response.start":
-            if self.started:
-                raise RuntimeError("http.response.start sent twice")
-            self.started = True
-            self._status = int(message["status"])
-            # We own the connection's framing: drop the app's Connection/Transfer-Encoding.
-            self._headers = [
-                (bytes(name).lower(), bytes(value))
-                for name, value in message.get("headers", [])
-                if bytes(name).lower() not in (b"connection", b"transfer-encoding")
-            ]
-            self._streaming = any(name == b"content-length" for name, _ in self._headers)
-            if self._streaming:
-                self._write_head()
-        elif kind == "http.response.body":
-            if not self.started:
-                raise RuntimeError("http.response.body before http.response.start")
-            chunk = bytes(message.get("body", b""))
-            more = bool(message.get("more_body", False))
-            if not self._streaming and more and not self._buffer:
-                self._streaming = self._chunked = True  # an open-ended stream (SSE, ...)
-                self._write_head()
-            if self._streaming:
-                if not self.head_only and chunk:
-                    self.writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if self._chunked
-                                      else chunk)
-                if not more and self._chunked and not self.head_only:
-                    self.writer.write(b"0\r\n\r\n")
-            else:
-                self._buffer += chunk
-            if not more:
-                if not self._streaming:
-                    self._headers.append((b"content-length", str(len(self._buffer)).encode()))
-                    self._write_head()
-                    if not self.head_only:
-                        self.writer.write(bytes(self._buffer))
-                self.complete.set()
-            await self.writer.drain()
-        else:
-            raise RuntimeError(f"unexpected message {kind!r} on an http connection")
-
-    def _write_head(self) -> None:
-        headers = list(self._headers)
-        if self._chunked:
-            headers.append((b"transfer-encoding", b"chunked"))
-        if self.worker.draining and self.worker.options.keepalive_at_stop == "close":
-            self.keep_alive = False
-        if not self.keep_alive:
-            headers.append((b"connection", b"close"))
-        self.writer.write(_wire.response_head(self._status, headers))
-
-
-class WebSocketSession:
-    """One WebSocket: the handshake, a reader task turning frames into ASGI events."""
-
-    def __init__(self, app: App, head: _wire.RequestHead, scope: Scope,
-                 reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        protocols = head.header(b"sec-websocket-protocol") or b""
-        self.app = app
-        self.scope = {
-            **scope,
-            "type": "websocket",
-            "scheme": "ws",
-            "subprotocols": [p.strip().decode("latin-1") for p in protocols.split(b",")
-                             if p.strip()],
-        }
-        self.key = head.header(b"sec-websocket-key") or b""
-        self.reader = reader
-        self.writer = writer
-        self.state = "connecting"  # -> open -> closed
-        self._connect_sent = False
-        self._events: asyncio.Queue[Message] = asyncio.Queue()
-        self._disconnect: Message | None = None
-        self._reader_task: asyncio.Task[None] | None = None
-
-    async def run(self) -> None:
-        try:
-            await self.app(self.scope, self.receive, self.send)
-        except Exception:
-            log(f"websocket: the app raised:\n{traceback.format_exc()}")
-            if self.state == "connecting":
-                self.writer.write(_wire.simple_response(500))
-            elif self.state == "open":
-                await self._close(1011, "")
-        else:
-            if self.state == "connecting":  # returned without accepting: reject it
-                self.writer.write(_wire.simple_response(403))
-            elif self.state == "open":
-                await self._close(1000, "")
-        finally:
-            if self._reader_task is not None:
-                self._reader_task.cancel()
-
-    async def receive(self) -> Message:
-        if not self._connect_sent:
-            self._connect_sent = True
-            return {"type": "websocket.connect"}
-        if self._disconnect is not None and self._events.empty():
-            return self._disconnect  # keep answering "disconnect" once gone
-        return await self._events.get()
-
-    async def send(self, message: Message) -> None:
-        kind = message["type"]
-        if kind == "websocket.accept":
-            if self.state != "connecting":
-                raise RuntimeError("websocket.accept sent twice or after close")
-            headers = [(bytes(n).lower(), bytes(v)) for n, v in message.get("headers", [])]
-            self.writer.write(_wire.websocket_handshake(self.key, message.get("subprotocol"),
-                                                        headers))
-            self.state = "open"
-            self._reader_task = asyncio.get_running_loop().create_task(self._read_frames())
-        elif kind == "websocket.send":
-            if self.state != "open":
-                raise ConnectionResetError("websocket.send on a closed WebSocket")
-            if message.get("text") is not None:
-                self.writer.write(_wire.encode_frame(_wire.OP_TEXT, message["text"].encode()))
-            else:
-                self.writer.write(_wire.encode_frame(_wire.OP_BINARY,
-                                                     bytes(message.get("bytes") or b"")))
-        elif kind == "websocket.close":
-            if self.state == "connecting":
-                self.writer.write(_wire.simple_response(403))
-                self.state = "closed"
-            elif self.state == "open":
-                await self._close(int(message.get("code", 1000)),
-                                  str(message.get("reason") or ""))
-        else:
-            raise RuntimeError(f"unexpected message {kind!r} on a websocket")
-        with contextlib.suppress(ConnectionError):
-            await self.writer.drain()
-
-    async def going_away(self) -> None:
-        """The server stops: close frame 1001 to the client, websocket.disconnect to the app."""
-        if self.state == "open":
-            await self._close(1001, "")
-            self._gone(1001)
-
-    async def _close(self, code: int, reason: str) -> None:
-        """Send our close frame, give the client a moment to answer, then hang up."""
-        self.state = "closed"
-        with contextlib.suppress(ConnectionError):
-            self.writer.write(_wire.encode_close(code, reason))
-            await self.writer.drain()
-        if self._reader_task is not None:
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self._reader_task), WS_CLOSE_TIMEOUT_S)
-        self.writer.close()
-
-    def _gone(self, code: int, reason: str = "") -> None:
-        self.state = "closed"
-        self._disconnect = {"type": "websocket.disconnect", "code": code, "reason": reason}
-        self._events.put_nowait(self._disconnect)
-
-    async def _read_frames(self) -> None:
-        opcode, parts = 0, bytearray()  # a fragmented message being reassembled
-        try:
-            while True:
-                frame = await _wire.read_frame(self.reader)
-                if frame.opcode == _wire.OP_PING:
-                    self.writer.write(_wire.encode_frame(_wire.OP_PONG, frame.payload))
-                elif frame.opcode == _wire.OP_CLOSE:
-                    code, reason = _wire.decode_close(frame.payload)
-                    if self.state == "open":  # echo the close (RFC 6455 section 5.5.1)
-                        self.writer.write(_wire.encode_close(1000 if code == 1005 else code))
-                    self._gone(code, reason)
-                    return
-                elif frame.opcode in (_wire.OP_TEXT, _wire.OP_BINARY, _wire.OP_CONTINUATION):
-                    if (frame.opcode == _wire.OP_CONTINUATION) != bool(opcode):
-                        raise _wire.ProtocolError("unexpected continuation state")
-                    opcode = opcode or frame.opcode
-                    parts += frame.payload
-                    if len(parts) > _wire.MAX_BODY:
-                        raise _wire.ProtocolError("message too large")
-                    if frame.fin:
-                        self._events.put_nowait(self._message_event(opcode, bytes(parts)))
-                        opcode, parts = 0, bytearray()
-        except _wire.ProtocolError as exc:
-            log(f"websocket: protocol error from the client: {exc}")
-            with contextlib.suppress(ConnectionError):
-                self.writer.write(_wire.encode_close(1002))
-            self._gone(1002)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            self._gone(1006)  # closed without a close frame
-
-    @staticmethod
-    def _message_event(opcode: int, payload: bytes) -> Message:
-        if opcode == _wire.OP_TEXT:
-            try:
-                return {"type": "websocket.receive", "text": payload.decode()}
-            except UnicodeDecodeError as exc:
-                raise _wire.ProtocolError("text message is not UTF-8") from exc
-        return {"type": "websocket.receive", "bytes": payload}
 
 
 def build_workers(runtime: Runtime) -> list[Worker]:

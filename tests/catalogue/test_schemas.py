@@ -56,6 +56,9 @@ def test_the_schema_keys_are_the_record_fields(catalogue: Path, schema: Path,
     ({"id": "x", "server": "s", "argv": ["{port}"], "graceful_s": "1"},
      "'graceful_s' must be a number"),
     ("not a table", "each [[config]] must be a table"),
+    ({"id": "x", "server": "s", "argv": ["{port}"], "kind": "robot"},
+     "kind must be one of server, harness, control"),
+    ({"id": "X Y", "server": "s", "argv": ["{port}"]}, "id must be lowercase letters"),
 ])
 def test_the_shared_checker_refuses_naming_the_entry(raw: object, message: str) -> None:
     with pytest.raises(CatalogueError, match=r"^f\.toml:3.*" + message.replace("[", r"\[")

@@ -22,8 +22,6 @@ from asgi_matrix.exceptions import CatalogueError, UnknownConfig
 from asgi_matrix.resources import CATALOGUE_FILE, CATALOGUE_SCHEMA
 
 DEFAULT_CATALOGUE = CATALOGUE_FILE
-KINDS = ("server", "harness", "control")
-_ID = re.compile(r"^[a-z0-9][a-z0-9.+_-]*$")
 _PLACEHOLDERS = {"python", "host", "port", "app", "controls", "harnesses"}
 #: {name}, or {{ and }} for a literal brace (as in str.format, which the catalogue's
 #: commands were written for); everything else with a brace is refused at load.
@@ -110,10 +108,6 @@ class ServerConfig:
 
 def _entry(raw: Any, where: str) -> ServerConfig:
     here = check_entry(raw, where, CATALOGUE_SCHEMA)
-    if not _ID.match(raw["id"]):
-        raise CatalogueError(f"{here}: id must be lowercase letters, digits and .+_- ")
-    if raw.get("kind", "server") not in KINDS:
-        raise CatalogueError(f"{here}: kind must be one of {', '.join(KINDS)}")
     argv = raw["argv"]
     if not argv or not all(isinstance(a, str) for a in argv):
         raise CatalogueError(f"{here}: argv must be a non-empty list of strings")

@@ -19,9 +19,6 @@ from asgi_matrix.catalogue.tables import check_entry, read_tables
 from asgi_matrix.exceptions import CatalogueError, UnknownConfig
 from asgi_matrix.resources import PATTERNS_FILE, PATTERNS_SCHEMA, PROBES_DIR
 
-KINDS = ("pattern", "framework")
-LIBRARIES = ("anyio", "asyncio", "trio")
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _APP = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(\))?$")
 
 
@@ -95,12 +92,6 @@ class Pattern:
 
 def _entry(raw: Any, where: str) -> Pattern:
     here = check_entry(raw, where, PATTERNS_SCHEMA)
-    if not _ID.match(raw["id"]):
-        raise CatalogueError(f"{here}: id must be lowercase letters, digits, - and _")
-    if raw.get("kind", "pattern") not in KINDS:
-        raise CatalogueError(f"{here}: kind must be one of {', '.join(KINDS)}")
-    if raw.get("library", "anyio") not in LIBRARIES:
-        raise CatalogueError(f"{here}: library must be one of {', '.join(LIBRARIES)}")
     if not _APP.match(raw["app"]):
         raise CatalogueError(f"{here}: app must look like MODULE:ATTR, got {raw['app']!r}")
     if not all(isinstance(r, str) for r in raw.get("requires", [])):

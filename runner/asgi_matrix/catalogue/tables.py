@@ -64,6 +64,8 @@ class Keys:
     table: str  #: "config", "pattern"
     types: dict[str, str]  #: key -> JSON Schema type
     required: tuple[str, ...]
+    choices: dict[str, tuple[str, ...]]  #: key -> its values (the schema's enum)
+    patterns: dict[str, tuple[str, str]]  #: key -> (regular expression, the rule in words)
 
 
 @cache
@@ -71,8 +73,12 @@ def keys(schema: Path) -> Keys:
     """The table's keys from its schema (``$defs`` holds the one table definition)."""
     loaded = json.loads(schema.read_text())
     [(table, definition)] = loaded["$defs"].items()
-    return Keys(table, {k: v["type"] for k, v in definition["properties"].items()},
-                tuple(definition.get("required", ())))
+    properties = definition["properties"]
+    return Keys(table, {k: v["type"] for k, v in properties.items()},
+                tuple(definition.get("required", ())),
+                {k: tuple(v["enum"]) for k, v in properties.items() if "enum" in v},
+                {k: (v["pattern"], v.get("x-rule", v["pattern"]))
+                 for k, v in properties.items() if "pattern" in v})
 
 
 def check_entry(raw: Any, where: str, schema: Path) -> str:
@@ -94,4 +100,9 @@ def check_entry(raw: Any, where: str, schema: Path) -> str:
         if not isinstance(value, _TYPES[kind]) or (
                 kind in ("integer", "number") and isinstance(value, bool)):
             raise CatalogueError(f"{here}: {key!r} must be {_NAMES[kind]}, got {value!r}")
+        if key in known.choices and value not in known.choices[key]:
+            raise CatalogueError(f"{here}: {key} must be one of "
+                                 + ", ".join(known.choices[key]))
+        if key in known.patterns and not re.search(known.patterns[key][0], str(value)):
+            raise CatalogueError(f"{here}: {key} must be {known.patterns[key][1]}")
     return here

@@ -113,7 +113,7 @@ def test_weft_thread_mode_pattern_cells_carry_per_loop_evidence(matrix, pattern)
     """The seed's patterns on weft's thread workers: a verdict, with the loops its
     requests ran on and each loop's own lifespan, whatever that verdict is."""
     got = cell(matrix, "weft-thread2")["patterns"][pattern]
-    assert got["status"] in {"works", "breaks"}, got
+    assert got["status"] in {"works", "caveat", "breaks"}, got  # judged, never error or n/a
     evidence = got["evidence"]
     assert evidence["processes"] == 1, evidence
     assert evidence["loops"] > 1, evidence

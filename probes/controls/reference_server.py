@@ -53,47 +53,25 @@ if TYPE_CHECKING:
 
     from . import _h2
 if TYPE_CHECKING or __package__:
-    from . import _wire
-    from ._exchange import App, Message, Scope, first_of
-    from ._http1 import HttpExchange
-    from ._options import (
-        DRAIN_TIMEOUT_S,
-        EXIT_CRASH,
-        EXIT_ERROR,
-        EXIT_STARTUP_FAILED,
-        EXIT_USAGE,
-        FIRST_CONNECTION_WAIT_S,
-        HTTP_ASGI,
-        LIFESPAN_ASGI,
-        SHUTDOWN_TIMEOUT_S,
-        Options,
-        load_app,
-        load_http2,
-        log,
-        parse_args,
-    )
-    from ._websocket import WebSocketSession
+    from . import _exchange, _http1, _options, _websocket, _wire
 else:  # run as a script (the usual way): its own directory is sys.path[0]
+    import _exchange
+    import _http1
+    import _options
+    import _websocket
     import _wire
-    from _exchange import App, Message, Scope, first_of
-    from _http1 import HttpExchange
-    from _options import (
-        DRAIN_TIMEOUT_S,
-        EXIT_CRASH,
-        EXIT_ERROR,
-        EXIT_STARTUP_FAILED,
-        EXIT_USAGE,
-        FIRST_CONNECTION_WAIT_S,
-        HTTP_ASGI,
-        LIFESPAN_ASGI,
-        SHUTDOWN_TIMEOUT_S,
-        Options,
-        load_app,
-        load_http2,
-        log,
-        parse_args,
-    )
-    from _websocket import WebSocketSession
+
+# the siblings' names this module uses, bound once (the two imports above differ)
+App, Message, Scope = _exchange.App, _exchange.Message, _exchange.Scope
+first_of = _exchange.first_of
+HttpExchange, WebSocketSession = _http1.HttpExchange, _websocket.WebSocketSession
+Options, parse_args, log = _options.Options, _options.parse_args, _options.log
+load_app, load_http2 = _options.load_app, _options.load_http2
+EXIT_ERROR, EXIT_USAGE = _options.EXIT_ERROR, _options.EXIT_USAGE
+EXIT_STARTUP_FAILED, EXIT_CRASH = _options.EXIT_STARTUP_FAILED, _options.EXIT_CRASH
+DRAIN_TIMEOUT_S, SHUTDOWN_TIMEOUT_S = _options.DRAIN_TIMEOUT_S, _options.SHUTDOWN_TIMEOUT_S
+FIRST_CONNECTION_WAIT_S = _options.FIRST_CONNECTION_WAIT_S
+HTTP_ASGI, LIFESPAN_ASGI = _options.HTTP_ASGI, _options.LIFESPAN_ASGI
 
 
 class Signal:

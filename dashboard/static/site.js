@@ -1,5 +1,6 @@
-/* asgi-matrix dashboard: everything works without this file; it only adds filtering,
-   the requirements query (?need=a,b), copy buttons and a stale-data check at view time. */
+/* asgi-matrix dashboard: everything works without this file; it only adds the app
+   picker (?app=ID: one framework's section instead of all), filtering, the requirements
+   query (?need=a,b, read together with the app), copy buttons and a stale-data check. */
 (function () {
   "use strict";
   var CLASS = { pass: "pass", fail: "fail", no: "no", unsupported: "unsup", error: "error", "n/a": "na", flaky: "flaky" };
@@ -37,9 +38,51 @@
     sel.addRange(range);
   }
 
+  /* the app a visitor picked: one value shared by the app picker and the matrix filter */
+  var appListeners = [];
+  function setApp(id, from) {
+    appListeners.forEach(function (listener) { if (listener !== from) listener(id); });
+  }
+
+  function apps() {
+    var form = document.getElementById("app-form");
+    if (!form) return;
+    var select = form.querySelector("select");
+    var sections = Array.prototype.slice.call(document.querySelectorAll("section.app"));
+    var known = sections.map(function (s) { return s.getAttribute("data-app"); });
+    function show(id) {
+      if (known.indexOf(id) < 0) id = known[0];
+      sections.forEach(function (s) { s.hidden = s.getAttribute("data-app") !== id; });
+      select.value = id;
+      return id;
+    }
+    function fromHash() {
+      var hash = decodeURIComponent(location.hash.slice(1));
+      var found = sections.filter(function (s) { return s.id === hash; })[0];
+      return found ? found.getAttribute("data-app") : "";
+    }
+    form.hidden = false;
+    var initial = fromHash() || new URLSearchParams(location.search).get("app") || "";
+    show(initial);
+    function picked(id) {
+      id = show(id);
+      var q = new URLSearchParams(location.search);
+      q.set("app", id);
+      try { history.replaceState(null, "", location.pathname + "?" + q.toString().replace(/%2C/g, ",")); } catch (e) { /* file:// may refuse */ }
+    }
+    appListeners.push(function (id) { if (id) show(id); });
+    select.addEventListener("change", function () { picked(select.value); setApp(select.value, null); });
+    form.addEventListener("submit", function (event) { event.preventDefault(); });
+    window.addEventListener("hashchange", function () {
+      var id = fromHash();
+      if (id) { picked(id); setApp(id, null); }
+    });
+  }
+
   function readQuery() {
     var q = new URLSearchParams(location.search);
     return {
+      app: q.get("app") || "",
       server: q.get("server") || "", python: q.get("python") || "", group: q.get("group") || "",
       status: q.get("status") || "",
       need: (q.get("need") || "").split(",").map(function (s) { return s.trim(); }).filter(Boolean)
@@ -48,6 +91,7 @@
 
   function toQuery(f) {
     var q = new URLSearchParams();
+    if (f.app) q.set("app", f.app);
     if (f.server) q.set("server", f.server);
     if (f.python) q.set("python", f.python);
     if (f.group) q.set("group", f.group);
@@ -71,11 +115,12 @@
     function fromForm() {
       var need = [];
       form.querySelectorAll("input[name=need]:checked").forEach(function (box) { need.push(box.value); });
-      return { server: form.server.value, python: form.python ? form.python.value : "",
+      return { app: form.app ? form.app.value : "", server: form.server.value, python: form.python ? form.python.value : "",
                group: form.group.value, status: form.status.value, need: need };
     }
 
     function toForm(f) {
+      if (form.app) form.app.value = f.app;
       form.server.value = f.server;
       if (form.python) form.python.value = f.python;
       form.group.value = f.group;
@@ -119,7 +164,16 @@
               cells[0].colSpan = columns;
               hasStatus = wanted === "error" && row.getAttribute("data-status") === "error";
             }
-            var ok = f.need.length > 0 && f.need.every(function (p) { return byProp[p] === "pass"; });
+            /* one truth: a configuration meets your needs only where your app does not
+               break (works, or works with a caveat) */
+            var appStatus = "";
+            (row.getAttribute("data-apps") || "").split(" ").forEach(function (pair) {
+              var cut = pair.lastIndexOf("=");
+              if (cut > 0 && pair.slice(0, cut) === f.app) appStatus = pair.slice(cut + 1);
+            });
+            var appOk = !f.app || appStatus === "works" || appStatus === "caveat";
+            var ok = (f.need.length > 0 || !!f.app) && appOk &&
+              f.need.every(function (p) { return byProp[p] === "pass"; });
             total += 1;
             if (ok) meets += 1;
             row.classList.toggle("meets", ok);
@@ -127,8 +181,10 @@
             if (ok && !flag) {
               flag = document.createElement("span");
               flag.className = "meets-flag";
-              flag.textContent = "★ meets your needs";
               row.querySelector("th").appendChild(flag);
+            }
+            if (ok) {
+              flag.textContent = appStatus === "caveat" ? "★ meets your needs, with a caveat" : "★ meets your needs";
             } else if (!ok && flag) { flag.remove(); }
             var pythonOk = !f.python || row.getAttribute("data-python") === f.python;
             var show = serverOk && pythonOk && (!wanted || hasStatus);
@@ -143,9 +199,14 @@
         shown += tableShown;
       });
       document.getElementById("no-match").hidden = shown > 0;
-      if (f.need.length) {
+      if (f.need.length || f.app) {
         var unknown = f.need.filter(function (p) { return !(p in titles); });
-        var names = f.need.map(function (p) { return titles[p] || p; }).join(", ");
+        var names = f.need.map(function (p) { return titles[p] || p; });
+        if (f.app && form.app) {
+          var option = form.app.querySelector("option[value='" + CSS.escape(f.app) + "']");
+          names.unshift("your app (" + (option ? option.textContent : f.app) + ") does not break");
+        }
+        names = names.join(", ");
         result.textContent = meets + " of " + total + " configurations pass all of: " + names + "." +
           (unknown.length ? " Unknown property id: " + unknown.join(", ") + "." : "");
         result.hidden = false;
@@ -161,13 +222,24 @@
     }
 
     var initial = readQuery();
+    if (!initial.app) {  /* the app picked above is the app the needs are read with */
+      var picker = document.getElementById("app-select");
+      if (picker && picker.value && new URLSearchParams(location.search).get("app")) initial.app = picker.value;
+    }
     toForm(initial);
     apply(initial);
-    form.addEventListener("change", function () { apply(fromForm()); });
+    appListeners.push(function (id) { if (form.app) { form.app.value = id; apply(fromForm()); } });
+    form.addEventListener("change", function (event) {
+      var f = fromForm();
+      apply(f);
+      if (event.target === form.app && f.app) setApp(f.app, null);
+    });
     form.addEventListener("submit", function (event) { event.preventDefault(); });
   }
 
+  document.documentElement.classList.add("js");
   document.addEventListener("DOMContentLoaded", function () {
+    apps();
     staleCheck();
     copyButtons();
     matrix();

@@ -50,7 +50,7 @@ def test_releases_stand_for_a_server_measured_only_by_releases() -> None:
 def test_answers_in_words_with_levels() -> None:
     document = sample()
     uvicorn = _answers(document, "uvicorn")
-    assert (uvicorn["per-loop"]["word"], uvicorn["per-loop"]["glyph"]) == ("yes", "✓")
+    assert (uvicorn["per-loop"]["word"], uvicorn["per-loop"]["glyph"]) == ("pass", "✓")
     # contextvars from the lifespan are not in the spec: a neutral "no", not a violation
     assert (uvicorn["context"]["status"], uvicorn["context"]["word"]) == ("no", "no")
     assert [p["id"] for p in uvicorn["context"]["parts"]] == [
@@ -61,7 +61,7 @@ def test_answers_in_words_with_levels() -> None:
     assert hypercorn["drain"]["status"] == "partly"  # main process yes, process group no
     assert [p["status"] for p in hypercorn["drain"]["parts"]] == ["pass", "no"]
     assert hypercorn["drain"]["first"] == "shutdown.after-drain.sigterm-group"  # the link
-    assert _answers(document, "daphne")["per-loop"]["word"] == "lacks the feature"
+    assert _answers(document, "daphne")["per-loop"]["word"] == "unsupported"  # one vocabulary
     for part in _answers(document, "uvicorn")["state"]["parts"]:  # each MUST in the spec
         set_status(document, "uvicorn", part["id"], "fail")
     assert _answers(document, "uvicorn")["state"]["status"] == "fail"  # not a neutral "no"

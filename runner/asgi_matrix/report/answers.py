@@ -22,7 +22,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from asgi_matrix.report.words import level_of, required, shown
+from asgi_matrix.report.words import GLYPHS, WORDS, level_of, required, shown
 
 FINDINGS = ("pass", "fail", "no", "flaky")
 
@@ -77,11 +77,9 @@ NOT_BREAKING_PATTERNS = re.compile(r"contextvar")
 #: kinds of configuration a user deploys or tests with (controls fail on purpose)
 USER_KINDS = ("server", "harness")
 
-ANSWER_WORDS = {"pass": "yes", "fail": "no", "no": "no", "partly": "partly",
-                "unsupported": "lacks the feature", "error": "not measured",
-                "n/a": "does not apply", "flaky": "flaky"}
-ANSWER_GLYPHS = {"pass": "✓", "fail": "✗", "no": "○", "partly": "◐", "unsupported": "–",
-                 "error": "!", "n/a": "·", "flaky": "~"}
+#: a headline answer speaks the one vocabulary (words.py): "✓ pass", "◐ partly"
+ANSWER_WORDS = WORDS
+ANSWER_GLYPHS = GLYPHS
 
 
 # -- configurations -----------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
     shown(status, level)     the status to display: a failure of a property the spec does
                              not require (level other than MUST) shows as a neutral "no"
-    GLYPHS, WORDS            glyph and whole word per displayed status
+    VOCABULARY               every status a page or the terminal shows, properties and apps
+    GLYPHS, WORDS, MEANINGS  one glyph, one word, one meaning per status; legend() lists them
     level_of(prop, verdict)  the property's level; missing means required
     one_line / terminal_safe control characters from servers made visible, never obeyed
     http_url(text)           a link target only when it is http(s); None otherwise
@@ -18,22 +19,45 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-#: statuses in results documents, and "no": a failure the spec does not require
+#: one vocabulary for every page and the terminal: each status has one word, one glyph
+#: and one meaning, and every one is in the legend. Properties of a server answer pass,
+#: fail, no (a failure the spec does not require), partly (a headline answer built from
+#: several properties), unsupported or flaky; an app (a framework or pattern) works,
+#: works with a caveat (the server's fault, not the app's: e.g. it never delivers
+#: lifespan.shutdown) or breaks; either can be n/a, an error, or not run.
+PROPERTY_STATUSES = ("pass", "fail", "no", "partly", "unsupported", "flaky")
+APP_STATUSES = ("works", "caveat", "breaks")
+SHARED_STATUSES = ("n/a", "error", "not-run")
+VOCABULARY = PROPERTY_STATUSES + APP_STATUSES + SHARED_STATUSES
+#: statuses a property verdict can display (the matrix's legend and filter)
 STATUSES = ("pass", "fail", "no", "unsupported", "error", "n/a", "flaky")
-GLYPHS = {"pass": "✓", "fail": "✗", "no": "○", "unsupported": "–", "error": "!", "n/a": "·",
-          "flaky": "~"}
+GLYPHS = {"pass": "✓", "fail": "✗", "no": "○", "partly": "◐", "unsupported": "–",
+          "flaky": "~", "works": "✔", "caveat": "⚠", "breaks": "✘", "n/a": "·",
+          "error": "!", "not-run": "◌"}
 #: whole words for each status, short enough for a table cell
-WORDS = {"pass": "pass", "fail": "fail", "no": "no", "unsupported": "unsupported",
-         "error": "error", "n/a": "n/a", "flaky": "flaky"}
+WORDS = {"pass": "pass", "fail": "fail", "no": "no", "partly": "partly",
+         "unsupported": "unsupported", "flaky": "flaky", "works": "works",
+         "caveat": "caveat", "breaks": "breaks", "n/a": "n/a", "error": "error",
+         "not-run": "not run"}
 MEANINGS = {
     "pass": "does what the property asks",
     "fail": "does not, and the ASGI spec requires it (or the property has no level yet)",
     "no": "does not, and the spec does not require it: a difference, not a violation",
+    "partly": "some of the properties behind an answer pass, some do not",
     "unsupported": "lacks the feature it builds on",
-    "error": "could not be measured",
-    "n/a": "does not apply",
     "flaky": "attempts disagreed",
+    "works": "the app served every request, finished its jobs and closed its resources",
+    "caveat": "the app works, but the server falls short around it (its fault, not the "
+              "app's): the reason names what",
+    "breaks": "the app itself fails here: a request, a job or its resource",
+    "n/a": "does not apply",
+    "error": "could not be measured",
+    "not-run": "not measured in this run",
 }
+#: which statuses look alike (a CSS class each): colour follows the meaning
+CLASSES = {"pass": "pass", "fail": "fail", "no": "no", "partly": "partly",
+           "unsupported": "unsup", "flaky": "flaky", "works": "pass", "caveat": "partly",
+           "breaks": "fail", "n/a": "na", "error": "error", "not-run": "none"}
 #: levels that make a failure a spec violation; a property without a level counts as required
 REQUIRED_LEVELS = frozenset({"MUST", "MUST NOT", "REQUIRED", "SHALL", "SHALL NOT"})
 LEVEL_PHRASES = {"SHOULD": "recommended by the spec (SHOULD)",
@@ -78,6 +102,12 @@ def shown(status: str, level: str = "") -> str:
 
 def glyph_word(status: str) -> str:
     return f"{GLYPHS.get(status, '?')} {WORDS.get(status, status)}"
+
+
+def legend(statuses: tuple[str, ...] = VOCABULARY) -> list[dict[str, str]]:
+    """The legend's rows: status, glyph, word, meaning, CSS class."""
+    return [{"status": s, "glyph": GLYPHS[s], "word": WORDS[s], "meaning": MEANINGS[s],
+             "css": CLASSES[s]} for s in statuses]
 
 
 # -- untrusted text ---------------------------------------------------------------------

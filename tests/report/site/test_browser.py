@@ -17,7 +17,14 @@ import pytest
 from asgi_matrix.report import answers, words
 from asgi_matrix.report import site as _site
 from helpers.prerequisites import missing
-from helpers.site_docs import FRESH, sample, with_breakage, with_control, with_error_and_unsupported
+from helpers.site_docs import (
+    FRESH,
+    sample,
+    with_breakage,
+    with_caveat,
+    with_control,
+    with_error_and_unsupported,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +36,7 @@ PHONE = {"width": 390, "height": 844}
 
 
 def _document() -> dict[str, Any]:
-    return with_breakage(with_control(with_error_and_unsupported(sample())))
+    return with_caveat(with_breakage(with_control(with_error_and_unsupported(sample()))))
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +222,7 @@ def test_on_a_phone_the_table_scrolls_in_its_box(browser: Any, site_url: str) ->
     try:
         page = tab.page
         page.goto(site_url + "index.html")
-        wrap = page.locator(".table-wrap").first
+        wrap = page.locator(".matrix-section .table-wrap").first
         assert wrap.evaluate("w => w.scrollWidth > w.clientWidth")
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         name = page.locator('tr[data-config="uvicorn"] th[scope=row]')
@@ -253,26 +260,34 @@ def test_the_answer_is_above_the_fold_at_1400(tab: Tab, site_url: str) -> None:
     page = tab.page
     page.goto(site_url + "index.html")
     tab.shot("front-1400x900.png", full_page=False)
-    table = page.locator("table.answers").bounding_box()
-    callout = page.locator(".callout.breaks").bounding_box()
-    assert table is not None
-    assert callout is not None
-    assert callout["y"] < table["y"]  # what breaks apps comes first
-    assert table["y"] + table["height"] <= DESKTOP["height"]  # no scrolling to read it
+    section = page.locator('section.app[data-app="fastapi-app-state"]')
+    assert section.is_visible()  # the first framework, picked for you
+    assert page.locator("section.app:visible").count() == 1  # the others wait for the picker
+    box = section.locator("table.app-servers").bounding_box()
+    assert box is not None
+    assert box["y"] + box["height"] <= DESKTOP["height"]  # no scrolling to read it
     assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
-    assert page.locator("table.answers tbody tr").evaluate_all(
-        "rows => rows.map(r => r.dataset.server)") == [
-        "uvicorn", "gunicorn", "hypercorn", "daphne", "granian"]
-    assert _answer_texts(page, "uvicorn") == ["✓ yes", "✓ yes", "○ no", "✓ yes", "✓ yes", "✓ yes"]
-    assert _answer_texts(page, "hypercorn")[4] == "◐ partly"
-    assert _answer_texts(page, "daphne")[0] == "– lacks the feature"
-    breaks = page.locator(".callout.breaks")
-    assert "granian-mt2" in breaks.inner_text()
-    assert "several loops per process" in breaks.inner_text()
-    # each answer opens the cell it comes from
-    page.locator('table.answers tr[data-server="uvicorn"] td > a').nth(2).click()
-    page.wait_for_url("**/cells/uvicorn/context.propagates.html")
-    assert "not addressed by the spec" in page.locator("#main").inner_text()
+    rows = section.locator("tbody tr")
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.status)")[:5] == [
+        "works", "works", "works", "caveat", "n/a"]
+    assert "Pick uvicorn, gunicorn, granian:" in section.locator(".pick").inner_text()
+    # each server's answer opens its evidence: the pattern cell
+    section.locator('tr[data-server="hypercorn"] td.why a').click()
+    page.wait_for_url("**/patterns/fastapi-app-state/hypercorn.html")
+    page.go_back()
+    page.select_option("#app-select", "contextvar-resource")
+    assert "app=contextvar-resource" in page.url
+    picked = page.locator('section.app[data-app="contextvar-resource"]')
+    assert picked.is_visible()
+    assert section.is_hidden()
+    assert picked.locator('tr[data-server="uvicorn"]').get_attribute("data-status") == "breaks"
+    # the summary's "Your apps" link opens that app's section
+    page.goto(site_url + "index.html")
+    row = page.locator('table.answers tr[data-server="uvicorn"] td.apps')
+    row.get_by_role("link", name="Resource in a ContextVar set during startup").click()
+    assert picked.is_visible()
+    assert _answer_texts(page, "uvicorn")[:3] == ["✓ pass", "✓ pass", "○ no"]
+    assert _answer_texts(page, "daphne")[0] == "– unsupported"
 
 
 def test_the_matrix_fits_1400_pixels(tab: Tab, site_url: str) -> None:
@@ -299,14 +314,17 @@ def test_the_answer_on_a_phone(browser: Any, site_url: str) -> None:
         page.goto(site_url + "index.html")
         tab.shot("front-390.png", full_page=False)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        section = page.locator('section.app[data-app="fastapi-app-state"]')
+        first = section.locator('tr[data-server="uvicorn"]').bounding_box()
+        assert first is not None
+        assert first["y"] + first["height"] <= PHONE["height"]  # the answer above the fold
+        assert first["x"] >= 0
+        assert first["x"] + first["width"] <= PHONE["width"]
         card = page.locator('table.answers tr[data-server="uvicorn"]')
-        question = card.locator(".q").first
+        question = card.locator("td:not(.apps) .q").first
+        question.scroll_into_view_if_needed()
         assert question.is_visible()  # each answer says its question on a phone
         assert question.inner_text() == "Runs the lifespan once per event loop"
-        box = card.bounding_box()
-        assert box is not None
-        assert box["x"] >= 0
-        assert box["x"] + box["width"] <= PHONE["width"]
         tab.shot("front-390-full.png")
         assert tab.errors == []
     finally:
@@ -428,7 +446,7 @@ def test_keyboard_reaches_the_answers_and_the_matrix(tab: Tab, site_url: str) ->
         if href.startswith("cells/uvicorn/"):
             break
     assert seen[-1] == "cells/uvicorn/lifespan.per-loop.html", seen  # the first answer
-    assert "configs/granian-mt2.html" in seen  # the callout came first
+    assert "patterns/fastapi-app-state/uvicorn.html" in seen  # your app came first
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"
     page.keyboard.press("Enter")
@@ -446,6 +464,13 @@ def test_without_javascript(browser: Any, site_url: str) -> None:
         page = context.new_page()
         page.goto(site_url + "index.html")
         assert page.locator("table.answers").is_visible()
+        sections = page.locator("section.app")  # every app, one after another
+        assert sections.count() == len(_document()["patterns"])
+        assert all(sections.nth(i).is_visible() for i in range(sections.count()))
+        assert page.locator("#app-form").is_hidden()
+        page.locator(".app-links").get_by_role("link", name="Django: an ASGI app without "
+                                               "lifespan support").click()
+        assert "#app-django-asgi" in page.url
         assert page.locator("#filters").is_hidden()  # filtering needs the script, and says so
         assert "take JavaScript, which is off" in page.locator("#main").inner_text()
         assert page.locator('tr[data-config="uvicorn"]').is_visible()
@@ -482,3 +507,118 @@ def test_every_property_of_today_fits_1400_pixels(browser: Any, tmp_path: Path) 
         tab.shot("matrix-all-properties-1400.png", full_page=False)
     finally:
         tab.context.close()
+
+
+# -- one truth, one vocabulary, a palette for colour-blind readers -----------------------------
+
+#: Machado, Oliveira and Fernandes (2009), deuteranopia at severity 1, for linear RGB: what
+#: an feColorMatrix (linearRGB by default) applies in the page
+DEUTERANOPIA = ("0.367322 0.860646 -0.227968 0 0  0.280085 0.672501 0.047413 0 0  "
+                "-0.011820 0.042940 0.968881 0 0  0 0 0 1 0")
+_SIMULATE = """values => {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("width", "0"); svg.setAttribute("height", "0");
+  svg.style.position = "absolute";
+  svg.innerHTML = '<filter id="deuteranopia"><feColorMatrix type="matrix" values="' +
+                  values + '"/></filter>';
+  document.body.appendChild(svg);
+  document.querySelector("main").style.filter = "url(#deuteranopia)";
+}"""
+_PIXEL = """async ([shot, points]) => {
+  const img = new Image();
+  img.src = "data:image/png;base64," + shot;
+  await img.decode();
+  const canvas = document.createElement("canvas");
+  canvas.width = img.width; canvas.height = img.height;
+  const g = canvas.getContext("2d");
+  g.drawImage(img, 0, 0);
+  return points.map(([x, y]) => Array.from(g.getImageData(x, y, 1, 1).data.slice(0, 3)));
+}"""
+
+
+def _fills(page: Any, selectors: dict[str, str]) -> dict[str, tuple[int, ...]]:
+    """The rendered fill of the first element of each selector, read from a screenshot of
+    the page as drawn (filters included), 3 px inside its top left corner."""
+    import base64
+
+    found = {}
+    for name, selector in selectors.items():
+        element = page.locator(selector).first
+        element.scroll_into_view_if_needed()
+        box = element.bounding_box()
+        assert box is not None, selector
+        shot = base64.b64encode(page.screenshot()).decode()
+        point = [round(box["x"] + 3), round(box["y"] + 3)]
+        found[name] = tuple(page.evaluate(_PIXEL, [shot, [point]])[0])
+    return found
+
+
+def _distance(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    return float(sum((x - y) ** 2 for x, y in zip(a, b, strict=True)) ** 0.5)
+
+
+#: the fills a reader must tell apart: pass/works, fail/breaks, partly/caveat
+_CELLS = {"pass": 'tr[data-config="uvicorn"] td.pass', "fail": 'table.matrix td.fail',
+          "partly": 'section.app[data-app="fastapi-app-state"] .st.partly'}
+
+
+def test_the_palette_survives_deuteranopia(tab: Tab, site_url: str) -> None:
+    page = tab.page
+    page.goto(site_url + "index.html")
+    seen = _fills(page, _CELLS)
+    page.evaluate(_SIMULATE, DEUTERANOPIA)
+    simulated = _fills(page, _CELLS)
+    tab.shot("matrix-deuteranopia.png", full_page=False)
+    assert simulated != seen  # the filter did act on the page
+    for a, b in (("pass", "fail"), ("pass", "partly"), ("fail", "partly")):
+        assert _distance(simulated[a], simulated[b]) > 40, (a, b, simulated)
+    # the check can fail: GitHub's greens and reds, as this site had them, come out alike
+    page.goto(site_url + "index.html")
+    page.add_style_tag(content=":root { --pass-bg: #dafbe1; --fail-bg: #ffebe9; }")
+    page.evaluate(_SIMULATE, DEUTERANOPIA)
+    old = _fills(page, _CELLS)
+    assert _distance(old["pass"], old["fail"]) < 15
+
+
+def test_every_glyph_on_the_front_page_is_in_the_legend(tab: Tab, site_url: str) -> None:
+    page = tab.page
+    page.goto(site_url + "index.html")
+    legend = page.locator("ul.legend li .st").all_inner_texts()
+    pairs = [" ".join(item.split()) for item in legend]
+    assert pairs == [f"{words.GLYPHS[s]} {words.WORDS[s]}" for s in words.VOCABULARY]
+    glyphs = {pair.split()[0] for pair in pairs}
+    assert len(glyphs) == len(words.VOCABULARY)  # one glyph per status, none shared
+    chips = page.locator("main .st, table.matrix td a, table.answers td > a").all_inner_texts()
+    used = {text.split()[0] for text in chips if text.strip()}
+    assert used <= glyphs, used - glyphs
+
+
+def test_the_needs_filter_never_marks_a_configuration_your_app_breaks_on(
+        tab: Tab, site_url: str) -> None:
+    page = tab.page
+    configs = _document()["configurations"]
+
+    def status(cid: str, app: str) -> str:
+        return str((configs[cid].get("patterns") or {}).get(app, {}).get("status", "not-run"))
+
+    def passing(prop: str) -> set[str]:
+        return {cid for cid, c in configs.items() if c["status"] == "measured"
+                and c["verdicts"].get(prop, {}).get("status") == "pass"}
+
+    # a need and an app that breaks on one configuration meeting the need, works on another
+    prop, app = next((p, a) for p in _document()["properties"] for a in _document()["patterns"]
+                     if any(status(c, a) == "breaks" for c in passing(p))
+                     and any(status(c, a) == "works" for c in passing(p)))
+    page.goto(site_url + f"index.html?app={app}&need={prop}")
+    meets = page.locator("tr.config.meets").evaluate_all(
+        "rows => rows.map(r => r.dataset.config)")
+    assert set(meets) == {c for c in passing(prop) if status(c, app) in ("works", "caveat")}
+    assert not any(status(c, app) == "breaks" for c in meets)
+    title = _document()["patterns"][app]["title"]
+    assert f"your app ({title}) does not break" in page.locator("#need-result").inner_text()
+    # the picker at the top is the filter's app: pick FastAPI app.state there
+    page.select_option("#app-select", "fastapi-app-state")
+    assert page.locator("select[name=app]").nth(1).input_value() == "fastapi-app-state"
+    flag = page.locator('tr[data-config="hypercorn"] .meets-flag')
+    assert flag.inner_text() == "★ meets your needs, with a caveat"
+    tab.shot("matrix-need-app.png")

@@ -14,11 +14,13 @@ from asgi_matrix.report import site as _site
 from asgi_matrix.report import words
 from asgi_matrix.resources import DASHBOARD_DIR
 from asgi_matrix.results import document as _results
+from helpers import site_docs
 from helpers.site_docs import (
     FINISHED,
     FRESH,
     Document,
     sample,
+    section,
     with_control,
     with_error_and_unsupported,
 )
@@ -152,13 +154,16 @@ def test_a_configuration_that_was_not_run(document: Document) -> None:
     config.update(status="not-run", interrupted=True)
     _results.validate(document)
     files = _site.render(document, FRESH)
-    row = _row(files["index.html"], "daphne")
-    assert "· not-run</span> the run was interrupted before it" in row
+    folded = site_docs.text(section(files["index.html"], "not-run"))
+    assert "◌ not run 1 configuration: the run was interrupted before it" in folded
+    assert 'href="configs/daphne.html"' in section(files["index.html"], "not-run")
+    assert 'data-config="daphne"' not in files["index.html"]  # no matrix row of its own
     assert "not-run" in files["configs/daphne.html"]
     config.update(reason="no Python 3.14 here", verdicts={},
                   **{"try": "asgi-matrix run --config daphne --backend docker"})
     files = _site.render(document, FRESH)
-    assert "· not-run</span> no Python 3.14 here" in _row(files["index.html"], "daphne")
+    assert "1 configuration: no Python 3.14 here" in site_docs.text(section(files["index.html"],
+                                                                  "not-run"))
     assert "asgi-matrix run --config daphne --backend docker" in files["configs/daphne.html"]
     assert json.loads(files["badges/daphne.json"])["message"] == "not-run"
     assert not any(name.startswith("cells/daphne/") for name in files)
@@ -260,8 +265,8 @@ def test_about_page_has_scenarios_statuses_and_provenance(sample_site: dict[str,
     page = sample_site["about.html"]
     for scenario in ("main", "group", "startup-fail", "reject-lifespan"):
         assert f"<dt><code>{scenario}</code></dt>" in page
-    for status in _site.GLYPHS:
-        assert f"{_site.GLYPHS[status]} {status}</td>" in page
+    for status in words.VOCABULARY:  # the whole vocabulary, apps' statuses too
+        assert f"{words.GLYPHS[status]} {words.WORDS[status]}</td>" in page
     recorded = sample()
     for value in (recorded["suite"]["version"], recorded["suite"]["commit"],
                   recorded["suite"]["probe_sha256"], recorded["host"]["python"],
@@ -342,7 +347,9 @@ CELL_BYTES, CELL_GZIP_BYTES = 420, 40
 
 def test_matrix_page_weight(sample_site: dict[str, str]) -> None:
     recorded = sample()
-    cells = len(recorded["configurations"]) * len(recorded["properties"])
+    # the page answers per property and per app (framework or pattern): both are cells
+    cells = len(recorded["configurations"]) * (len(recorded["properties"])
+                                               + len(recorded.get("patterns") or {}))
     assert len(sample_site["index.html"].encode()) <= CELL_BYTES * cells
     assert _site.transferred_size(sample_site["index.html"]) <= CELL_GZIP_BYTES * cells
 

@@ -21,8 +21,10 @@ import jinja2
 
 from asgi_matrix.report import answers as _answers
 from asgi_matrix.report.words import (
+    CLASSES,
     GLYPHS,
     MEANINGS,
+    WORDS,
     http_url,
     level_of,
     level_phrase,
@@ -34,9 +36,9 @@ from asgi_matrix.resources import DASHBOARD_DIR
 #: matrix sections, in order: kind -> heading
 SECTIONS = {"server": "ASGI servers", "control": "Reference servers: controls",
             "harness": "In-process test clients"}
-#: displayed status -> CSS class ("n/a" is not a convenient class name)
-STATUS_CLASS = {"pass": "pass", "fail": "fail", "no": "no", "unsupported": "unsup",
-                "error": "error", "n/a": "na", "flaky": "flaky", "partly": "partly"}
+#: displayed status -> CSS class ("n/a" is not a convenient class name; an app's works
+#: looks like a pass, its breaks like a fail, a caveat like partly)
+STATUS_CLASS = CLASSES
 STATUS_SHORT = MEANINGS
 STATUS_MEANING = {
     "pass": "the server did what the property asks; the evidence shows it",
@@ -169,7 +171,7 @@ def env() -> jinja2.Environment:
     environment.filters["compact"] = lambda value: json.dumps(value, ensure_ascii=False,
                                                               default=repr)
     environment.filters["http_url"] = http_url  # links from results: http(s) or none
-    environment.globals.update(GLYPHS=GLYPHS, STATUS_CLASS=STATUS_CLASS,
+    environment.globals.update(GLYPHS=GLYPHS, WORDS=WORDS, STATUS_CLASS=STATUS_CLASS,
                                level_phrase=level_phrase)
     return environment
 

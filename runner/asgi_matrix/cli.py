@@ -270,20 +270,33 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
 @click.argument("results", type=click.Path(path_type=Path))
 @click.argument("config_id", required=False)
 @click.option("--colour/--no-colour", "--color/--no-color", "colour", default=None,
-              help="Colour the statuses (default: when stdout is a terminal and NO_COLOR "
-                   "is unset).")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text",
-              show_default=True, help="markdown: the run as a CI job's summary.")
+              help="Colour the statuses (default: when stdout is a terminal, NO_COLOR "
+                   "is unset and TERM is not dumb).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True,
+              help="text for a terminal; json or markdown: the answers (your app per "
+                   "server, each server's headline answers) for other tools.")
 def show(results: Path, config_id: str | None, colour: bool | None, fmt: str) -> None:
-    """The answer first, then a readable table of a results file (or one configuration's
-    verdicts). Text from servers is printed with control characters escaped."""
-    from asgi_matrix.report.show import render_config, render_markdown, render_matrix, terminal
+    """Your app first (per framework and pattern, which servers work), each server's
+    answers, then a readable table of a results file (or one configuration's verdicts).
+    Text from servers is printed with control characters escaped."""
+    from asgi_matrix.report.show import (
+        render_config,
+        render_json,
+        render_markdown,
+        render_matrix,
+        terminal,
+    )
 
     document, note = _read(results)
-    if fmt == "markdown":
+    if fmt != "text":
         if config_id is not None:
-            raise click.UsageError("--format markdown shows the whole run, not CONFIG_ID")
-        click.echo(render_markdown(document), nl=False)
+            raise click.UsageError("--format json/markdown prints the whole run's answers; "
+                                   "leave out CONFIG_ID")
+        if fmt == "json":
+            click.echo(render_json(document))
+        else:
+            click.echo(render_markdown(document), nl=False)
         _say(note)
         return
     colour, width = terminal(sys.stdout, colour)

@@ -2,7 +2,9 @@
 
     render_matrix(document, colour=False, width=120)
     render_config(document, config_id, colour=False)
-    render_markdown(document)                       (show --format markdown)
+    render_apps(document, colour=False)     your app first: per framework and pattern,
+                                            which servers work (the front page's answer)
+    render_json(document), render_markdown(document)   the same answers for other tools
 
 Statuses are whole words with their glyph ("✓ pass", "○ no"), coloured only when asked
 (the CLI asks when stdout is a terminal and NO_COLOR is unset). Tables wider than
@@ -19,10 +21,11 @@ import shutil
 from typing import IO, Any
 
 from asgi_matrix.report import answers as _answers
+from asgi_matrix.report import apps as _apps
 from asgi_matrix.report.words import (
     GLYPHS,
     MEANINGS,
-    STATUSES,
+    VOCABULARY,
     WORDS,
     level_of,
     level_phrase,
@@ -35,15 +38,16 @@ __all__ = ["GLYPHS", "render_config", "render_markdown", "render_matrix", "termi
 
 #: SGR colour per displayed status (and per headline answer)
 COLOURS = {"pass": "32", "fail": "31;1", "no": "2", "partly": "33", "unsupported": "2",
-           "error": "35", "n/a": "2", "flaky": "33"}
+           "error": "35", "n/a": "2", "flaky": "33", "works": "32", "caveat": "33",
+           "breaks": "31;1", "not-run": "2"}
 
 
 def terminal(stream: IO[str], colour: bool | None) -> tuple[bool, int]:
     """(colour?, width) for writing to ``stream``: colour on a terminal unless NO_COLOR is
-    set (or as asked); the terminal's width, 120 when it is not one."""
+    set or TERM is dumb (or as asked); the terminal's width, 120 when it is not one."""
     tty = stream.isatty()
     if colour is None:
-        colour = tty and not os.environ.get("NO_COLOR")
+        colour = tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
     width = shutil.get_terminal_size((120, 24)).columns if tty else 120
     return colour, max(width, 60)
 
@@ -58,7 +62,7 @@ def _cell(status: str) -> str:
 
 
 def _answer_cell(item: dict[str, Any]) -> str:
-    return f"{item['glyph']} {item['word']}" if item["status"] else "not measured"
+    return f"{item['glyph']} {item['word']}" if item["status"] else _cell("not-run")
 
 
 def _table(corner: list[str], names: list[str], headers: list[list[str]],
@@ -92,27 +96,46 @@ def _table(corner: list[str], names: list[str], headers: list[list[str]],
     return lines
 
 
+def render_apps(document: dict[str, Any], colour: bool = False) -> list[str]:
+    """Your app first: per framework and pattern, each server's default configuration
+    (newest release), the servers that work on one line, each caveat and break with its
+    reason; test clients after. Controls never answer."""
+    found = _apps.app_answers(document)
+    if not found:
+        return []
+    lines = ["Your app: which server runs it (each server's default configuration, newest "
+             "release; works first)"]
+    for app in found:
+        lines += ["", f"  {one_line(app['title'])} ({one_line(app['id'])})"]
+        by_status: dict[str, list[dict[str, Any]]] = {}
+        for entry in app["servers"]:
+            by_status.setdefault(entry["status"], []).append(entry)
+        for status, entries in by_status.items():
+            label = _paint(f"{_cell(status):10}", status, colour)
+            if status == "works":
+                lines.append(f"    {label} " + ", ".join(
+                    one_line(f"{e['server']} {e['version']}".strip()) for e in entries))
+                continue
+            for entry in entries:
+                lines.append(f"    {label} {one_line(entry['server'])}: "
+                             f"{one_line(entry['reason'])}")
+        for entry in app["clients"]:
+            lines.append(f"    in tests: {one_line(entry['config'])} "
+                         + _paint(_cell(entry["status"]), entry["status"], colour))
+    return lines
+
+
 def render_summary(document: dict[str, Any], colour: bool = False, width: int = 120
                    ) -> list[str]:
-    """The answer before the matrix: what breaks apps, then each server's answers."""
-    lines: list[str] = []
-    broken = _answers.breaking(document)
-    if broken:
-        lines.append("Breaks apps (resources per loop, state shared between requests):")
-        for entry in broken:
-            marks = " [several loops per process]" if entry["multi_loop"] else ""
-            fails = "; ".join(f"{_cell(f['status'])} {one_line(f['title'])}"
-                              for f in entry["failed"])
-            lines.append(f"  {one_line(entry['config'])}{marks}: "
-                         + _paint(fails, "fail", colour))
-    else:
-        lines.append("Breaks apps: no server or test client here fails a property whose "
-                     "failure breaks apps.")
+    """The answer before the matrix: your app first, then each server's answers."""
+    lines = render_apps(document, colour)
     rows = _answers.summary(document)
     if not rows:
         return lines
-    lines += ["", "The answer first: each server's default configuration "
-                  "(whole matrix below; `asgi-matrix show RESULTS CONFIG` for one)"]
+    if lines:
+        lines.append("")
+    lines += ["Server by server: each server's default configuration "
+              "(whole matrix below; `asgi-matrix show RESULTS CONFIG` for one)"]
     asked = _answers.questions(document)
     headers, cells = [], []
     for row in rows:
@@ -177,8 +200,54 @@ def render_matrix(document: dict[str, Any], colour: bool = False, width: int = 1
         lines.append(f"  {codes[pid]:>5} = {one_line(prop.get('title', pid))} "
                      f"({one_line(pid)}){note}")
     lines.append("")
-    lines += [f"  {_paint(_cell(s), s, colour)}: {MEANINGS[s]}" for s in STATUSES]
+    lines += [f"  {_paint(_cell(s), s, colour)}: {MEANINGS[s]}" for s in VOCABULARY]
     return "\n".join(lines)
+
+
+def answers_json(document: dict[str, Any]) -> dict[str, Any]:
+    """The answers as data: apps per server, each server's headline answers."""
+    return {"run": {k: document["run"].get(k) for k in ("id", "started", "finished",
+                                                        "backend", "interrupted")},
+            "apps": _apps.app_answers(document),
+            "servers": [{k: v for k, v in row.items() if k != "facts"}
+                        for row in _answers.summary(document)],
+            "vocabulary": {s: {"glyph": GLYPHS[s], "word": WORDS[s], "meaning": MEANINGS[s]}
+                           for s in VOCABULARY}}
+
+
+def render_json(document: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(answers_json(document), indent=2, ensure_ascii=False)
+
+
+def _answers_markdown(document: dict[str, Any]) -> list[str]:
+    """Your app first, as Markdown tables (for an issue or a pull request), then each
+    server's headline answers."""
+    lines = [f"# asgi-matrix results, run {_md(document['run'].get('id', '?'))}", ""]
+    for app in _apps.app_answers(document):
+        lines += [f"## {_md(app['title'])} (`{_md(app['id'])}`)", ""]
+        if app["recommended"]:
+            lines += ["Pick " + ", ".join(f"**{_md(s)}**" for s in app["recommended"])
+                      + ": they work with this app.", ""]
+        lines += ["| server | configuration | version | your app | why |",
+                  "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {_md(e['server'])} | {_md(e['config'])} | {_md(e['version'])} | "
+                  f"{_cell(e['status'])} | {_md(e['reason'])} |" for e in app["servers"]]
+        lines.append("")
+    rows = _answers.summary(document)
+    asked = _answers.questions(document)
+    if rows and asked:
+        lines += ["## Server by server", "",
+                  "| server | " + " | ".join(_md(q.text) for q in asked) + " |",
+                  "| --- |" + " --- |" * len(asked)]
+        for row in rows:
+            cells = ([_answer_cell(a) for a in row["answers"]] if row["answers"]
+                     else [_cell(str(row["status"]))] * len(asked))
+            lines.append(f"| {_md(row['server'])} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += ["Statuses: " + "; ".join(f"{_cell(s)}: {MEANINGS[s]}" for s in VOCABULARY), ""]
+    return lines
 
 
 def render_config(document: dict[str, Any], config_id: str, colour: bool = False) -> str:
@@ -228,10 +297,12 @@ def _md(text: Any) -> str:
 
 
 def render_markdown(document: dict[str, Any]) -> str:
-    """The run as Markdown (a CI job's summary): what breaks apps, then one row per
-    configuration with its status and verdict counts. A minimal form, for the Action."""
+    """The run as Markdown (an issue, a pull request, a CI job's summary): your app first
+    and each server's answers (_answers_markdown), then what breaks apps and one row per
+    configuration with its status and verdict counts."""
     configs: dict[str, Any] = document["configurations"]
-    lines = [f"### asgi-matrix: {len(configs)} configuration(s), run "
+    lines = _answers_markdown(document)
+    lines += [f"### asgi-matrix: {len(configs)} configuration(s), run "
              f"{_md(document['run'].get('id', ''))}", ""]
     broken = _answers.breaking(document)
     if broken:

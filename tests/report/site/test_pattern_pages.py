@@ -95,3 +95,17 @@ def test_a_configuration_not_run_says_why_in_the_second_matrix():
     assert EVIL not in matrix
     measured = with_patterns(sample())  # ... and no such row where every one was measured
     assert "not measured here" not in _site.render(measured, FRESH)["patterns.html"]
+
+
+def test_advice_warns_where_the_alternative_breaks_while_the_app_works():
+    document = sample()
+    page = _site.render(document, FRESH)["patterns/fastapi-app-state.html"]
+    assert "works wherever this app does in this run" in page  # as recorded
+    assert "Careful:" not in page
+    document["configurations"]["uvicorn"]["patterns"]["fastapi-yielded-state"].update(
+        status="breaks", explanation="the pool was bound to another loop")
+    page = _site.render(document, FRESH)["patterns/fastapi-app-state.html"]
+    careful = page[page.index("Careful:"):]
+    careful = careful[:careful.index("</p>")]
+    assert 'href="../patterns/fastapi-yielded-state/uvicorn.html"' in careful
+    assert "where this app does not: do not switch there" in careful

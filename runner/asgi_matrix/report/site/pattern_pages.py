@@ -16,6 +16,7 @@ import json
 import shlex
 from typing import Any
 
+from asgi_matrix.report import apps as _apps
 from asgi_matrix.report.site import badges as _badges
 from asgi_matrix.report.site.base import Site, command_of, slugs
 from asgi_matrix.resources import PROBES_DIR
@@ -100,7 +101,8 @@ class PatternPages:
             counts[cell["status"]] = counts.get(cell["status"], 0) + 1
         return self._page("pattern.html", 1, pattern["title"], pattern=pattern,
                           cells=cells, counts=counts, links=LINKS, source=source_of(pattern),
-                          cell_href=self.cell_href)
+                          cell_href=self.cell_href,
+                          alternatives=_apps.alternatives(self.site.doc, pattern_id))
 
     def cell(self, pattern_id: str, config_id: str) -> str:
         config = self.site.configs[config_id]

@@ -3,8 +3,7 @@
    the results document is parsed as markup. */
 (function () {
   "use strict";
-  var CLASS = { pass: "pass", fail: "fail", no: "no", unsupported: "unsup", error: "error", "n/a": "na", flaky: "flaky" };
-  var GLYPH = { pass: "\u2713", fail: "\u2717", no: "\u25cb", unsupported: "\u2013", error: "!", "n/a": "\u00b7", flaky: "~" };
+  var WORDS = {};  /* the one vocabulary, from the page's data (words.py) */
 
   function el(tag, text, cls) {
     var node = document.createElement(tag);
@@ -21,9 +20,12 @@
 
   function statusCell(data, configId, pid, status) {
     if (status === undefined) return el("td", "\u00b7 no verdict", "none");
-    var td = el("td", null, CLASS[status] || "none");
-    var href = "cells/" + data.configs[configId].slug + "/" + data.properties[pid].slug + ".html";
-    td.appendChild(link(href, (GLYPH[status] || "?") + " " + status));
+    var word = WORDS[status] || { glyph: "?", word: status, css: "none" };
+    var td = el("td", null, word.css);
+    var prop = data.properties[pid], slug = data.configs[configId].slug;
+    var href = prop.pattern ? "patterns/" + prop.pattern + "/" + slug + ".html"
+                            : "cells/" + slug + "/" + prop.slug + ".html";
+    td.appendChild(link(href, word.glyph + " " + word.word));
     return td;
   }
 
@@ -100,9 +102,19 @@
     var status = document.getElementById("compare-status");
     if (!source || !form || !result) return;
     var data = JSON.parse(source.textContent);
+    WORDS = data.vocabulary || {};
     var q = new URLSearchParams(location.search);
     var a = q.get("a"), b = q.get("b");
     if (!a && !b) {
+      if (data["default"] && data["default"].length === 2) {  /* open on a meaningful pair */
+        a = data["default"][0];
+        b = data["default"][1];
+        status.textContent = "The two servers that differ most: choose any others below.";
+        form.a.value = a;
+        form.b.value = b;
+        result.appendChild(compare(data, a, b));
+        return;
+      }
       status.textContent = "Choose two configurations.";
       return;
     }

@@ -4,7 +4,10 @@
                              headline question, in words, with the cells it comes from
     breaking(document)       configurations failing a property whose failure breaks apps
     fails_only(document)     per configuration, what it fails while all its peers pass
-    compare(document, a, b)  every property of two configurations, the differences first
+    outliers(document)       per server, what it fails or breaks while every other
+                             server passes or works (properties and app patterns)
+    compare(document, a, b)  every property and app pattern of two configurations, the
+                             differences first; default_pair(document) the one to open on
     short_label(prop)        a column heading that fits a narrow column
 
 The dashboard (report/site/) and ``asgi-matrix show`` both render these, so the page and
@@ -261,9 +264,15 @@ def fails_only(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 # -- two configurations side by side -----------------------------------------------------------
 
+def _pattern_status(config: dict[str, Any], pattern_id: str) -> str | None:
+    cell = (config.get("patterns") or {}).get(pattern_id)
+    return str(cell.get("status")) if isinstance(cell, dict) else None
+
+
 def compare(document: dict[str, Any], a: str, b: str) -> dict[str, Any]:
-    """Every property either configuration has a verdict for, differences first (each
-    group keeps the properties table's order)."""
+    """Every property either configuration has a verdict for, then every app pattern
+    either measured (ids ``pattern:ID``), differences first (each group keeps its
+    table's order)."""
     configs = document["configurations"]
     rows = []
     for pid, prop in document["properties"].items():
@@ -273,10 +282,71 @@ def compare(document: dict[str, Any], a: str, b: str) -> dict[str, Any]:
             continue
         rows.append({"id": pid, "title": prop.get("title", pid), "group": prop.get("group", ""),
                      "a": sa, "b": sb, "differs": sa != sb,
-                     "level": level_of(prop)})
+                     "level": level_of(prop), "pattern": ""})
+    for pattern_id, pattern in (document.get("patterns") or {}).items():
+        sa = _pattern_status(configs[a], pattern_id)
+        sb = _pattern_status(configs[b], pattern_id)
+        if sa is None and sb is None:
+            continue
+        rows.append({"id": f"pattern:{pattern_id}", "title": pattern.get("title", pattern_id),
+                     "group": "app patterns", "a": sa, "b": sb, "differs": sa != sb,
+                     "level": "", "pattern": pattern_id})
     differ = [r for r in rows if r["differs"]]
     return {"a": a, "b": b, "rows": differ + [r for r in rows if not r["differs"]],
             "differences": len(differ), "same": len(rows) - len(differ)}
+
+
+def default_pair(document: dict[str, Any]) -> tuple[str, str] | None:
+    """The comparison to open on: the two servers' default configurations that differ
+    in the most cells (properties and app patterns); None with fewer than two servers."""
+    chosen = [cid for cid in defaults(document).values()
+              if document["configurations"][cid].get("status") == "measured"]
+    best: tuple[int, str, str] | None = None
+    for i, a in enumerate(chosen):
+        for b in chosen[i + 1:]:
+            found = compare(document, a, b)["differences"]
+            if best is None or found > best[0]:
+                best = (found, a, b)
+    return (best[1], best[2]) if best else None
+
+
+#: statuses that are a finding for or against, per kind of cell
+_GOOD = frozenset({"pass", "works"})
+_BAD = frozenset({"fail", "no", "breaks", "caveat"})
+
+
+def outliers(document: dict[str, Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """This server against all others (wpt.fyi's "fails only in this browser"): per
+    server, per configuration, the cells (properties and app patterns) it fails or
+    breaks while every configuration of every other server with a finding passes or
+    works (at least one does). Controls, test clients and releases are left out."""
+    configs = {cid: c for cid, c in document["configurations"].items()
+               if c.get("kind") == "server" and c.get("status") == "measured"
+               and not is_release(c)}
+    cells: list[tuple[str, str, str]] = [
+        (pid, str(prop.get("title", pid)), "") for pid, prop in document["properties"].items()]
+    cells += [(f"pattern:{pid}", str(p.get("title", pid)), pid)
+              for pid, p in (document.get("patterns") or {}).items()]
+    found: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for cell_id, title, pattern in cells:
+        statuses = {cid: (_pattern_status(c, pattern) if pattern
+                          else verdict_status(document, c, cell_id))
+                    for cid, c in configs.items()}
+        for cid, status in statuses.items():
+            if status not in _BAD:
+                continue
+            server = str(configs[cid].get("server"))
+            others = [s for other, s in statuses.items()
+                      if str(configs[other].get("server")) != server
+                      and s in _GOOD | _BAD]
+            if others and all(s in _GOOD for s in others):
+                explanation = ((configs[cid].get("patterns") or {}).get(pattern, {}) if pattern
+                               else (configs[cid].get("verdicts") or {}).get(cell_id, {}))
+                found.setdefault(server, {}).setdefault(cid, []).append({
+                    "id": cell_id, "title": title, "status": status, "pattern": pattern,
+                    "others": len(others),
+                    "explanation": str(explanation.get("explanation", ""))})
+    return found
 
 
 def short_label(prop: dict[str, Any]) -> str:

@@ -381,9 +381,8 @@ def test_compare_from_a_configuration_page(tab: Tab, site_url: str) -> None:
 
 def test_fails_only_here(tab: Tab, site_url: str) -> None:
     page = tab.page
-    page.goto(site_url + "index.html")
-    page.get_by_role("link", name="Fails only here").first.click()
-    page.wait_for_url("**/fails-only.html")
+    page.goto(site_url + "configs/granian-mt2.html")
+    page.goto(site_url + "fails-only.html")
     row = page.locator('table.fails-only tr[data-config="granian-mt2"]')
     assert "Lifespan per event loop" in row.inner_text()
     assert "loop B served without a lifespan" in row.inner_text()
@@ -622,3 +621,44 @@ def test_the_needs_filter_never_marks_a_configuration_your_app_breaks_on(
     flag = page.locator('tr[data-config="hypercorn"] .meets-flag')
     assert flag.inner_text() == "★ meets your needs, with a caveat"
     tab.shot("matrix-need-app.png")
+
+
+def test_compare_opens_on_a_meaningful_pair_with_the_app_patterns(
+        browser: Any, site_url: str) -> None:
+    a, b = answers.default_pair(_document()) or ("", "")
+    expected = answers.compare(_document(), a, b)
+    for viewport, name in ((DESKTOP, "compare-default.png"), (PHONE, "compare-390.png")):
+        tab = Tab(browser, viewport)
+        try:
+            page = tab.page
+            page.goto(site_url + "index.html")
+            page.get_by_role("link", name="Compare two").click()
+            page.wait_for_url("**/compare.html")
+            assert page.locator("select[name=a]").input_value() == a
+            assert page.locator("select[name=b]").input_value() == b
+            assert page.locator(".compare-count").inner_text().startswith(
+                f"{expected['differences']} difference")
+            pattern = next(r for r in expected["rows"] if r["pattern"])
+            row = page.locator("table.compare tbody tr").filter(has_text=pattern["id"])
+            assert row.locator("a").first.get_attribute("href") == \
+                f"patterns/{pattern['pattern']}/{a}.html"
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            tab.shot(name)
+            assert tab.errors == []
+        finally:
+            tab.context.close()
+
+
+def test_where_a_server_differs(tab: Tab, site_url: str) -> None:
+    page = tab.page
+    page.goto(site_url + "index.html")
+    page.get_by_role("link", name="Where a server differs").click()
+    page.wait_for_url("**/outliers.html")
+    found = answers.outliers(_document())
+    assert found  # the recorded run has outliers
+    server = next(iter(found))
+    section = page.locator(f"#server-{server}")
+    assert section.is_visible()
+    tab.shot("outliers.png")
+    assert "control" not in " ".join(page.locator("table.outliers th[scope=row]")
+                                     .all_inner_texts())

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from typing import Any
 
 from asgi_matrix.catalogue import pattern_catalogue as catalogue
+from asgi_matrix.report import apps
 from asgi_matrix.report import site as _site
 from helpers.results_docs import without_patterns
 from helpers.site_docs import FRESH, sample
@@ -91,10 +94,13 @@ def test_a_configuration_not_run_says_why_in_the_second_matrix():
     del cell["patterns"]
     cell.update(status="not-run", reason=f"no Python interpreter matching '>=3.14' {EVIL}")
     matrix = _site.render(document, FRESH)["patterns.html"]
-    assert "not measured here: no Python interpreter matching" in matrix
+    folded = matrix[matrix.index('<h2 id="not-run">'):]
+    assert "◌ not run</span> <strong>1</strong> configuration: no Python interpreter " \
+        "matching" in folded  # one line per reason, with a count
+    assert f'<tr class="config" data-config="{config}">' not in matrix
     assert EVIL not in matrix
-    measured = with_patterns(sample())  # ... and no such row where every one was measured
-    assert "not measured here" not in _site.render(measured, FRESH)["patterns.html"]
+    measured = with_patterns(sample())  # ... and no such line where every one was measured
+    assert 'id="not-run"' not in _site.render(measured, FRESH)["patterns.html"]
 
 
 def test_advice_warns_where_the_alternative_breaks_while_the_app_works():
@@ -109,3 +115,17 @@ def test_advice_warns_where_the_alternative_breaks_while_the_app_works():
     careful = careful[:careful.index("</p>")]
     assert 'href="../patterns/fastapi-yielded-state/uvicorn.html"' in careful
     assert "where this app does not: do not switch there" in careful
+
+
+def test_the_second_matrix_has_titles_frameworks_first_and_servers_before_controls():
+    document = sample()
+    matrix = _site.render(document, FRESH)["patterns.html"]
+    heads = [html.unescape(h) for h in
+             re.findall(r"<span class=\"v\" aria-hidden=\"true\">([^<]+)</span>", matrix)]
+    assert heads[0] == "FastAPI: lifespan= with app.state"  # titles, not slugs
+    assert heads == [document["patterns"][a]["title"]
+                     for a in apps.ordered(document)]
+    rows = re.findall(r'<tr class="config" data-config="([^"]+)"', matrix)
+    kinds = [document["configurations"][c]["kind"] for c in rows]
+    assert kinds == sorted(kinds, key=lambda k: {"server": 0, "harness": 1}.get(k, 2))
+    assert 'class="table-wrap" role="region"' in matrix  # scrolls in its own box

@@ -4,9 +4,11 @@ summary, levels, compare, fails-only, badges panel, links from results."""
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import re
 
+from asgi_matrix.report import answers
 from asgi_matrix.report import site as _site
 from helpers.site_docs import FRESH, Document, sample, with_breakage
 
@@ -93,7 +95,7 @@ def test_fails_only_page(document: Document) -> None:
     row = row[:row.index("</tr>")]
     assert 'href="cells/granian-mt2/lifespan.per-loop.html"' in row
     assert "loop B served without a lifespan" in row
-    assert "Fails only here (" in files["index.html"]
+    assert 'href="outliers.html">Where a server differs</a>' in files["index.html"]
     config = files["configs/granian-mt2.html"]
     section = config[config.index('id="fails-only"'):config.index('id="compare"')]
     assert "Lifespan per event loop" in section
@@ -131,3 +133,62 @@ def test_the_matrix_headings_are_short_with_full_names_at_hand(
     assert '<span class="v" aria-hidden="true">per loop<sup class="lvl">S</sup></span>' in head
     assert '<span class="sr">Lifespan per event loop (recommended by the spec (SHOULD))' in head
     assert "<dd>Lifespan per event loop" in page  # "Column names in full"
+
+
+def test_compare_includes_the_app_patterns_and_opens_on_the_pair_that_differs_most(
+        sample_site: dict[str, str]) -> None:
+    document = sample()
+    pair = answers.default_pair(document)
+    assert pair is not None
+    a, b = pair
+    assert document["configurations"][a]["kind"] == "server"
+    assert document["configurations"][a]["server"] != document["configurations"][b]["server"]
+    differences = answers.compare(document, a, b)["differences"]
+    for x, y in itertools.combinations(answers.defaults(document).values(), 2):
+        assert answers.compare(document, x, y)["differences"] <= differences
+    page = sample_site[f"compare/{a}--{b}.html"]  # pre-built, for readers without scripts
+    rows = answers.compare(document, a, b)["rows"]
+    patterns = [r for r in rows if r["pattern"]]
+    assert len(patterns) == len(document["patterns"])
+    differing = next(r for r in patterns if r["differs"])
+    assert f'href="../patterns/{differing["pattern"]}/{a}.html"' in page
+    data = json.loads(html.unescape(re.search(
+        r'<script type="application/json" id="compare-data">(.*?)</script>',
+        sample_site["compare.html"], re.S).group(1)))
+    assert data["default"] == [a, b]
+    assert data["configs"]["uvicorn"]["verdicts"]["pattern:contextvar-resource"] == "breaks"
+
+
+def test_the_outliers_page_has_a_section_per_server_without_controls(
+        sample_site: dict[str, str]) -> None:
+    document = sample()
+    page = sample_site["outliers.html"]
+    found = answers.outliers(document)
+    servers = {c["server"] for c in document["configurations"].values()
+               if c["kind"] == "server"}
+    for server in servers:
+        assert f'<h2 id="server-{server}">' in page
+    assert "control-" not in page.split('<h1>')[1].split("</main>")[0].replace(
+        "Controls (built to fail)", "")
+    for configs in found.values():
+        for config_id, items in configs.items():
+            for item in items:
+                href = (f'patterns/{item["pattern"]}/{config_id}.html' if item["pattern"]
+                        else f'cells/{config_id}/{item["id"]}.html')
+                assert f'href="{href}"' in page
+
+
+def test_an_app_pattern_broken_on_one_server_only_is_its_outlier() -> None:
+    document = sample()
+    cell = document["configurations"]["granian"]["patterns"]["fastapi-app-state"]
+    cell.update(status="breaks", explanation="bound to a different event loop")
+    found = answers.outliers(document)
+    items = found["granian"]["granian"]
+    assert [i["id"] for i in items if i["pattern"]] == ["pattern:fastapi-app-state"]
+    # the negative: where another server breaks it too, it is nobody's outlier
+    document["configurations"]["uvicorn"]["patterns"]["fastapi-app-state"]["status"] = "breaks"
+    assert not any(i["pattern"] for i in answers.outliers(document).get("granian", {}).get(
+        "granian", []))
+    # controls never count: control-multiloop breaks it, and granian still stood alone above
+    assert document["configurations"]["control-multiloop"]["patterns"][
+        "fastapi-app-state"]["status"] == "breaks"

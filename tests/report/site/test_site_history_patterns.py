@@ -23,7 +23,7 @@ def test_the_series_page_shows_where_a_patterns_verdict_changed(files: dict[str,
     patterns = section(files[PAGE], "patterns")
     said = text(patterns)
     assert "Resource yielded as lifespan state lifespan-state: works since 0.18.0" in said
-    assert "0.17.3 → 0.18.0: ✗ breaks → ✓ works" in said
+    assert "0.17.3 → 0.18.0: ✘ breaks → ✔ works" in said
     # one row per pattern measured, a cell per release, the change marked
     rows = re.findall(r"<tr><th scope=\"row\">(.*?)<small>(.*?)</small>", patterns)
     assert [title for title, _ in rows][-1] == "Resource yielded as lifespan state"

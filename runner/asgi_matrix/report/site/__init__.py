@@ -12,6 +12,7 @@ to: config -> badges, compare); this module puts them together:
     cell        one verdict with its evidence            cells/ID/PROPERTY.html
     compare     two configurations side by side          compare.html, compare/A--B.html
     fails_only  what fails in one configuration only     fails-only.html
+    outliers    this server against all others           outliers.html
     history     verdicts across releases                 history/
     patterns    app patterns x configurations             patterns.html, patterns/
     badges      shields.io endpoint JSON                 badges/
@@ -37,6 +38,7 @@ from asgi_matrix.report.site import config as _config
 from asgi_matrix.report.site import fails_only as _fails_only
 from asgi_matrix.report.site import history_page as _history
 from asgi_matrix.report.site import index as _index
+from asgi_matrix.report.site import outliers as _outliers
 from asgi_matrix.report.site import pattern_pages as _patterns
 from asgi_matrix.report.site.base import Options, Site, is_stale, slugs
 from asgi_matrix.report.site.writer import MARKER, make_server, transferred_size, url_of, write
@@ -62,6 +64,7 @@ def render(document: dict[str, Any], options: Options | None = None) -> dict[str
     files.update(_cell.render(site))
     files.update(_compare.render(site))
     files.update(_fails_only.render(site, only))
+    files.update(_outliers.render(site))
     files.update(_badges.render(site))
     files.update(_history.render(site, history))
     files.update(_patterns.render(site))

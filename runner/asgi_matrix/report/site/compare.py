@@ -6,7 +6,11 @@ linking to its cell.
                              embedded in the page (escaped by tojson; the script only
                              sets text and attributes)
     compare/A--B.html        pre-rendered, no JavaScript needed: each configuration of a
-                             server against the server's default configuration
+                             server against the server's default configuration, and the
+                             pair compare.html opens on (answers.default_pair: the two
+                             servers' defaults that differ most)
+
+App patterns are rows too (``pattern:ID``), linking their pattern cells.
 """
 
 from __future__ import annotations
@@ -14,8 +18,15 @@ from __future__ import annotations
 from typing import Any
 
 from asgi_matrix.report import answers as _answers
-from asgi_matrix.report.site.base import Site, is_release, server_version
-from asgi_matrix.report.words import level_phrase, required
+from asgi_matrix.report.site.base import Site, is_release, server_version, slugs
+from asgi_matrix.report.words import (
+    CLASSES,
+    GLYPHS,
+    VOCABULARY,
+    WORDS,
+    level_phrase,
+    required,
+)
 
 
 def pair_href(site: Site, a: str, b: str) -> str:
@@ -45,20 +56,39 @@ def options(site: Site) -> list[dict[str, Any]]:
 
 
 def data(site: Site) -> dict[str, Any]:
-    """What compare.js needs: statuses as displayed, names, and file names for links."""
+    """What compare.js needs: statuses as displayed (app patterns as ``pattern:ID``),
+    names, file names for links, the vocabulary, and the pair to open on."""
+    patterns = site.doc.get("patterns") or {}
+    pattern_slugs = slugs(patterns)
+    properties = {pid: {"title": prop.get("title", pid), "slug": site.pslug[pid],
+                        "group": prop.get("group", ""),
+                        "level": "" if required(site.level(pid))
+                        else level_phrase(site.level(pid))}
+                  for pid, prop in site.properties.items()}
+    properties.update({f"pattern:{pid}": {"title": p.get("title", pid),
+                                          "pattern": pattern_slugs[pid],
+                                          "group": "app patterns", "level": ""}
+                       for pid, p in patterns.items()})
+
+    def verdicts(config: dict[str, Any]) -> dict[str, str]:
+        found = {pid: site.shown(pid, v) for pid, v in (config.get("verdicts") or {}).items()
+                 if pid in site.properties}
+        found.update({f"pattern:{pid}": str(cell.get("status"))
+                      for pid, cell in (config.get("patterns") or {}).items()
+                      if pid in patterns and isinstance(cell, dict)})
+        return found
+
+    pair = _answers.default_pair(site.doc)
     return {
-        "order": list(site.properties),
-        "properties": {pid: {"title": prop.get("title", pid), "slug": site.pslug[pid],
-                             "group": prop.get("group", ""),
-                             "level": "" if required(site.level(pid))
-                             else level_phrase(site.level(pid))}
-                       for pid, prop in site.properties.items()},
+        "order": list(properties),
+        "properties": properties,
         "configs": {cid: {"slug": site.cslug[cid], "server": config.get("server", ""),
                           "version": server_version(config), "status": config.get("status"),
-                          "verdicts": {pid: site.shown(pid, v)
-                                       for pid, v in (config.get("verdicts") or {}).items()
-                                       if pid in site.properties}}
+                          "verdicts": verdicts(config)}
                     for cid, config in site.configs.items()},
+        "vocabulary": {s: {"glyph": GLYPHS[s], "word": WORDS[s], "css": CLASSES[s]}
+                       for s in VOCABULARY},
+        "default": list(pair) if pair else [],
     }
 
 
@@ -71,16 +101,24 @@ def _side(site: Site, config_id: str) -> dict[str, Any]:
 
 def result(site: Site, a: str, b: str) -> dict[str, Any]:
     found = _answers.compare(site.doc, a, b)
+    pattern_slugs = slugs(site.doc.get("patterns") or {})
     for row in found["rows"]:
         for side, config_id in (("a", a), ("b", b)):
-            row[f"{side}_href"] = (site.cell_href(config_id, row["id"])
-                                   if row[side] is not None else "")
+            if row[side] is None:
+                row[f"{side}_href"] = ""
+            elif row["pattern"]:
+                row[f"{side}_href"] = (f"patterns/{pattern_slugs[row['pattern']]}/"
+                                       f"{site.cslug[config_id]}.html")
+            else:
+                row[f"{side}_href"] = site.cell_href(config_id, row["id"])
         row["level_text"] = "" if required(row["level"]) else level_phrase(row["level"])
     return {**found, "side_a": _side(site, a), "side_b": _side(site, b)}
 
 
 def render(site: Site) -> dict[str, str]:
-    listed = [{"a": a, "b": b, "href": pair_href(site, a, b)} for a, b in pairs(site)]
+    pair = _answers.default_pair(site.doc)
+    listed = [{"a": a, "b": b, "href": pair_href(site, a, b)}
+              for a, b in ([pair] if pair else []) + pairs(site)]
     files = {"compare.html": site.page("compare.html", 0, "Compare two configurations",
                                        result=None, data=data(site), options=options(site),
                                        pairs=listed)}

@@ -19,12 +19,13 @@ from typing import Any
 from asgi_matrix.report import apps as _apps
 from asgi_matrix.report.site import badges as _badges
 from asgi_matrix.report.site.base import Site, command_of, slugs
+from asgi_matrix.report.words import CLASSES, GLYPHS
 from asgi_matrix.resources import PROBES_DIR
 from asgi_matrix.verdicts.references import ASGIREF_277, ASGIREF_338, LIFESPAN_SPEC
 
-#: pattern status -> (CSS class of the matching server status, glyph)
-LOOK = {"works": ("pass", "✓"), "caveat": ("partly", "◐"), "breaks": ("fail", "✗"),
-        "n/a": ("na", "·"), "error": ("error", "!")}
+#: pattern status -> (CSS class, glyph), from the one vocabulary (words.py)
+LOOK = {status: (CLASSES[status], GLYPHS[status])
+        for status in ("works", "caveat", "breaks", "n/a", "error")}
 MEANING = {"works": "every request succeeded, every job it started completed, every lifespan "
                     "exited cleanly and closed what it opened",
            "caveat": "works with a caveat, the server's fault: the lifespan's end failed "
@@ -63,12 +64,22 @@ class PatternPages:
         self.site = site
         self.patterns: dict[str, dict[str, Any]] = site.doc.get("patterns") or {}
         self.slug = slugs(self.patterns)
-        self.rows = [(cid, c) for cid, c in site.configs.items() if c.get("patterns")]
-        #: configurations that were not run (or not measured) at all: their row says why
-        self.unmeasured = [(cid, c.get("reason") or c.get("status", ""))
-                           for cid, c in site.configs.items()
-                           if self.patterns and not c.get("patterns")
-                           and c.get("status") in ("not-run", "error")]
+        #: columns: frameworks first (FastAPI leading), as on the front page
+        self.patterns = {pid: self.patterns[pid] for pid in _apps.ordered(site.doc)}
+        #: rows: servers, then test clients, then the controls (built to fail)
+        kinds = {"server": 0, "harness": 1, "control": 2}
+        self.rows = sorted(((cid, c) for cid, c in site.configs.items() if c.get("patterns")),
+                           key=lambda row: kinds.get(str(row[1].get("kind")), 1))
+        #: configurations that were not run (or not measured) at all: one line per reason
+        by_reason: dict[str, list[str]] = {}
+        for cid, c in site.configs.items():
+            if self.patterns and not c.get("patterns") and c.get("status") in ("not-run",
+                                                                               "error"):
+                by_reason.setdefault(str(c.get("reason") or c.get("status", "")),
+                                     []).append(cid)
+        self.unmeasured = [{"reason": reason, "configs": cids, "count": len(cids)}
+                           for reason, cids in sorted(by_reason.items(),
+                                                      key=lambda kv: -len(kv[1]))]
 
     def cell_href(self, pattern_id: str, config_id: str) -> str:
         return f"patterns/{self.slug[pattern_id]}/{self.site.cslug[config_id]}.html"

@@ -25,6 +25,7 @@ from asgi_matrix.resources import DASHBOARD_DIR
 MARKER = ".asgi-matrix-site"
 #: what write() owns inside an existing site folder (and replaces on a rebuild)
 OWNED = ("index.html", "about.html", "compare.html", "fails-only.html", "patterns.html",
+         "outliers.html",
          "patterns", "cells", "configs",
          "compare", "badges", "data", "static", "history", ".nojekyll", MARKER)
 

@@ -71,7 +71,6 @@ def _cell(pattern: Pattern, start_name: str, record: dict[str, Any]) -> dict[str
                 "evidence": {"libraries": record.get("libraries", [])},
                 "seconds": 0.0, "command": []}
     verdict = judge(needs(pattern), record)
-    keep_log = verdict.status == "error" or not (record.get("ready") or {}).get("ok")
     cell = verdict.to_json()
     if "app" in record:  # how the server got the app: one object, or a factory
         cell["evidence"] = {**cell["evidence"], "app": record["app"]}
@@ -82,7 +81,9 @@ def _cell(pattern: Pattern, start_name: str, record: dict[str, Any]) -> dict[str
         **({"versions": record["versions"]} if not pattern.raw
            and record.get("versions") else {}),
         **({"changed": record["changed"]} if record.get("changed") else {}),
-        **({"log_tail": record.get("log_tail", "")} if keep_log else {}),
+        # the server's log and how it was stopped, on every cell's page
+        **({"log_tail": record["log_tail"]} if record.get("log_tail") else {}),
+        **({"stop": record["stop"]} if record.get("stop") else {}),
     }
 
 

@@ -129,3 +129,36 @@ def test_the_second_matrix_has_titles_frameworks_first_and_servers_before_contro
     kinds = [document["configurations"][c]["kind"] for c in rows]
     assert kinds == sorted(kinds, key=lambda k: {"server": 0, "harness": 1}.get(k, 2))
     assert 'class="table-wrap" role="region"' in matrix  # scrolls in its own box
+
+
+def test_a_cell_page_shows_the_app_as_users_write_it_the_log_and_the_stop():
+    document = sample()
+    cell = document["configurations"]["uvicorn"]["patterns"]["fastapi-app-state"]
+    cell.update(log_tail=f"INFO: Started server process [42]\n{EVIL}",
+                stop={"scope": "main", "exit_code": 0, "exit_signal": None, "seconds": 0.41,
+                      "killed": False, "orphans": []})
+    page = _site.render(document, FRESH)["patterns/fastapi-app-state/uvicorn.html"]
+    yours = page[page.index('<h2 id="yours">'):page.index('<h2 id="stop">')]
+    assert "app.state.pool = await asyncpg.create_pool(DSN)" in html.unescape(yours)
+    assert "_kit" not in yours  # the framework's code, not the recording kit
+    assert "SIGTERM to the main process; it exited with code 0 after 0.41 s." in page
+    log = page[page.index('<h2 id="log">'):page.index('<h2 id="evidence">')]
+    assert "Started server process [42]" in log
+    assert EVIL not in page
+    assert page.index('<h2 id="yours">') < page.index('<h2 id="source">')
+    killed = sample()
+    killed["configurations"]["uvicorn"]["patterns"]["fastapi-app-state"]["stop"] = {
+        "scope": "group", "exit_code": None, "seconds": 5.0, "killed": True, "orphans": [7]}
+    page = _site.render(killed, FRESH)["patterns/fastapi-app-state/uvicorn.html"]
+    assert ("SIGTERM to the process group; it ignored it and was killed after 5.00 s; 1 of "
+            "its processes outlived it.") in page
+
+
+def test_every_default_app_has_its_user_code_without_the_kit():
+    from asgi_matrix.report.site.patterns import user_code
+
+    for pattern_id in PATTERNS:
+        code = user_code(pattern_id)
+        assert code, pattern_id
+        assert "_kit" not in code
+        compile(code, pattern_id, "exec")  # Python that parses

@@ -20,7 +20,7 @@ from asgi_matrix.report import apps as _apps
 from asgi_matrix.report.site import badges as _badges
 from asgi_matrix.report.site.base import Site, command_of, slugs
 from asgi_matrix.report.words import CLASSES, GLYPHS
-from asgi_matrix.resources import PROBES_DIR
+from asgi_matrix.resources import DASHBOARD_DIR, PROBES_DIR
 from asgi_matrix.verdicts.references import ASGIREF_277, ASGIREF_338, LIFESPAN_SPEC
 
 #: pattern status -> (CSS class, glyph), from the one vocabulary (words.py)
@@ -53,6 +53,33 @@ def source_of(pattern: dict[str, Any]) -> str:
     if not relative or PROBES_DIR.resolve() not in path.parents or not path.is_file():
         return f"(source {relative!r} is not part of this asgi-matrix install)"
     return path.read_text()
+
+
+def user_code(pattern_id: str) -> str:
+    """The app as users write it (the framework's own code, no recording kit), from
+    dashboard/usercode/ID.txt; "" for a pattern without one."""
+    path = DASHBOARD_DIR / "usercode" / f"{pattern_id}.txt"
+    return path.read_text() if path.is_file() else ""
+
+
+def stopped(stop: dict[str, Any] | None) -> str:
+    """How the server was stopped, in words: "SIGTERM to the main process; it exited
+    with code 0 after 0.41 s"."""
+    if not stop:
+        return ""
+    scope = {"main": "the main process", "group": "the process group"}.get(
+        str(stop.get("scope")), str(stop.get("scope", "?")))
+    seconds = stop.get("seconds")
+    after = f" after {seconds:.2f} s" if isinstance(seconds, (int, float)) else ""
+    if stop.get("killed"):
+        how = f"it ignored it and was killed{after}"
+    elif stop.get("exit_signal"):
+        how = f"it ended by {stop['exit_signal']}{after}"
+    else:
+        how = f"it exited with code {stop.get('exit_code')}{after}"
+    orphans = stop.get("orphans")
+    left = f"; {len(orphans)} of its processes outlived it" if orphans else ""
+    return f"SIGTERM to {scope}; {how}{left}"
 
 
 def reproduce(config_id: str, pattern_id: str) -> str:
@@ -112,6 +139,7 @@ class PatternPages:
             counts[cell["status"]] = counts.get(cell["status"], 0) + 1
         return self._page("pattern.html", 1, pattern["title"], pattern=pattern,
                           cells=cells, counts=counts, links=LINKS, source=source_of(pattern),
+                          user_code=user_code(pattern_id),
                           cell_href=self.cell_href,
                           alternatives=_apps.alternatives(self.site.doc, pattern_id))
 
@@ -130,6 +158,7 @@ class PatternPages:
                           badge=badge, fault=fault, fault_href=fault_href,
                           pattern=pattern, config_id=config_id, config=config, cell=cell,
                           source=source_of(pattern), command=command,
+                          user_code=user_code(pattern_id), stopped=stopped(cell.get("stop")),
                           reproduce=reproduce(config_id, pattern_id),
                           config_href=self.site.config_href(config_id))
 

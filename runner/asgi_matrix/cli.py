@@ -12,6 +12,7 @@ best next to the command they document.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import time
@@ -88,6 +89,8 @@ def cli() -> None:
 def _patterns(ids: tuple[str, ...], none: bool) -> list[Any]:
     from asgi_matrix.catalogue import pattern_catalogue as _pattern_catalogue
 
+    # several values in one option, like --config: -p a,b or -p "a b", or -p a -p b
+    ids = tuple(part for value in ids for part in value.replace(",", " ").split())
     try:
         every = _pattern_catalogue.load()
         return [] if none else _pattern_catalogue.select(every, list(ids))
@@ -115,15 +118,55 @@ def list_(catalogues: tuple[Path, ...], patterns: bool) -> None:
             mark = "*" if pattern.default else " "
             click.echo(f"{mark} {pattern.id:24} {pattern.kind:10} {pattern.title}")
         return
-    for config in _catalogue(catalogues).configs:
-        if config.releases is not None:  # a release set: runs with --history or by id
-            click.echo(f"@ {config.id:28} {config.server:22} {config.kind:8} "
-                       f"releases: {config.releases.describe()}")
-            continue
-        mark = "*" if config.default else " "
-        click.echo(f"{mark} {config.id:28} {config.server:22} {config.kind:8} loop={config.loop} "
-                   f"workers={config.workers} threads={config.threads}"
-                   + _resolved_words(config))
+    rows = [_list_row(config) for config in _catalogue(catalogues).configs]
+    header = ("", "id", "server", "kind", "loop", "workers", "threads", "python", "version")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(f"{cell!s:{widths[i]}}" for i, cell in enumerate(row)).rstrip())
+    click.echo("\n* the default matrix, @ a release set (runs with --history or by id). "
+               "python: the interpreter a local run uses; version: the server's version in "
+               "the environment a run reuses, or the newest release, installed at the run.")
+
+
+def _list_row(config: Any) -> tuple[str, ...]:
+    """One line of ``list``: the configuration, the Python a local run would use and the
+    version of its server it would run."""
+    from asgi_matrix.exceptions import AsgiMatrixError
+
+    if config.releases is not None:
+        return ("@", config.id, config.server, config.kind, "", "", "", config.python or "",
+                f"releases: {config.releases.describe()}")
+    try:
+        interpreter = _interpreter(config.python, config.free_threaded)
+    except AsgiMatrixError:
+        return ("*" if config.default else "", config.id, config.server, config.kind,
+                config.loop, str(config.workers), str(config.threads),
+                f"none here ({config.python})", "")
+    python = _python_of(interpreter)
+    version = _resolved_words(config) or "newest, resolved at the run"
+    return ("*" if config.default else "", config.id, config.server, config.kind, config.loop,
+            str(config.workers), str(config.threads), python, version)
+
+
+@functools.cache
+def _interpreter(spec: str, free_threaded: bool) -> str:
+    """The interpreter a local run would use (found once per Python spec)."""
+    from asgi_matrix.measure.backends.local import envs
+
+    return envs.find_interpreter(spec, sys.executable, free_threaded)
+
+
+@functools.cache
+def _python_of(interpreter: str) -> str:
+    import subprocess
+
+    try:
+        done = subprocess.run([interpreter, "-c",
+                               "import platform; print(platform.python_version())"],
+                              capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    return done.stdout.strip() or "?"
 
 
 def _resolved_words(config: Any) -> str:
@@ -143,7 +186,7 @@ def _resolved_words(config: Any) -> str:
     if found is None or name not in found[0]:
         return ""
     day = time.strftime("%Y-%m-%d", time.gmtime(found[1]))
-    return f"  {name} {found[0][name]} (resolved {day})"
+    return f"{name} {found[0][name]} (resolved {day})"
 
 
 @cli.command()
@@ -175,7 +218,8 @@ def _resolved_words(config: Any) -> str:
 @click.option("--force", is_flag=True, help="Measure releases again even when the history "
               "cache has them for this probe suite.")
 @click.option("--pattern", "-p", "pattern_ids", multiple=True, help="App pattern or "
-              "framework app to measure on each configuration (repeatable; default: every "
+              "framework app to measure on each configuration (repeatable, or several "
+              "separated by commas: -p fastapi-app-state,django-asgi; default: every "
               "default one, see `asgi-matrix list --patterns`; releases of a release set "
               "measure the raw ones of the default, or exactly those named).")
 @click.option("--no-patterns", is_flag=True, help="Measure the servers only.")
@@ -194,6 +238,13 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
     Release sets (see `asgi-matrix list`) run with --history, by their id (every
     release) or as ID@VERSION (one release); a release measured before by the same
     probe suite comes from the cache unless --force.
+
+    \b
+    Exit codes:
+      0    the run finished (a server failing a property is a finding, not an error)
+      1    --strict and a cell is an error, or the run could not be done (one line says why)
+      2    a usage error: an unknown option, configuration or pattern
+      130  interrupted (SIGINT/SIGTERM): what was measured is kept in results.partial.json
     """
     from asgi_matrix.catalogue import pattern_catalogue as _pattern_catalogue
     from asgi_matrix.catalogue.selection import select as select_releases

@@ -176,6 +176,10 @@ def test_interrupting_a_run_keeps_what_was_measured_and_stops_every_server(tmp_p
     assert document["run"]["interrupted"] is True
     # the one interrupted and the one never started
     assert [n["id"] for n in document["run"]["not_run"]] == ["fault-never-ready", "uvicorn"]
+    # what it printed agrees with what it kept: no "measured" line for a cell not kept
+    for config_id in ("fault-never-ready", "uvicorn"):
+        finished = [line for line in stderr.splitlines() if f"] {config_id}: " in line]
+        assert all("not run (interrupted)" in line for line in finished), finished
     assert no_processes_tagged(tag) == []  # its server was stopped, not left running
 
 

@@ -157,6 +157,31 @@ def _pattern_summary(cells: dict[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in sorted(summary(cells).items()))
 
 
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+def progress_line(done: int, total: int, config_id: str, cell: dict[str, Any], kept: bool,
+                  elapsed_s: float) -> str:
+    """One configuration finished: "[3/14] uvicorn: measured pass=30 ...; 1:05 elapsed,
+    about 3:40 left". A cell cut by an interrupt says "not run (interrupted)", as the
+    results will: no line claims a measurement the run then drops."""
+    clock = f"{_clock(elapsed_s)} elapsed"
+    if done < total:
+        clock += f", about {_clock(elapsed_s / done * (total - done))} left"
+    if not kept:
+        return f"[{done}/{total}] {config_id}: not run (interrupted); {clock}"
+    counts = summary(cell.get("verdicts", {}))
+    shapes = _pattern_summary(cell.get("patterns", {}))
+    return (f"[{done}/{total}] {config_id}: {cell['status']} "
+            + " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+            + (f"; patterns {shapes}" if shapes else "")
+            + f" ({cell.get('seconds', 0):.1f} s"
+            + (f", cached from {cell.get('measured_at')})" if cell.get("cached") else ")")
+            + f"; {clock}")
+
+
 def _served(main: dict[str, Any]) -> bool:
     """The main scenario saw the server (or the harness) serve the probe."""
     return not main.get("error") and not _never_ready(main) and bool(main.get("events"))
@@ -207,27 +232,35 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
     done = 0
     said: set[str] = set()
     try:
+        started = time.monotonic()
+
+        def measure(config: ServerConfig) -> dict[str, Any]:
+            if not cancelled.is_set():  # a line as each starts: no silent first minute
+                progress(f"measuring {config.id} ...")
+            return _guarded(config, backend, repeat, cancelled, limits, cache,
+                            release_patterns if config.release else patterns)
+
         with _stopping_on_signals(stop), \
                 ThreadPoolExecutor(max(1, jobs), thread_name_prefix="asgi-matrix") as pool:
-            futures = {pool.submit(_guarded, c, backend, repeat, cancelled, limits, cache,
-                                   release_patterns if c.release else patterns): c
-                       for c in configs}
+            futures = {pool.submit(measure, c): c for c in configs}
             for future in as_completed(futures):
                 config = futures[future]
                 cell = future.result()
                 done += 1
+                keep = not (cancelled.is_set() and cell.get("interrupted"))
                 with lock:
-                    if cancelled.is_set() and cell.get("interrupted"):
+                    if not keep:
                         run["not_run"].append({"id": config.id, "reason": "interrupted"})
                     else:
                         document["configurations"][config.id] = cell
                     if err := files.write(document):  # stop: nothing more could be kept
                         stop(f"cannot write {files.partial}: {err.strerror or err}")
                 reason = cell.get("reason") or ""
-                if cell["status"] == "not-run" and reason and reason not in said:
+                if keep and cell["status"] == "not-run" and reason and reason not in said:
                     said.add(reason)  # one line per cause, however many cells share it
                     progress(f"not run: {reason}")
-                progress(_progress_line(done, len(configs), config, cell))
+                progress(progress_line(done, len(configs), config.id, cell, keep,
+                                       time.monotonic() - started))
     finally:
         backend.close()  # networks and the like that outlive single scenarios
     run["interrupted"] = cancelled.is_set()
@@ -269,16 +302,6 @@ def _stopping_on_signals(stop: Callable[[str], None]) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _progress_line(done: int, total: int, config: ServerConfig, cell: dict[str, Any]) -> str:
-    counts = summary(cell.get("verdicts", {}))
-    shapes = _pattern_summary(cell.get("patterns", {}))
-    return (f"[{done}/{total}] {config.id}: {cell['status']} "
-            + " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-            + (f"; patterns {shapes}" if shapes else "")
-            + f" ({cell.get('seconds', 0):.1f} s"
-            + (f", cached from {cell.get('measured_at')})" if cell.get("cached") else ")"))
 
 
 def _guarded(config: ServerConfig, backend: Backend, repeat: int,

@@ -76,7 +76,8 @@ def test_compare_pages(sample_site: dict[str, str]) -> None:
     data = json.loads(html.unescape(re.search(
         r'<script type="application/json" id="compare-data">(.*?)</script>', page, re.S)[1]))
     assert data["configs"]["uvicorn"]["verdicts"]["context.propagates"] == "no"
-    assert data["order"] == list(sample()["properties"])
+    assert data["order"] == list(sample()["properties"]) + [
+        f"pattern:{pid}" for pid in sample()["patterns"]]  # the app patterns after
     assert "needs JavaScript" in page
 
 

@@ -147,8 +147,15 @@ def test_compare_puts_differences_first() -> None:
     assert [r["id"] for r in found["rows"][:len(differing)]] == differing
     assert all(r["differs"] for r in found["rows"][:len(differing)])
     assert not any(r["differs"] for r in found["rows"][len(differing):])
-    assert len(found["rows"]) == len(document["properties"])
+    assert len(found["rows"]) == len(document["properties"]) + len(document["patterns"])
     assert (found["rows"][0]["a"], found["rows"][0]["b"]) == ("pass", "no")
+    # an app pattern that differs is a difference too, after the properties that differ
+    configs["uvicorn-workers2"]["patterns"]["fastapi-app-state"]["status"] = "breaks"
+    found = answers.compare(document, "uvicorn", "uvicorn-workers2")
+    assert found["differences"] == len(differing) + 1
+    assert found["rows"][len(differing)]["id"] == "pattern:fastapi-app-state"
+    assert (found["rows"][len(differing)]["a"], found["rows"][len(differing)]["b"]) == (
+        "works", "breaks")
 
 
 def test_short_labels() -> None:

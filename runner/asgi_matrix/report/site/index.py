@@ -125,16 +125,6 @@ def app_answers(site: Site) -> list[dict[str, Any]]:
     return found
 
 
-def breaking(site: Site) -> list[dict[str, Any]]:
-    found = _answers.breaking(site.doc)
-    for entry in found:
-        entry["href"] = site.config_href(entry["config"])
-        for item in entry["failed"]:
-            item["href"] = (site.config_href(entry["config"]) + "#patterns" if item["pattern"]
-                            else site.cell_href(entry["config"], item["id"]))
-    return found
-
-
 def render(site: Site, history: list[dict[str, Any]], only_count: int) -> dict[str, str]:
     properties = {pid: {**prop, "short": _answers.short_label(prop),
                         "required": site.required(pid), "level": site.level(pid)}
@@ -144,7 +134,7 @@ def render(site: Site, history: list[dict[str, Any]], only_count: int) -> dict[s
                       if (c.get("axes") or {}).get("python")})
     return {"index.html": site.page(
         "index.html", 0, "Matrix", sections=sections(site), groups=site.groups,
-        properties=properties, summary=rows, breaking=breaking(site),
+        properties=properties, summary=rows,
         questions=_answers.questions(site.doc), apps=app_answers(site),
         legend=legend(), app_legend=legend(("works", "caveat", "breaks", "n/a", "error",
                                             "not-run")),

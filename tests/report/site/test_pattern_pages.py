@@ -155,7 +155,7 @@ def test_a_cell_page_shows_the_app_as_users_write_it_the_log_and_the_stop():
 
 
 def test_every_default_app_has_its_user_code_without_the_kit():
-    from asgi_matrix.report.site.patterns import user_code
+    from asgi_matrix.report.site.pattern_pages import user_code
 
     for pattern_id in PATTERNS:
         code = user_code(pattern_id)

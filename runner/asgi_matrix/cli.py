@@ -80,6 +80,25 @@ class ShardParam(click.ParamType):
         return i, n
 
 
+class JobsParam(click.ParamType):
+    """A number of configurations at once (1-64), or ``auto``: as many as the CPU has
+    room for now (measure/schedule.py)."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int | str:
+        if isinstance(value, int) or value == "auto":
+            return value
+        try:
+            number = int(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither a number nor 'auto'", param, ctx)
+        if not 1 <= number <= 64:
+            self.fail(f"{value!r} is not in the range 1<=x<=64", param, ctx)
+        return number
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(VERSION, prog_name="asgi-matrix")
 def cli() -> None:
@@ -196,8 +215,9 @@ def _resolved_words(config: Any) -> str:
               "this server (repeatable).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"),
               show_default=True, help="Folder for results.json.")
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="Configurations measured at the same time.")
+@click.option("--jobs", "-j", type=JobsParam(), default=2, show_default=True,
+              help="Configurations measured at the same time; 'auto': as many as the "
+              "CPU has room for (free cores by the load average, half a core each, 1-8).")
 @click.option("--repeat", type=click.IntRange(1, 100), default=1, show_default=True,
               help="Attempts per configuration; verdicts that differ become 'flaky'.")
 @click.option("--backend", type=click.Choice(list(BACKENDS)), default=next(iter(BACKENDS)),
@@ -228,7 +248,8 @@ def _resolved_words(config: Any) -> str:
               "when not here. Default: python:{python}-slim, or a Debian base made here "
               "(env: ASGI_MATRIX_BASE_IMAGE).")
 @click.argument("more_ids", nargs=-1)
-def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int, repeat: int,
+def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int | str,
+        repeat: int,
         backend: str, catalogues: tuple[Path, ...], strict: bool, ready_timeout: float,
         stop_timeout: float, shard: tuple[int, int] | None, history: bool, force: bool,
         site_dir: Path | None, pattern_ids: tuple[str, ...], no_patterns: bool,
@@ -280,8 +301,17 @@ def run(ids: tuple[str, ...], servers: tuple[str, ...], out_dir: Path, jobs: int
         check_writable(out_dir)
     except AsgiMatrixError as err:
         raise click.BadParameter(str(err), param_hint="--out") from None
+    how = ""
+    if jobs == "auto":
+        from asgi_matrix.measure import schedule as _schedule
+
+        load = _schedule.load_now()
+        jobs = _schedule.auto_jobs(load=load)
+        how = (f" (auto: {os.cpu_count()} CPU(s), load {load:.1f}, "
+               f"{_schedule.CPU_PER_JOB} core each)")
+    assert isinstance(jobs, int)
     _say(f"asgi-matrix {VERSION}: {len(configs)} configuration(s), backend {backend}, "
-         f"{jobs} at a time" + (f", {len(patterns)} app pattern(s)" if patterns else ""))
+         f"{jobs} at a time{how}" + (f", {len(patterns)} app pattern(s)" if patterns else ""))
     releases = [c for c in configs if c.release is not None]
     cache = CellCache(backend, repeat, force) if releases else None
     # releases measure the raw patterns (shared starts), frameworks only when named

@@ -22,6 +22,7 @@ from typing import Any
 from asgi_matrix.catalogue.load import ServerConfig
 from asgi_matrix.catalogue.pattern_catalogue import Pattern, for_releases, suite_hashes
 from asgi_matrix.exceptions import AsgiMatrixError, NotRunnable
+from asgi_matrix.measure import schedule as _schedule
 from asgi_matrix.measure.backends import releases as _releases
 from asgi_matrix.measure.backends.protocol import Backend, Prepared
 from asgi_matrix.measure.cell_cache import CellCache
@@ -211,6 +212,10 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
     if release_patterns is None:
         release_patterns = for_releases(patterns, named=False)
     files = PartialResults(out_dir)
+    # longest first, by what the previous run here recorded (read before anything is
+    # written over it), else by the catalogue's estimate
+    ordered = _schedule.longest_first(configs, _schedule.previous_durations(files.path),
+                                      len(patterns))
     if kept := files.keep_unfinished():  # a run before this one did not finish
         progress(kept)
     run = {"id": uuid.uuid4().hex[:12], "started": _results.now(), "finished": None,
@@ -242,7 +247,7 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
 
         with _stopping_on_signals(stop), \
                 ThreadPoolExecutor(max(1, jobs), thread_name_prefix="asgi-matrix") as pool:
-            futures = {pool.submit(measure, c): c for c in configs}
+            futures = {pool.submit(measure, c): c for c in ordered}
             for future in as_completed(futures):
                 config = futures[future]
                 cell = future.result()

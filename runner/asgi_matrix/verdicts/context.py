@@ -11,7 +11,6 @@ from asgi_matrix.verdicts import references as refs
 from asgi_matrix.verdicts._model import (
     Observations,
     Property,
-    Reference,
     Verdict,
     client_connections,
     connection_name,
@@ -102,17 +101,16 @@ def isolated(obs: Observations) -> Verdict:
 PROPERTIES: tuple[Property, ...] = (
     Property("context.propagates", "context", "Contextvars reach HTTP handlers",
              "A contextvar set during lifespan startup is visible in HTTP handlers.",
-             Reference("asgiref #322: contextvars from lifespan (open)", refs.ASGIREF_322),
+             refs.CONTEXT_FROM_LIFESPAN,
              propagates, "handlers see the value set during startup"),
     Property("context.propagates-websocket", "context", "Contextvars reach WebSocket handlers",
              "A contextvar set during lifespan startup is visible in WebSocket handlers.",
-             Reference("asgiref #322: contextvars from lifespan (open)", refs.ASGIREF_322),
+             refs.CONTEXT_FROM_LIFESPAN,
              propagates_websocket, "WebSocket handlers see the value set at startup"),
     Property("context.isolated", "context", "Contextvars kept per request",
              "A contextvar one request sets is not visible to a later request: not on the same "
              "keep-alive or pipelined connection (one with a body over 64 KiB), not on the "
              "same loop.",
-             Reference("asgiref #322 (open) and encode/uvicorn#2167: contexts leaking between "
-                       "requests", "https://github.com/encode/uvicorn/issues/2167"),
+             refs.CONTEXT_ISOLATED,
              isolated, "each request starts from a context no other request changed"),
 )

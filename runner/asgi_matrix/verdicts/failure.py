@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from asgi_matrix.verdicts import references as refs
-from asgi_matrix.verdicts._model import Observations, Property, Reference, Verdict, judged_on
+from asgi_matrix.verdicts._model import Observations, Property, Verdict, judged_on
 
 
 def _scenario(obs: Observations, name: str) -> dict[str, Any] | Verdict:
@@ -104,17 +104,12 @@ PROPERTIES: tuple[Property, ...] = (
     Property("startup-failure.exits-nonzero", "failure", "Failed startup exits",
              "When the app sends lifespan.startup.failed, the server serves nothing and exits "
              "with a non-zero status.",
-             Reference("ASGI lifespan spec: Startup Failed", refs.LIFESPAN_SPEC,
-                       "If a server sees this it should log/print the message provided and "
-                       "then exit."), startup_failure_exits,
+             refs.STARTUP_FAILURE_EXITS_NONZERO, startup_failure_exits,
              "no request is served; the exit status is not 0", level="SHOULD",
              scenario="startup-fail"),
     Property("lifespan-rejected.keeps-serving", "failure", "Serves apps without lifespan",
              "When the app raises on the lifespan scope, the server carries on serving.",
-             Reference("ASGI lifespan spec: Scope", refs.LIFESPAN_SPEC,
-                       "If an exception is raised when calling the application callable with "
-                       "a lifespan.startup message or a scope with type lifespan, the server "
-                       "must continue but not send any lifespan events."),
+             refs.LIFESPAN_REJECTED_KEEPS_SERVING,
              rejected_keeps_serving, "requests are answered as usual", level="MUST",
              scenario="reject-lifespan"),
 )

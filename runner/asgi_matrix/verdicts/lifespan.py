@@ -10,7 +10,6 @@ from asgi_matrix.verdicts._model import (
     LoopKey,
     Observations,
     Property,
-    Reference,
     Verdict,
     judged_requests,
     lifespan_ran,
@@ -165,14 +164,12 @@ def app_object_resources(obs: Observations) -> Verdict:
 PROPERTIES: tuple[Property, ...] = (
     Property("lifespan.supported", "lifespan", "Lifespan supported",
              "The server runs the lifespan protocol: the app's startup completes.",
-             Reference("ASGI lifespan spec (an optional protocol)", refs.LIFESPAN_SPEC),
+             refs.LIFESPAN_SUPPORTED,
              supported, "at least one lifespan.startup reaches the app and completes",
              level="not-in-spec"),
     Property("lifespan.startup-before-requests", "lifespan", "Startup before requests",
              "No request reaches the app before its process's lifespan startup completed.",
-             Reference("ASGI lifespan spec: Startup Complete", refs.LIFESPAN_SPEC,
-                       "A server must wait for this message before it starts processing "
-                       "connections."), startup_before_requests,
+             refs.LIFESPAN_STARTUP_BEFORE_REQUESTS, startup_before_requests,
              "every request starts after lifespan.startup.complete", level="MUST"),
     Property("lifespan.per-loop", "lifespan", "Lifespan per event loop",
              "Every event loop that served a request ran exactly one lifespan startup, on that "
@@ -185,18 +182,14 @@ PROPERTIES: tuple[Property, ...] = (
     Property("lifespan.resources-usable", "lifespan", "Lifespan resources usable",
              "A task group opened in the lifespan and kept per event loop (the RunVar fix of "
              "asgiref PR #277) can run a job started from each request.",
-             Reference("asgiref PR #277 and the lifespan spec (asgiref #338)", refs.ASGIREF_277,
-                       "The important part is that lifespans and requests are run in the "
-                       "same event loop to ensure that objects like database connection "
-                       "pools are not moved or shared across event loops."),
+             refs.LIFESPAN_RESOURCES_USABLE,
              resources_usable, "the job each request starts in the task group runs",
              level="SHOULD"),
     Property("lifespan.app-object-resources", "lifespan", "Resources on the app object usable",
              "A task group the lifespan stored on the app object (the naive pattern of asgiref "
              "PR #277) can run a job started from each request: true only where one app "
              "object never serves two event loops.",
-             Reference("asgiref PR #277: lifespans in multi-thread environments (the spec "
-                       "does not say how many loops share an app object)", refs.ASGIREF_277),
+             refs.LIFESPAN_APP_OBJECT_RESOURCES,
              app_object_resources,
              "the job each request starts in the app object's task group runs"),
 )

@@ -68,3 +68,45 @@ UVICORN_2751 = Reference("not in the ASGI spec; encode/uvicorn#2751",
                          "https://github.com/encode/uvicorn/issues/2751")
 UVICORN_426 = Reference("not in the ASGI spec; encode/uvicorn#426",
                         "https://github.com/encode/uvicorn/issues/426")
+LIFESPAN_SUPPORTED = Reference(
+    "ASGI lifespan spec (an optional protocol)",
+    LIFESPAN_SPEC)
+LIFESPAN_STARTUP_BEFORE_REQUESTS = Reference(
+    "ASGI lifespan spec: Startup Complete",
+    LIFESPAN_SPEC,
+    "A server must wait for this message before it starts processing "
+    "connections.")
+LIFESPAN_RESOURCES_USABLE = Reference(
+    "asgiref PR #277 and the lifespan spec (asgiref #338)",
+    ASGIREF_277,
+    "The important part is that lifespans and requests are run in the "
+    "same event loop to ensure that objects like database connection "
+    "pools are not moved or shared across event loops.")
+LIFESPAN_APP_OBJECT_RESOURCES = Reference(
+    "asgiref PR #277: lifespans in multi-thread environments (the spec "
+    "does not say how many loops share an app object)",
+    ASGIREF_277)
+CONTEXT_FROM_LIFESPAN = Reference(
+    "asgiref #322: contextvars from lifespan (open)",
+    ASGIREF_322)
+CONTEXT_ISOLATED = Reference(
+    "asgiref #322 (open) and encode/uvicorn#2167: contexts leaking between "
+    "requests",
+    "https://github.com/encode/uvicorn/issues/2167")
+SHUTDOWN_NO_ORPHANS = Reference(
+    "not addressed by the ASGI spec",
+    LIFESPAN_SPEC)
+SHUTDOWN_CLEAN_EXIT = Reference(
+    "not addressed by the ASGI spec (a process's exit status)",
+    LIFESPAN_SPEC)
+STARTUP_FAILURE_EXITS_NONZERO = Reference(
+    "ASGI lifespan spec: Startup Failed",
+    LIFESPAN_SPEC,
+    "If a server sees this it should log/print the message provided and "
+    "then exit.")
+LIFESPAN_REJECTED_KEEPS_SERVING = Reference(
+    "ASGI lifespan spec: Scope",
+    LIFESPAN_SPEC,
+    "If an exception is raised when calling the application callable with "
+    "a lifespan.startup message or a scope with type lifespan, the server "
+    "must continue but not send any lifespan events.")

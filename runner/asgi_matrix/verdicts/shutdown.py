@@ -10,7 +10,6 @@ from asgi_matrix.verdicts import references as refs
 from asgi_matrix.verdicts._model import (
     Observations,
     Property,
-    Reference,
     Verdict,
     judged_on,
     lifespan_ran,
@@ -279,12 +278,11 @@ PROPERTIES: tuple[Property, ...] = (
     Property("shutdown.no-orphans", "shutdown", "No orphan processes",
              "After the stop signal, no process of the server is left running once its main "
              "process exited (the runner removes any leftovers itself).",
-             Reference("not addressed by the ASGI spec", refs.LIFESPAN_SPEC), no_orphans,
+             refs.SHUTDOWN_NO_ORPHANS, no_orphans,
              "every worker exits with the server"),
     Property("shutdown.clean-exit", "shutdown", "Exits cleanly",
              "After the stop signal the server exits by itself, with status 0 or by the "
              "SIGTERM it was sent, not by a crash.",
-             Reference("not addressed by the ASGI spec (a process's exit status)",
-                       refs.LIFESPAN_SPEC), clean_exit,
+             refs.SHUTDOWN_CLEAN_EXIT, clean_exit,
              "status 0 (or SIGTERM re-raised after a graceful shutdown)"),
 )

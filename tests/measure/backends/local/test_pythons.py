@@ -180,3 +180,14 @@ def test_a_py313_configuration_is_measured_on_the_python_found(tmp_path):
     statuses = {v["status"] for v in cell["verdicts"].values()}
     assert "pass" in statuses, cell["verdicts"]
     assert "error" not in statuses, cell["verdicts"]
+
+
+def test_uv_is_asked_once_per_request_and_again_only_when_fresh(monkeypatch):
+    asked: list[str] = []
+    monkeypatch.setattr(_envs, "_ask_uv_find", lambda request: asked.append(request) or "")
+    monkeypatch.setattr(_envs, "_FOUND_BY_UV", {})
+    assert [_envs._uv_find("3.98t") for _ in range(3)] == ["", "", ""]
+    assert asked == ["3.98t"]  # a missing one too: every configuration asked before
+    _envs._uv_find("3.97")
+    _envs._uv_find("3.98t", fresh=True)  # after an install: asked again
+    assert asked == ["3.98t", "3.97", "3.98t"]

@@ -105,8 +105,22 @@ def _discover_once() -> list[_pythons.Interpreter]:
     return _pythons.discover()
 
 
-def _uv_find(request: str) -> str:
-    """The interpreter uv finds for ``request`` (never downloading), or ""."""
+_FOUND_BY_UV: dict[str, str] = {}
+_FOUND_LOCK = threading.Lock()
+
+
+def _uv_find(request: str, fresh: bool = False) -> str:
+    """The interpreter uv finds for ``request`` (never downloading), or "": asked once per
+    request and process (a run asked it again for every configuration of that Python: a
+    second of uv each under load), unless ``fresh`` (after an install)."""
+    with _FOUND_LOCK:
+        if not fresh and request in _FOUND_BY_UV:
+            return _FOUND_BY_UV[request]
+        found = _FOUND_BY_UV[request] = _ask_uv_find(request)
+        return found
+
+
+def _ask_uv_find(request: str) -> str:
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     try:
         found = subprocess.run([uv_binary(), "python", "find", "--no-project", request],
@@ -138,7 +152,7 @@ def _find_free_threaded(spec: str, ours: str) -> str:
     allowed = os.environ.get("UV_PYTHON_DOWNLOADS", "") in DOWNLOADS_ALLOWED
     if not path and allowed:
         _run([uv_binary(), "python", "install", request], f"uv python install {request}")
-        path = _uv_find(request)
+        path = _uv_find(request, fresh=True)
     if not path:
         how = ("uv could not install one" if allowed else
                "uv found none, and may download one only where UV_PYTHON_DOWNLOADS allows it")

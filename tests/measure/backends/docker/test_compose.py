@@ -9,9 +9,8 @@ from pathlib import Path
 
 from asgi_matrix.catalogue.load import Catalogue
 from asgi_matrix.measure.backends.docker import compose as _compose
+from helpers import REPO as ROOT
 from helpers.prerequisites import missing
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_the_committed_compose_file_is_up_to_date():

@@ -30,6 +30,7 @@ def found(site: Site) -> list[dict[str, Any]]:
         servers.append({"server": server, "anchor": "server-" + slugs([server])[server],
                         "configs": configs,
                         "count": sum(len(c["items"]) for c in configs)})
+    servers.sort(key=lambda s: -int(str(s["count"])))  # where a server stands alone most, first
     return servers
 
 

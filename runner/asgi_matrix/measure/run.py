@@ -68,6 +68,7 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
     try:
         prepared: Prepared = (_releases.prepare(backend, config) if config.release
                               else backend.prepare(config))
+        prepared_at = time.monotonic()
     except NotRunnable as err:
         command = (f"{err.prefix}asgi-matrix run --config {config.id}"
                    + (f" {err.hint}" if err.hint else ""))
@@ -88,7 +89,9 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
 
         attempts, per_attempt = _attempts(config, backend, prepared, repeat, cancelled,
                                           limits, on_main)
+        scenarios_at = time.monotonic()
         starts = phase[0].result() if phase else None
+    patterns_at = time.monotonic()
     judged = judge(config, per_attempt, attempts[-1]["scenarios"])
     main = attempts[-1]["scenarios"].get("main", {})
     pattern_fields: dict[str, Any] = {}
@@ -97,6 +100,12 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
         # the records beside the cells, as the scenarios beside the verdicts: the cell
         # cache judges both again
         pattern_fields = {"patterns": pattern_cells(patterns, starts), "pattern_starts": starts}
+    ended = time.monotonic()
+    # where this cell's wall time went, phase by phase (bench/bench_matrix.py adds them up)
+    timings = {"prepare_s": prepared_at - started,  # the environment check (or its build)
+               "scenarios_s": scenarios_at - prepared_at,  # every attempt's starts, in turn
+               "patterns_after_s": patterns_at - scenarios_at,  # pattern starts outlasting them
+               "judge_s": ended - patterns_at + sum(a.get("judge_s", 0.0) for a in attempts)}
     return {
         **_identity(config),
         "status": judged["status"],
@@ -110,7 +119,8 @@ def measure(config: ServerConfig, backend: Backend, repeat: int = 1,
         "log_tail": main.get("log_tail", ""),
         "attempts": attempts,
         **pattern_fields,
-        "seconds": round(time.monotonic() - started, 3),
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "seconds": round(ended - started, 3),
     }
 
 
@@ -142,9 +152,11 @@ def _attempts(config: ServerConfig, backend: Backend, prepared: Prepared, repeat
                                        "log_tail": err.log_tail}
             if scenario == "main":
                 on_main(scenarios["main"])
+        judging = time.monotonic()
         per_attempt.append(attempt_verdicts(config, scenarios))
         attempts.append({"seconds": round(time.monotonic() - t0, 3), "scenarios": scenarios,
-                         "facts": facts(observations(config, scenarios))})
+                         "facts": facts(observations(config, scenarios)),
+                         "judge_s": round(time.monotonic() - judging, 3)})
     return attempts, per_attempt
 
 

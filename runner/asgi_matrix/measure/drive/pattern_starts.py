@@ -156,6 +156,7 @@ def one_start(backend: Backend, prepared: Prepared, patterns: Sequence[Pattern],
     ``name``: the start's own, so starts side by side get distinct containers and folders;
     ``alone``: the server loads the one pattern's app itself, no dispatcher."""
     config, own_versions = prepared.config, prepared.versions
+    checked = time.monotonic()
     if extra := requirements(patterns):  # the server's requirements + the frameworks'
         prepared = backend.prepare(replace(config, requires=(*config.requires, *extra)))
     dispatched = not (alone or direct(patterns))
@@ -185,6 +186,7 @@ def one_start(backend: Backend, prepared: Prepared, patterns: Sequence[Pattern],
     if extra:
         record["changed"] = changed(config, own_versions, prepared.versions)
     record["seconds"] = round(time.monotonic() - started, 3)
+    record["prepare_s"] = round(started - checked, 3)  # its environment's check (bench)
     return record
 
 

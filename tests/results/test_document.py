@@ -34,3 +34,37 @@ def test_an_older_document_gets_levels_from_todays_table_and_a_bad_level_is_refu
     path.write_text(json.dumps(document))
     with pytest.raises(ResultsError, match=r"properties/lifespan\.per-loop/level"):
         _results.load(path)
+
+
+# -- the partial document's text: cells encoded once, the same bytes ------------------------
+
+def _reference(document: dict) -> str:
+    return json.dumps(document, indent=1, default=repr, ensure_ascii=False)
+
+
+def test_cells_encoded_once_give_the_same_text_as_the_whole_document() -> None:
+    document = json.loads((Path(__file__).parents[1] / "data" / "results-sample.json")
+                          .read_text())
+    cells: _results.CellTexts = {}
+    assert _results.encode(document, cells) == _reference(document)
+    assert set(cells) == set(document["configurations"])
+    assert _results.encode(document, cells) == _reference(document)  # from the texts
+
+
+def test_a_cell_replaced_or_added_is_encoded_again() -> None:
+    document = {"run": {"id": "r"}, "configurations": {"a": {"status": "measured"}}}
+    cells: _results.CellTexts = {}
+    _results.encode(document, cells)
+    document["configurations"]["a"] = {"status": "error", "reason": "x\ny"}  # a new object
+    document["configurations"]["b"] = {"status": "not-run", "verdicts": {}}
+    assert _results.encode(document, cells) == _reference(document)
+    document["configurations"] = {}
+    assert _results.encode(document, cells) == _reference(document)
+
+
+def test_a_cell_with_a_lone_surrogate_is_cleaned_alone() -> None:
+    document = {"run": {}, "configurations": {"a": {"log_tail": "bad \udcff byte"},
+                                               "b": {"log_tail": "fine"}}}
+    text = _results.encode(document, {})
+    assert text == _reference(_results._clean(document))
+    text.encode()  # writable as UTF-8

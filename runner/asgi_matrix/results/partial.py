@@ -25,6 +25,7 @@ class PartialResults:
         self.path = out_dir / _results.RESULTS_NAME  #: the last complete run
         self.partial = out_dir / _results.PARTIAL_NAME  #: this run, so far
         self.failed: OSError | None = None  #: the first write that failed
+        self._cells: _results.CellTexts = {}  #: cells encoded by earlier writes
 
     def keep_unfinished(self) -> str:
         """Keep the partial document of a run before this one that did not finish; what
@@ -42,7 +43,7 @@ class PartialResults:
     def write(self, document: dict[str, Any]) -> OSError | None:
         """Rewrite the partial document; the error the first time a write fails."""
         try:
-            _results.write_atomic(self.partial, document)
+            _results.write_atomic(self.partial, document, self._cells)
         except OSError as err:
             if self.failed is None:
                 self.failed = err

@@ -133,3 +133,11 @@ def test_every_count_an_explanation_states_is_the_evidence_it_publishes(name, va
                 assert holds(got.evidence, match), (pattern, match[0], got.evidence)
                 checked += 1
     assert checked  # the starts state counts: none may go unchecked by accident
+
+
+def test_one_app_alone_missing_its_shutdown_is_not_called_the_servers_fault():
+    start = without_shutdowns(recorded("uvicorn"))
+    start["events"] = [e for e in start["events"] if e["pattern"] == "taskgroup-on-instance"]
+    assert verdict("taskgroup-on-instance", start).status == "breaks"
+    start["stop"] = {"killed": True, "seconds": 8.0}  # a kill is the server's all the same
+    assert verdict("taskgroup-on-instance", start).status == "caveat"

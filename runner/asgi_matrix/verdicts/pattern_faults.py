@@ -57,6 +57,9 @@ def servers_fault(pattern: str, start: dict[str, Any], verdict: Verdict,
         if judge_reference(reference, start).status == "works":
             return None  # the reference got through: the failure is this pattern's
         shown = f"the reference pattern {reference} in the same start shows it too"
+    elif prop != "shutdown.clean-exit" and len({e.get("pattern") for e in start.get(
+            "events") or [] if e.get("event") == "pattern.startup"}) < 2:
+        return None  # one app alone: its missing shutdown may be its own doing
     else:
         shown = "the start shows it for every app in it"
     return Verdict("caveat", f"works with a caveat, the server's fault ({prop} "

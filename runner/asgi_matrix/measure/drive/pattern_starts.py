@@ -34,7 +34,7 @@ from asgi_matrix.measure.backends.observations import OBSERVATIONS, parse_events
 from asgi_matrix.measure.backends.protocol import Backend, Prepared
 from asgi_matrix.measure.drive import scenarios as _scenarios
 from asgi_matrix.measure.drive import traffic as _traffic
-from asgi_matrix.resources import PROBE_APP
+from asgi_matrix.resources import PROBE_APP, PROBES_DIR
 from asgi_matrix.verdicts.pattern_verdicts import pattern_cells
 
 DISPATCH_APP = "patterns.dispatch:app"
@@ -63,6 +63,15 @@ def groups(patterns: Sequence[Pattern]) -> list[tuple[str, list[Pattern]]]:
 def direct(patterns: Sequence[Pattern]) -> bool:
     """A start with a single framework app: the server loads it itself."""
     return not patterns[0].raw and len({p.app for p in patterns}) == 1
+
+
+def own_factory(pattern: Pattern) -> str:
+    """``module:create_app`` where the pattern's module has an app factory (the one the
+    dispatcher's ``create_app`` calls for it), else ""."""
+    module = pattern.app.partition(":")[0]
+    source = PROBES_DIR.joinpath(*module.split(".")).with_suffix(".py")
+    found = source.is_file() and "\ndef create_app(" in source.read_text()
+    return f"{module}:create_app" if found else ""
 
 
 def requirements(patterns: Sequence[Pattern]) -> tuple[str, ...]:
@@ -162,6 +171,8 @@ def one_start(backend: Backend, prepared: Prepared, patterns: Sequence[Pattern],
     dispatched = not (alone or direct(patterns))
     factory = config.factory if dispatched else ()
     app = (DISPATCH_FACTORY if factory else DISPATCH_APP) if dispatched else patterns[0].app
+    if alone and config.factory and (own := own_factory(patterns[0])):
+        app, factory = own, config.factory  # as the dispatcher's create_app would call it
     command = [*(arg.replace(PROBE_APP, app) for arg in prepared.command), *factory]
     started = time.monotonic()
     with backend.start(replace(prepared, command=command), name,

@@ -127,7 +127,8 @@ def _on_record(partial: Path, config_id: str) -> bool:
 
 def _run_stopped_while_waiting(out: Path, tag: str, *more: str) -> subprocess.Popen[str]:
     """A run of control-nolifespan, then fault-never-ready (then ``more``), one at a time,
-    in the order given: once the first is on record, the second is the one running. Its
+    in the order given (the schedule's estimates tie, and a tie keeps it; a changed order
+    fails the waits below by name): once the first is on record, the second runs. Its
     server never listens and never exits by itself, and its ready timeout (600 s)
     outlasts the test, so while the test looks, only the runner could end it."""
     return subprocess.Popen(

@@ -191,6 +191,26 @@ def test_a_server_that_never_served_after_the_apps_startup_is_a_breakage():
     assert "asynchronous generator is already running" in got.explanation
 
 
+@pytest.mark.parametrize(("ready", "startup_ok", "log", "status", "said"), [
+    ({"ok": False, "exited": False, "seconds": 20.1}, True, "starting", "error",
+     "within 20.1 s, still running"),
+    ({"ok": False, "exited": True, "seconds": 3.2}, True, "starting", "breaks",
+     "never served after"),
+    ({"ok": False, "exited": False, "seconds": 20.1}, False, "starting", "breaks",
+     "never served after"),
+    ({"ok": False, "exited": False, "seconds": 20.1}, True, "KeyError: 'pool'", "breaks",
+     "its log: KeyError: 'pool'"),
+], ids=["alive-silent-slow", "exited", "startup-failed", "log-names-error"])
+def test_a_start_that_was_only_slow_after_the_apps_startup_is_unobserved(
+        ready, startup_ok, log, status, said):
+    start = {"ready": ready, "requests": [], "log_tail": log,
+             "events": [{"event": "pattern.startup", "pattern": "lifespan-state",
+                         "ok": startup_ok, "pid": 1, "loop_id": "a"}]}
+    got = verdict("lifespan-state", start)
+    assert got.status == status, got.explanation
+    assert said in got.explanation
+
+
 def test_lost_jobs_where_no_shutdown_came_say_so():
     start = recorded("uvicorn")
     start["events"] = [e for e in start["events"] if not (

@@ -115,8 +115,18 @@ def judge(needs: Needs, start: dict[str, Any], reference: bool = True) -> Verdic
     events, sent = _mine(needs, start)
     if not (start.get("ready") or {}).get("ok", bool(sent)):
         started = _of(events, "startup")
+        error = _last_error(start.get("log_tail", ""))
+        ready = start.get("ready") or {}
+        if started and not (ready.get("exited") or error
+                            or not all(e.get("ok", True) for e in started)):
+            # alive, silent and every startup ok: only slow (a loaded machine, heavy
+            # imports), nothing the app did; a ready timeout is the harness's wait
+            return Verdict("error", "could not be observed: the server did not answer "
+                                    f"within {ready.get('seconds', '?')} s, still running "
+                                    f"after the app's lifespan started ({len(started)} "
+                                    "startup(s) recorded) and with no error in its log",
+                           {"where": place(started[-1]), "ready": ready})
         if started:  # the app's lifespan ran, then the server never served: the app broke it
-            error = _last_error(start.get("log_tail", ""))
             return Verdict("breaks", f"the server never served after the app's lifespan "
                                   f"started ({len(started)} startup(s) recorded)"
                                   + (f"; its log: {error}" if error else ""),

@@ -68,20 +68,19 @@ def test_auto_jobs_is_bounded_by_load_and_cap(cpus: int, load: float, expected: 
     assert schedule.auto_jobs(cpus, load) == expected
 
 
-def test_run_matrix_reaches_the_longest_first_and_keeps_catalogue_order_in_the_document(
+def test_several_at_once_start_longest_first_and_one_at_a_time_keeps_the_order_given(
         tmp_path: Path) -> None:
     configs = [_config("short"), _config("multi", threads=3), _config("workers", workers=2)]
+    assert [c.id for c in schedule.order(configs, {}, 0, jobs=2)] == [
+        "multi", "workers", "short"]
+    assert [c.id for c in schedule.order(configs, {"short": 99.0}, 0, jobs=2)] == [
+        "short", "multi", "workers"]
+    assert [c.id for c in schedule.order(configs, {}, 0, jobs=1)] == [
+        "short", "multi", "workers"]
     backend = NoBackend(not_runnable="not here")
     _, document = run_matrix(configs, backend, tmp_path, jobs=1)
-    assert backend.prepared == ["multi", "workers", "short"]
+    assert backend.prepared == ["short", "multi", "workers"]
     assert list(document["configurations"]) == ["short", "multi", "workers"]
-    # the next run in the same folder orders by what this one recorded: "not-run" cells
-    # recorded nothing, so a measured earlier run decides
-    (tmp_path / "results.json").write_text(json.dumps({"configurations": {
-        "short": {"status": "measured", "seconds": 99.0}}}))
-    again = NoBackend(not_runnable="not here")
-    run_matrix(configs, again, tmp_path, jobs=1)
-    assert again.prepared == ["short", "multi", "workers"]
 
 
 def test_jobs_option_accepts_a_number_or_auto_and_names_a_bad_value() -> None:

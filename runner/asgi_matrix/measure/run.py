@@ -224,10 +224,10 @@ def run_matrix(configs: Sequence[ServerConfig], backend: Backend, out_dir: Path,
     if release_patterns is None:
         release_patterns = for_releases(patterns, named=False)
     files = PartialResults(out_dir)
-    # longest first, by what the previous run here recorded (read before anything is
-    # written over it), else by the catalogue's estimate
-    ordered = _schedule.longest_first(configs, _schedule.previous_durations(files.path),
-                                      len(patterns))
+    # several at once: longest first, by what the previous run here recorded (read
+    # before anything is written over it), else by the catalogue's estimate
+    ordered = _schedule.order(configs, _schedule.previous_durations(files.path),
+                              len(patterns), jobs)
     if kept := files.keep_unfinished():  # a run before this one did not finish
         progress(kept)
     run = {"id": uuid.uuid4().hex[:12], "started": _results.now(), "finished": None,

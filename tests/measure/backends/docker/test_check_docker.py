@@ -68,7 +68,8 @@ def test_nothing_of_the_checks_is_left_behind(
     label = {"label": f"asgi-matrix.run={TAG}"}
     client = docker_client()
     try:
-        left = [*client.containers.list(all=True, filters=label),
+        left = [*client.containers.list(
+            all=True, ignore_removed=True, filters=label),
                 *client.networks.list(filters=label), *client.volumes.list(filters=label)]
     finally:
         client.close()

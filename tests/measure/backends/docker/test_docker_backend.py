@@ -43,7 +43,8 @@ def leftovers(tag: str) -> dict[str, list[str]]:
     label = {"label": f"asgi-matrix.run={tag}"}
     client = docker_client()
     try:
-        found = {"containers": [c.name for c in client.containers.list(all=True, filters=label)],
+        found = {"containers": [c.name for c in client.containers.list(
+            all=True, ignore_removed=True, filters=label)],
                  "networks": [n.name for n in client.networks.list(filters=label)],
                  "volumes": [v.name for v in client.volumes.list(filters=label)]}
     finally:

@@ -50,7 +50,7 @@ def labelled(label: str) -> dict[str, list[str]]:
     client = docker_client()
     try:
         found = {"containers": [c.name for c in client.containers.list(
-                     all=True, filters={"label": label})],
+                     all=True, ignore_removed=True, filters={"label": label})],
                  "networks": [n.name for n in client.networks.list(filters={"label": label})],
                  "volumes": [v.name for v in client.volumes.list(filters={"label": label})]}
     finally:

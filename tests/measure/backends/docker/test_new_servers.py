@@ -57,7 +57,8 @@ def leftovers() -> list[str]:
     label = {"label": f"asgi-matrix.run={RUN_TAG}"}
     client = docker_client()
     try:
-        return ([c.name for c in client.containers.list(all=True, filters=label)]
+        return ([c.name for c in client.containers.list(
+            all=True, ignore_removed=True, filters=label)]
                 + [n.name for n in client.networks.list(filters=label)]
                 + [v.name for v in client.volumes.list(filters=label)])
     finally:

@@ -244,7 +244,8 @@ class DockerBackend:
         ended = 0
         wanted = {"label": _leftovers.LABEL}
         # Containers first: a volume or network still in use cannot go.
-        listings = (self.client.containers.list(all=True, filters=wanted),
+        listings = (self.client.containers.list(
+            all=True, ignore_removed=True, filters=wanted),
                     self.client.volumes.list(filters=wanted),
                     self.client.networks.list(filters=wanted))
         for listed in listings:

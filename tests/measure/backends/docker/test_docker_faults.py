@@ -176,6 +176,7 @@ def test_the_engine_gone_mid_run_gives_error_cells_and_keeps_the_rest(
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.communicate()  # reaped and its pipes closed: no warning in the next test
     assert time.monotonic() - cut_at < 120, "a run without its engine must end soon"
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr

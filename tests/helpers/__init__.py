@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from asgi_matrix.catalogue.load import ServerConfig
 from asgi_matrix.exceptions import NotRunnable
+from asgi_matrix.results import document as _results
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -34,6 +35,28 @@ def cli(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None =
     return subprocess.run([sys.executable, "-m", "asgi_matrix", *map(str, args)],
                           capture_output=True, text=True, timeout=timeout,
                           cwd=cwd, env={**os.environ, **(env or {})})
+
+
+def tagged_run(out: Path, tag: str, *args: str) -> dict[str, Any]:
+    """``asgi-matrix run ARGS --out OUT`` with its servers tagged ``tag`` (up to 900 s on
+    a loaded machine): it must exit 0; the results document it wrote."""
+    done = cli("run", *args, "--out", out, env={"ASGI_MATRIX_RUN": tag}, timeout=900)
+    assert done.returncode == 0, done.stderr
+    loaded: dict[str, Any] = _results.load(out / "results.json")
+    return loaded
+
+
+def assert_started_answered_stopped(cell: dict[str, Any], package: str,
+                                    stop_timeout: float) -> None:
+    """A smoke test of one measured cell: ready, answered, stopped (by itself or killed)
+    in bounded time, with its command and the version of ``package`` on record."""
+    assert cell["status"] == "measured", cell.get("reason")
+    main = cell["attempts"][-1]["scenarios"]["main"]
+    assert main["ready"]["ok"] is True
+    assert cell["facts"]["requests_recorded"] >= 1
+    assert main["stop"]["seconds"] <= stop_timeout + 10
+    assert cell["command"]
+    assert package in cell["versions"]
 
 
 def one_line_error(done: subprocess.CompletedProcess[str], code: int = 1) -> str:

@@ -11,15 +11,11 @@ carry; the verdicts themselves are the server's to decide.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from typing import Any
 
 import pytest
-from asgi_matrix.results import document as _results
-from helpers import processes_tagged
+from helpers import assert_started_answered_stopped, processes_tagged, tagged_run
 
 #: the shared run below may take up to its 900 s subprocess timeout on a loaded machine
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(960)]
@@ -42,13 +38,8 @@ RUN_TAG = f"tests-round3-{uuid.uuid4().hex[:8]}"
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("round3-servers")
     patterns = [arg for pattern in PATTERNS for arg in ("--pattern", pattern)]
-    done = subprocess.run(
-        [sys.executable, "-m", "asgi_matrix", "run", *SERVERS, *patterns, "--out", str(out),
-         "--jobs", "2", "--stop-timeout", str(STOP_TIMEOUT)],
-        capture_output=True, text=True, timeout=900,
-        env={**os.environ, "ASGI_MATRIX_RUN": RUN_TAG})
-    assert done.returncode == 0, done.stderr
-    return _results.load(out / "results.json")
+    return tagged_run(out, RUN_TAG, *SERVERS, *patterns, "--jobs", "2",
+                      "--stop-timeout", str(STOP_TIMEOUT))
 
 
 def cell(matrix: dict[str, Any], config_id: str) -> dict[str, Any]:
@@ -58,14 +49,8 @@ def cell(matrix: dict[str, Any], config_id: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("config_id", list(SERVERS))
 def test_each_round3_server_starts_answers_and_stops(matrix, config_id):
-    got = cell(matrix, config_id)
-    assert got["status"] == "measured", got.get("reason")
-    main = got["attempts"][-1]["scenarios"]["main"]
-    assert main["ready"]["ok"] is True
-    assert got["facts"]["requests_recorded"] >= 1
-    assert main["stop"]["seconds"] <= STOP_TIMEOUT + 10  # by itself or killed, bounded
-    assert got["command"]
-    assert SERVERS[config_id] in got["versions"]
+    assert_started_answered_stopped(cell(matrix, config_id), SERVERS[config_id],
+                                    STOP_TIMEOUT)
 
 
 @pytest.mark.parametrize("config_id", list(SERVERS))

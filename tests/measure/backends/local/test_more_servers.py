@@ -7,15 +7,11 @@ from the topology the probe saw (processes, loops, lifespans).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from typing import Any
 
 import pytest
-from asgi_matrix.results import document as _results
-from helpers import no_processes_tagged
+from helpers import assert_started_answered_stopped, no_processes_tagged, tagged_run
 
 #: the shared run below may take up to its 900 s subprocess timeout on a loaded machine
 #: (the lifecycle edges wait, bounded, on servers that hang at an open stop)
@@ -32,13 +28,8 @@ RUN_TAG = f"tests-more-{uuid.uuid4().hex[:8]}"
 @pytest.fixture(scope="session")
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("more-servers")
-    done = subprocess.run(
-        [sys.executable, "-m", "asgi_matrix", "run", *SERVERS, "--out", str(out), "--jobs", "2",
-         "--stop-timeout", str(STOP_TIMEOUT)],
-        capture_output=True, text=True, timeout=900,
-        env={**os.environ, "ASGI_MATRIX_RUN": RUN_TAG})
-    assert done.returncode == 0, done.stderr
-    return _results.load(out / "results.json")
+    return tagged_run(out, RUN_TAG, *SERVERS, "--jobs", "2",
+                      "--stop-timeout", str(STOP_TIMEOUT))
 
 
 def cell(matrix: dict[str, Any], config_id: str) -> dict[str, Any]:
@@ -48,15 +39,8 @@ def cell(matrix: dict[str, Any], config_id: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("config_id", list(SERVERS))
 def test_each_new_server_starts_answers_and_stops(matrix, config_id):
-    got = cell(matrix, config_id)
-    assert got["status"] == "measured", got.get("reason")
-    main = got["attempts"][-1]["scenarios"]["main"]
-    assert main["ready"]["ok"] is True
-    assert got["facts"]["requests_recorded"] >= 1
-    stop = main["stop"]
-    assert stop["seconds"] <= STOP_TIMEOUT + 10  # stopped, by itself or killed, in bounded time
-    assert got["command"]
-    assert SERVERS[config_id] in got["versions"]
+    assert_started_answered_stopped(cell(matrix, config_id), SERVERS[config_id],
+                                    STOP_TIMEOUT)
 
 
 def test_no_server_process_outlives_the_run(matrix):
